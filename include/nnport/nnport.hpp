@@ -1,0 +1,78 @@
+// nnport public C++ API: load an ONNX model and run it.
+//
+//   auto s = nnport::Session::load("model.onnx");
+//   if (!s.is_ok()) { std::cerr << s.status().to_string(); return 1; }
+//   auto out = (*s)->run({{"input", tensor}});
+#pragma once
+
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "nnport/dtype.hpp"
+#include "nnport/rt_value.hpp"
+#include "nnport/status.hpp"
+#include "nnport/tensor.hpp"
+
+namespace nnport {
+
+namespace ir {
+struct Model;
+}
+
+/// nnport version string.
+const char* version();
+
+/// Options for creating a session.
+struct SessionOptions {
+    /// Worker threads for kernels; 0 = the machine's physical cores.
+    int threads = 0;
+};
+
+/// Name, element type and shape of a model input or output. Dynamic dims are -1 with a name in dim_names.
+struct TensorInfo {
+    std::string name;
+    DType dtype = DType::kUndefined;
+    std::vector<int64_t> shape;
+    std::vector<std::string> dim_names;
+    bool has_shape = false;
+    bool is_tensor = true;  ///< false for sequence/optional values
+};
+
+/// A loaded, ready-to-run model. run() is safe to call from several threads at once.
+class Session {
+public:
+    /// Loads an ONNX file (external data is read relative to its folder).
+    static Result<std::unique_ptr<Session>> load(const std::string& path, const SessionOptions& options = {});
+    /// Loads a serialized ONNX model from memory; `base_dir` resolves external data ("" = none allowed).
+    static Result<std::unique_ptr<Session>> load_from_memory(const void* data, size_t size,
+                                                            const SessionOptions& options = {},
+                                                            const std::string& base_dir = "");
+    /// Takes an already built IR model (used by tools and tests).
+    static Result<std::unique_ptr<Session>> from_model(std::unique_ptr<ir::Model> model,
+                                                       const SessionOptions& options = {});
+    ~Session();
+    Session(const Session&) = delete;
+    Session& operator=(const Session&) = delete;
+
+    /// Graph inputs that must or may be fed (initializer-backed inputs are listed with `optional`).
+    const std::vector<TensorInfo>& inputs() const;
+    const std::vector<TensorInfo>& outputs() const;
+
+    /// Runs the model. Inputs by name; outputs in graph output order.
+    Result<std::vector<Tensor>> run(const std::vector<std::pair<std::string, Tensor>>& inputs) const;
+    /// As run(), for models with sequence or optional inputs/outputs.
+    Result<std::vector<RtValue>> run_values(const std::vector<std::pair<std::string, RtValue>>& inputs) const;
+
+    /// The IR model (for tools: inspect, export).
+    const ir::Model& model() const;
+    int threads() const;
+
+private:
+    struct Impl;
+    explicit Session(std::unique_ptr<Impl> impl);
+    std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace nnport

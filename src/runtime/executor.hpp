@@ -1,0 +1,74 @@
+// Executor: runs a prepared graph on the reference kernels, freeing each intermediate after its last use.
+#pragma once
+
+#include <map>
+#include <memory>
+#include <unordered_map>
+#include <vector>
+
+#include "ir/graph.hpp"
+#include "nnport/rt_value.hpp"
+#include "ops/op_def.hpp"
+
+namespace nnport {
+
+/// Per-node run statistics (filled when profiling is on).
+struct NodeProfile {
+    const ir::Node* node = nullptr;
+    double total_ms = 0.0;
+    int64_t calls = 0;
+};
+
+/// An immutable execution plan for one graph (and, recursively, its subgraphs).
+class GraphPlan {
+public:
+    struct Step {
+        const ir::Node* node;
+        std::vector<int> in_slots;   ///< -1 for an omitted input
+        std::vector<int> out_slots;  ///< -1 for an omitted output
+        std::vector<int> release;    ///< slots dead after this step
+        std::vector<DType> out_dtypes;  ///< inferred output dtypes (for half conversion)
+    };
+
+    /// Builds plans for `g` and every subgraph inside it.
+    static Result<std::unique_ptr<GraphPlan>> build(const ir::Graph& g);
+
+    const ir::Graph& graph() const { return *graph_; }
+    int slot_of(const ir::Value* v) const;
+    const GraphPlan* subplan(const ir::Graph* g) const;
+
+private:
+    friend class Executor;
+    const ir::Graph* graph_ = nullptr;
+    std::unordered_map<const ir::Value*, int> slots_;
+    int num_slots_ = 0;
+    std::vector<Step> steps_;
+    std::vector<int> input_slots_, output_slots_;
+    std::vector<std::pair<int, Tensor>> constants_;               ///< initializers
+    std::vector<std::pair<int, const ir::Value*>> captures_;      ///< slot <- outer value
+    std::map<const ir::Graph*, std::unique_ptr<GraphPlan>> subplans_;
+};
+
+/// One run's values of one graph.
+struct Frame {
+    const GraphPlan* plan = nullptr;
+    const Frame* parent = nullptr;
+    std::vector<RtValue> slots;
+    /// The value of an outer-scope ir::Value, looked up through enclosing frames.
+    const RtValue* lookup(const ir::Value* v) const;
+};
+
+/// Runs plans. Stateless apart from the thread pool: safe to use from several threads at once.
+class Executor {
+public:
+    explicit Executor(ThreadPool* pool) : pool_(pool) {}
+    /// Runs `plan` with its graph inputs bound in order (a none value = use the initializer default).
+    Result<std::vector<RtValue>> run(const GraphPlan& plan, std::vector<RtValue> inputs, const Frame* parent,
+                                     std::vector<NodeProfile>* profile = nullptr) const;
+
+private:
+    Status run_step(const GraphPlan::Step& step, Frame& frame) const;
+    ThreadPool* pool_;
+};
+
+}  // namespace nnport

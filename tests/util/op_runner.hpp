@@ -1,0 +1,28 @@
+// Test helper: builds a one-node model in memory and runs it through a Session (reference kernels).
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "ir/graph.hpp"
+#include "nnport/nnport.hpp"
+
+namespace nnport::testing {
+
+struct OpRun {
+    std::string op_type;
+    std::string domain;                 ///< "" = ai.onnx
+    int opset = 18;
+    std::vector<Tensor> inputs;         ///< an undefined Tensor() = omitted optional input
+    ir::Attributes attrs;
+    int num_outputs = 1;
+    /// Inputs given as initializers (constants) instead of graph inputs, by position.
+    std::vector<bool> as_initializer;
+};
+
+/// Builds and runs the single-node model; outputs in order.
+Result<std::vector<RtValue>> run_op(const OpRun& r);
+/// Builds the model only (for inspecting inferred types).
+Result<std::unique_ptr<Session>> make_op_session(const OpRun& r);
+
+}  // namespace nnport::testing

@@ -1,0 +1,25 @@
+// CLI subcommand registration. Each cmd_<verb>.cpp adds its subcommand and returns an exit code when run.
+#pragma once
+
+#include <functional>
+#include <string>
+
+#include <CLI/CLI.hpp>
+
+#include "nnport/status.hpp"
+
+namespace nnport::cli {
+
+/// Exit codes of the CLI contract.
+enum ExitCode { kExitOk = 0, kExitError = 1, kExitUsage = 2 };
+
+/// A subcommand's action, set by its setup function and called after parsing.
+using Action = std::function<int()>;
+
+void setup_run(CLI::App& app, Action& action);
+void setup_inspect(CLI::App& app, Action& action);
+
+/// Prints "nnport: <message>" to stderr and returns kExitError.
+int fail(const Status& st);
+
+}  // namespace nnport::cli

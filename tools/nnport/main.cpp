@@ -1,0 +1,43 @@
+// nnport CLI entry point: parses the command line and dispatches to a subcommand.
+#include <exception>
+#include <iostream>
+
+#include "commands.hpp"
+#include "nnport/nnport.hpp"
+
+namespace nnport::cli {
+
+int fail(const Status& st) {
+    std::cerr << "nnport: " << st.message() << "\n";
+    return kExitError;
+}
+
+}  // namespace nnport::cli
+
+int main(int argc, char** argv) {
+    using namespace nnport::cli;
+    CLI::App app{"nnport: import, check, convert, optimize and run ONNX models on the device in front of you"};
+    app.require_subcommand(1);
+    app.set_version_flag("--version", nnport::version());
+    Action action;
+    setup_run(app, action);
+    setup_inspect(app, action);
+    try {
+        app.parse(argc, argv);
+    } catch (const CLI::CallForHelp& e) {
+        return app.exit(e);
+    } catch (const CLI::CallForAllHelp& e) {
+        return app.exit(e);
+    } catch (const CLI::CallForVersion& e) {
+        return app.exit(e);
+    } catch (const CLI::ParseError& e) {
+        app.exit(e);
+        return kExitUsage;
+    }
+    try {
+        return action ? action() : kExitUsage;
+    } catch (const std::exception& e) {
+        std::cerr << "nnport: internal error: " << e.what() << "\n";
+        return kExitError;
+    }
+}
