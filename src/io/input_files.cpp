@@ -8,7 +8,6 @@
 #include "io/npy.hpp"
 #include "onnx/proto.hpp"
 #include "onnx/tensor_proto.hpp"
-#include <onnx/onnx-data.pb.h>
 
 namespace nnport::io {
 

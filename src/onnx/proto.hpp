@@ -8,3 +8,4 @@
 #define ONNX_NAMESPACE onnx
 #endif
 #include <onnx/onnx_pb.h>
+#include <onnx/onnx-data.pb.h>
