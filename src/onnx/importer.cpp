@@ -134,6 +134,11 @@ private:
                 if (!v) return invalid_model(where + ": " + n->describe() + " reads '" + in + "', which is not defined");
                 n->add_input(v);
             }
+            // Trailing omitted optional inputs carry no meaning.
+            while (!n->inputs().empty() && n->inputs().back() == nullptr) {
+                std::vector<ir::Value*> trimmed(n->inputs().begin(), n->inputs().end() - 1);
+                n->set_inputs(trimmed);
+            }
             for (const auto& ap : np.attribute()) {
                 auto a = attribute(ap, g);
                 if (!a.is_ok()) return a.status().with_context(n->describe());

@@ -84,7 +84,7 @@ Status adapt_graph(ir::Graph& g) {
 Result<ir::Node*> replace_with(ir::Node& n, const std::string& op, const std::vector<ir::Value*>& inputs,
                                ir::Attributes attrs, int opset) {
     ir::Graph& g = *n.graph();
-    NNPORT_ASSIGN_OR_RETURN(ir::Node * r, g.add_node(op, "", g.unique_name(n.name() + "_" + op), inputs, {}));
+    NNPORT_ASSIGN_OR_RETURN(ir::Node * r, g.add_node(op, "", n.name(), inputs, {}));
     r->attrs = std::move(attrs);
     r->opset = opset;
     r->def = find_op("", op);
@@ -109,13 +109,15 @@ Status adapt_softmax_legacy(ir::Node& n, std::vector<ir::Node*>& added) {
     const int64_t rank = x ? x->type.rank() : -1;
     n.opset = 13;
     if (rank >= 0 && (axis == rank - 1 || axis == -1)) {
-        n.attrs["axis"] = ir::Attribute::make_int(-1);  // same result: the 2-D coercion splits at the last axis
+        n.attrs["axis"] = ir::Attribute::make_int(axis);  // same result: the 2-D coercion splits at the last axis
         return Status::ok();
     }
     ir::Graph& g = *n.graph();
     ir::Value* in = n.input(0);
     NNPORT_ASSIGN_OR_RETURN(ir::Node * flat, add_simple(g, "Flatten", n.name() + "_flatten", {in}, 13));
     flat->attrs["axis"] = ir::Attribute::make_int(axis);
+    // Record the known rank so a re-import of the exported graph sees a 2-D input and keeps this form.
+    flat->output(0)->type = ir::ValueType::tensor(in->type.dtype, std::vector<ir::Dim>{ir::Dim(), ir::Dim()});
     NNPORT_ASSIGN_OR_RETURN(ir::Node * shape, add_simple(g, "Shape", n.name() + "_shape", {in}, 13));
     NNPORT_ASSIGN_OR_RETURN(ir::Node * op2d, add_simple(g, n.op_type(), n.name() + "_2d", {flat->output(0)}, 13));
     op2d->attrs["axis"] = ir::Attribute::make_int(1);
