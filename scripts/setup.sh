@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# Installs everything nnport needs to build and test (idempotent), then configures and builds.
+# Usage: scripts/setup.sh [--no-build] [--sanitize]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+PACKAGES=(
+  build-essential cmake ninja-build ccache pkg-config
+  libprotobuf-dev protobuf-compiler libonnx-dev   # ONNX import/export through the system onnx.proto
+  libgtest-dev libgmock-dev                       # unit tests
+  libcli11-dev nlohmann-json3-dev libfmt-dev      # CLI, JSON, formatting
+  libonnx-testdata                                # ONNX backend test data: the conformance gate
+  python3-torch python3-torchvision python3-onnx python3-numpy  # zoo model generation and references only
+)
+
+missing=()
+for p in "${PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  SUDO=""
+  [ "$(id -u)" -ne 0 ] && SUDO="sudo"
+  echo "setup: installing ${missing[*]}"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+BUILD=1
+SAN=OFF
+for a in "$@"; do
+  case "$a" in
+    --no-build) BUILD=0 ;;
+    --sanitize) SAN=ON ;;
+  esac
+done
+if [ "$BUILD" = 1 ]; then
+  dir=build
+  [ "$SAN" = ON ] && dir=build-asan
+  cmake -S . -B "$dir" -G Ninja -DCMAKE_BUILD_TYPE=Release -DNNPORT_SANITIZE=$SAN >/dev/null
+  ninja -C "$dir" -j "$(nproc)"
+fi

@@ -1,0 +1,226 @@
+// End-to-end CLI tests: the `nnport run` contract and bad input (each must give exit 1 and a one-line reason).
+#include <gtest/gtest.h>
+#include <sys/wait.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <random>
+
+#include <nlohmann/json.hpp>
+
+#include "io/npy.hpp"
+#include "onnx/proto.hpp"
+#include "onnx/tensor_proto.hpp"
+
+namespace nnport {
+namespace {
+
+namespace fs = std::filesystem;
+
+struct CliRun {
+    int code;
+    std::string out;
+};
+
+/// Runs the nnport binary with a time limit (`timeout`), capturing stdout+stderr.
+CliRun nnport(const std::string& args) {
+    const std::string cmd = std::string("timeout 60 ") + NNPORT_BIN + " " + args + " 2>&1";
+    FILE* p = popen(cmd.c_str(), "r");
+    std::string out;
+    char buf[4096];
+    while (size_t n = fread(buf, 1, sizeof buf, p)) out.append(buf, n);
+    const int st = pclose(p);
+    return {WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st), out};
+}
+
+class CliTest : public ::testing::Test {
+protected:
+    void SetUp() override {
+        dir_ = fs::temp_directory_path() / ("nnport_cli_" + std::to_string(::getpid()) + "_" +
+                                            ::testing::UnitTest::GetInstance()->current_test_info()->name());
+        fs::remove_all(dir_);
+        fs::create_directories(dir_);
+    }
+    void TearDown() override { fs::remove_all(dir_); }
+    std::string path(const std::string& f) const { return (dir_ / f).string(); }
+
+    /// y = Relu(x) with x: float[2,3] (or the given dims).
+    onnx::ModelProto relu_model(std::vector<int64_t> dims = {2, 3}) {
+        onnx::ModelProto m;
+        m.set_ir_version(8);
+        m.add_opset_import()->set_version(17);
+        auto* g = m.mutable_graph();
+        g->set_name("g");
+        auto* n = g->add_node();
+        n->set_op_type("Relu");
+        n->set_name("relu1");
+        n->add_input("x");
+        n->add_output("y");
+        add_io(g->add_input(), "x", dims);
+        add_io(g->add_output(), "y", dims);
+        return m;
+    }
+    static void add_io(onnx::ValueInfoProto* v, const std::string& name, const std::vector<int64_t>& dims,
+                       int elem = onnx::TensorProto::FLOAT) {
+        v->set_name(name);
+        auto* t = v->mutable_type()->mutable_tensor_type();
+        t->set_elem_type(elem);
+        auto* s = t->mutable_shape();
+        for (int64_t d : dims) s->add_dim()->set_dim_value(d);
+    }
+    std::string save(const onnx::ModelProto& m, const std::string& name = "m.onnx") {
+        std::ofstream f(path(name), std::ios::binary);
+        m.SerializeToOstream(&f);
+        return path(name);
+    }
+    /// Asserts exit status 1 with a single-line message containing `needle`.
+    void expect_error(const CliRun& r, const std::string& needle) {
+        EXPECT_EQ(r.code, 1) << r.out;
+        EXPECT_NE(r.out.find(needle), std::string::npos) << "message: " << r.out;
+        EXPECT_EQ(std::count(r.out.begin(), r.out.end(), '\n'), 1) << "expected one line: " << r.out;
+    }
+    fs::path dir_;
+};
+
+TEST_F(CliTest, RunWritesNpyAndOutputsJson) {
+    const std::string m = save(relu_model());
+    ASSERT_TRUE(io::write_npy(path("x.npy"), Tensor::from_vector<float>({2, 3}, {-1, 2, -3, 4, -5, 6})).is_ok());
+    CliRun r = nnport("run " + m + " -i x=" + path("x.npy") + " -o " + path("out"));
+    ASSERT_EQ(r.code, 0) << r.out;
+    std::ifstream jf(path("out/outputs.json"));
+    auto j = nlohmann::json::parse(jf);
+    ASSERT_EQ(j["outputs"].size(), 1u);
+    EXPECT_EQ(j["outputs"][0]["name"], "y");
+    EXPECT_EQ(j["outputs"][0]["file"], "y.npy");
+    EXPECT_EQ(j["outputs"][0]["dtype"], "float32");
+    EXPECT_EQ(j["outputs"][0]["shape"], nlohmann::json({2, 3}));
+    auto y = io::read_npy(path("out/y.npy"));
+    ASSERT_TRUE(y.is_ok());
+    EXPECT_EQ(y->data<float>()[0], 0.0f);
+    EXPECT_EQ(y->data<float>()[5], 6.0f);
+}
+
+TEST_F(CliTest, RunBindsPbByEmbeddedNameAndFillsMissingInputs) {
+    const std::string m = save(relu_model());
+    onnx::TensorProto tp;
+    onnx_import::tensor_to_proto(Tensor::from_vector<float>({2, 3}, {1, 1, 1, 1, 1, 1}), "x", &tp);
+    std::ofstream(path("in.pb"), std::ios::binary) << tp.SerializeAsString();
+    CliRun r = nnport("run " + m + " -i " + path("in.pb"));
+    EXPECT_EQ(r.code, 0) << r.out;
+    EXPECT_NE(r.out.find("y: float32[2,3]"), std::string::npos) << r.out;
+    CliRun r2 = nnport("run " + m);
+    EXPECT_EQ(r2.code, 0) << r2.out;
+    EXPECT_NE(r2.out.find("notice: input 'x' not given"), std::string::npos) << r2.out;
+}
+
+TEST_F(CliTest, UsageErrorsExitTwo) {
+    EXPECT_EQ(nnport("").code, 2);
+    EXPECT_EQ(nnport("run").code, 2);
+    EXPECT_EQ(nnport("run a.onnx --threads -3").code, 2);
+    EXPECT_EQ(nnport("frobnicate").code, 2);
+}
+
+TEST_F(CliTest, RejectsRandomAndTruncatedBytes) {
+    std::mt19937 rng(1);
+    std::string junk(4096, '\0');
+    for (char& c : junk) c = static_cast<char>(rng());
+    std::ofstream(path("junk.onnx"), std::ios::binary) << junk;
+    expect_error(nnport("run " + path("junk.onnx")), "junk.onnx");
+    std::string good = relu_model().SerializeAsString();
+    std::ofstream(path("trunc.onnx"), std::ios::binary) << good.substr(0, good.size() / 2);
+    expect_error(nnport("run " + path("trunc.onnx")), "trunc.onnx");
+    expect_error(nnport("run " + path("missing.onnx")), "missing.onnx");
+}
+
+TEST_F(CliTest, RejectsUnknownOpNamingNodeAndOp) {
+    auto m = relu_model();
+    m.mutable_graph()->mutable_node(0)->set_op_type("FrobnicateOp");
+    const CliRun r = nnport("run " + save(m));
+    expect_error(r, "FrobnicateOp");
+    EXPECT_NE(r.out.find("relu1"), std::string::npos);
+    auto m2 = relu_model();
+    m2.mutable_graph()->mutable_node(0)->set_domain("com.example");
+    expect_error(nnport("run " + save(m2, "d.onnx")), "com.example");
+}
+
+TEST_F(CliTest, RejectsWrongInputDtypeRankAndShape) {
+    const std::string m = save(relu_model());
+    ASSERT_TRUE(io::write_npy(path("i.npy"), Tensor::from_vector<int32_t>({2, 3}, {1, 2, 3, 4, 5, 6})).is_ok());
+    expect_error(nnport("run " + m + " -i x=" + path("i.npy")), "dtype");
+    ASSERT_TRUE(io::write_npy(path("r.npy"), Tensor::from_vector<float>({6}, {1, 2, 3, 4, 5, 6})).is_ok());
+    expect_error(nnport("run " + m + " -i x=" + path("r.npy")), "rank");
+    ASSERT_TRUE(io::write_npy(path("s.npy"), Tensor::from_vector<float>({3, 2}, {1, 2, 3, 4, 5, 6})).is_ok());
+    expect_error(nnport("run " + m + " -i x=" + path("s.npy")), "dimension 0 must be 2");
+    expect_error(nnport("run " + m + " -i nosuch=" + path("s.npy")), "no input named 'nosuch'");
+}
+
+TEST_F(CliTest, RejectsHugeAndNegativeDeclaredDims) {
+    expect_error(nnport("run " + save(relu_model({int64_t{1} << 40, 3}))), "out of range");
+    expect_error(nnport("run " + save(relu_model({-4, 3}), "n.onnx")), "out of range");
+}
+
+TEST_F(CliTest, RejectsInitializerSizeMismatch) {
+    auto m = relu_model();
+    auto* init = m.mutable_graph()->add_initializer();
+    init->set_name("w");
+    init->set_data_type(onnx::TensorProto::FLOAT);
+    init->add_dims(4);
+    init->set_raw_data(std::string(12, '\0'));  // 3 floats for 4 elements
+    expect_error(nnport("run " + save(m)), "tensor 'w'");
+    auto m2 = relu_model();
+    auto* i2 = m2.mutable_graph()->add_initializer();
+    i2->set_name("w");
+    i2->set_data_type(onnx::TensorProto::FLOAT);
+    i2->add_dims(int64_t{1} << 40);
+    expect_error(nnport("run " + save(m2, "big.onnx")), "tensor 'w'");
+}
+
+TEST_F(CliTest, RejectsCycle) {
+    onnx::ModelProto m = relu_model();
+    auto* g = m.mutable_graph();
+    // a = Add(x, b); b = Relu(a); y = Identity(b)  — a and b depend on each other.
+    g->clear_node();
+    auto* n1 = g->add_node();
+    n1->set_op_type("Add"), n1->set_name("add1"), n1->add_input("x"), n1->add_input("b"), n1->add_output("a");
+    auto* n2 = g->add_node();
+    n2->set_op_type("Relu"), n2->set_name("relu1"), n2->add_input("a"), n2->add_output("b");
+    auto* n3 = g->add_node();
+    n3->set_op_type("Identity"), n3->set_name("id"), n3->add_input("b"), n3->add_output("y");
+    expect_error(nnport("run " + save(m)), "cycle");
+}
+
+TEST_F(CliTest, RejectsExternalDataOutsideFolderOrPastEnd) {
+    fs::create_directories(path("model"));
+    std::ofstream(path("secret.bin"), std::ios::binary) << std::string(64, 'x');
+    std::ofstream(path("model/w.bin"), std::ios::binary) << std::string(8, 'x');
+    auto make = [&](const std::string& location, int64_t offset) {
+        auto m = relu_model();
+        auto* init = m.mutable_graph()->add_initializer();
+        init->set_name("w");
+        init->set_data_type(onnx::TensorProto::FLOAT);
+        init->add_dims(4);
+        init->set_data_location(onnx::TensorProto::EXTERNAL);
+        auto* e = init->add_external_data();
+        e->set_key("location"), e->set_value(location);
+        auto* o = init->add_external_data();
+        o->set_key("offset"), o->set_value(std::to_string(offset));
+        return m;
+    };
+    expect_error(nnport("run " + save(make("../secret.bin", 0), "model/a.onnx")), "outside the model's folder");
+    expect_error(nnport("run " + save(make(path("secret.bin"), 0), "model/b.onnx")), "must be relative");
+    expect_error(nnport("run " + save(make("w.bin", 0), "model/c.onnx")), "past the end");
+    expect_error(nnport("run " + save(make("w.bin", 1 << 30), "model/d.onnx")), "past the end");
+}
+
+TEST_F(CliTest, InspectPrintsSummary) {
+    const CliRun r = nnport("inspect --json " + save(relu_model()));
+    ASSERT_EQ(r.code, 0) << r.out;
+    auto j = nlohmann::json::parse(r.out);
+    EXPECT_EQ(j["inputs"][0]["name"], "x");
+    EXPECT_EQ(j["op_histogram"]["Relu"], 1);
+    EXPECT_EQ(j["opsets"]["ai.onnx"], 17);
+}
+
+}  // namespace
+}  // namespace nnport
