@@ -22,6 +22,8 @@ int main(int argc, char** argv) {
     Action action;
     setup_run(app, action);
     setup_inspect(app, action);
+    setup_bench(app, action);
+    setup_ops(app, action);
     try {
         app.parse(argc, argv);
     } catch (const CLI::CallForHelp& e) {
