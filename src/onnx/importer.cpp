@@ -3,6 +3,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <map>
 
 #include "onnx/opset_adapt.hpp"
 #include "onnx/proto.hpp"
@@ -268,6 +269,79 @@ private:
     std::string base_dir_;
 };
 
+/// Expands calls of model-local functions (FunctionProto) in a graph, recursively, renaming the body's
+/// intermediate values with the calling node's name so they stay unique.
+Status inline_graph(onnx::GraphProto& g, const std::map<std::string, const onnx::FunctionProto*>& fns, int depth) {
+    if (depth > 16) return invalid_model("model-local functions nest deeper than 16 levels (recursion?)");
+    google::protobuf::RepeatedPtrField<onnx::NodeProto> out;
+    int call = 0;
+    for (auto& n : *g.mutable_node()) {
+        for (auto& a : *n.mutable_attribute()) {
+            if (a.has_g()) NNPORT_RETURN_IF_ERROR(inline_graph(*a.mutable_g(), fns, depth + 1));
+            for (auto& sg : *a.mutable_graphs()) NNPORT_RETURN_IF_ERROR(inline_graph(sg, fns, depth + 1));
+        }
+        auto it = fns.find(n.domain() + ":" + n.op_type());
+        if (it == fns.end()) {
+            *out.Add() = n;
+            continue;
+        }
+        const onnx::FunctionProto& f = *it->second;
+        const std::string prefix = (n.name().empty() ? f.name() + std::to_string(call) : n.name()) + "/";
+        ++call;
+        std::map<std::string, std::string> rename;
+        for (int i = 0; i < f.input_size(); ++i) rename[f.input(i)] = i < n.input_size() ? n.input(i) : "";
+        for (int i = 0; i < f.output_size(); ++i) rename[f.output(i)] = i < n.output_size() ? n.output(i) : "";
+        std::map<std::string, const onnx::AttributeProto*> given;
+        for (const auto& a : n.attribute()) given[a.name()] = &a;
+        onnx::GraphProto body;
+        for (const auto& bn : f.node()) {
+            onnx::NodeProto c = bn;
+            c.set_name(prefix + bn.name());
+            for (auto& in : *c.mutable_input()) {
+                if (in.empty()) continue;
+                auto r = rename.find(in);
+                in = r != rename.end() ? r->second : prefix + in;
+            }
+            for (auto& o : *c.mutable_output()) {
+                if (o.empty()) continue;
+                auto r = rename.find(o);
+                o = r != rename.end() ? r->second : prefix + o;
+            }
+            google::protobuf::RepeatedPtrField<onnx::AttributeProto> attrs;
+            for (const auto& a : c.attribute()) {
+                if (a.ref_attr_name().empty()) {
+                    *attrs.Add() = a;
+                    continue;
+                }
+                auto gi = given.find(a.ref_attr_name());
+                if (gi == given.end()) continue;  // not given by the caller: the op's default applies
+                onnx::AttributeProto v = *gi->second;
+                v.set_name(a.name());
+                *attrs.Add() = v;
+            }
+            *c.mutable_attribute() = attrs;
+            *body.add_node() = c;
+        }
+        NNPORT_RETURN_IF_ERROR(inline_graph(body, fns, depth + 1));
+        for (const auto& bn : body.node()) *out.Add() = bn;
+    }
+    *g.mutable_node() = out;
+    return Status::ok();
+}
+
+Status inline_functions(onnx::ModelProto& mp) {
+    std::map<std::string, const onnx::FunctionProto*> fns;
+    for (const auto& f : mp.functions()) fns[f.domain() + ":" + f.name()] = &f;
+    for (const auto& f : mp.functions()) {
+        for (const auto& os : f.opset_import()) {
+            bool found = false;
+            for (const auto& mo : mp.opset_import()) found |= mo.domain() == os.domain();
+            if (!found) *mp.add_opset_import() = os;
+        }
+    }
+    return inline_graph(*mp.mutable_graph(), fns, 0);
+}
+
 }  // namespace
 
 Result<std::unique_ptr<ir::Model>> load_model_from_memory(const void* data, size_t size, const std::string& base_dir,
@@ -296,9 +370,8 @@ Result<std::unique_ptr<ir::Model>> load_model_from_memory(const void* data, size
     }
     if (m->opset_imports.empty()) m->opset_imports[""] = 1;  // IR version 1 models: opset 1
     if (mp.functions_size() > 0) {
-        for (const auto& f : mp.functions()) {
-            (void)f;
-        }
+        Status st = inline_functions(mp);
+        if (!st.is_ok()) return st.with_context(source);
     }
     GraphImporter gi(*m, base_dir);
     auto g = gi.convert(mp.graph(), nullptr);
