@@ -131,6 +131,22 @@ static Status infer_graph_impl(ir::Graph& g, ConstantMap& consts, int* symbols) 
             }
             NNPORT_RETURN_IF_ERROR(infer_graph_impl(*sg, consts, symbols));
         }
+        // Control-flow ops infer twice: first to type their bodies' inputs, then (bodies now typed) to derive
+        // their outputs from the bodies' outputs.
+        if (!n.subgraphs().empty() && n.def->infer) {
+            for (ir::Value* o : n.outputs()) {
+                if (o) o->type = ir::ValueType();
+            }
+            InferContext ic(n, *n.def, lookup, symbols);
+            Status st = n.def->infer(ic);
+            if (!st.is_ok()) {
+                if (st.message().find(n.describe()) == std::string::npos) return st.with_context(n.describe());
+                return st;
+            }
+            for (size_t i = 0; i < n.outputs().size(); ++i) {
+                if (n.output(i)) merge_declared(n.output(i)->type, declared[i]);
+            }
+        }
         try_fold(n, consts, lookup);
     }
     return Status::ok();
