@@ -106,40 +106,57 @@ struct Expected {
     std::vector<Tensor> tensors;
 };
 
-nnport::Result<Expected> read_expected(const std::string& path) {
+enum class OutKind { kTensor, kSequence, kOptional };
+
+/// The declared kind of each graph output: a serialized expected value is a TensorProto, SequenceProto or
+/// OptionalProto, and the three cannot be told apart from the bytes (their fields 1-3 overlap), so the model decides.
+std::vector<OutKind> output_kinds(const fs::path& model_path) {
+    std::vector<OutKind> kinds;
+    onnx::ModelProto m;
+    std::ifstream f(model_path, std::ios::binary);
+    if (!m.ParseFromIstream(&f)) return kinds;
+    for (const auto& o : m.graph().output()) {
+        if (o.type().has_optional_type()) kinds.push_back(OutKind::kOptional);
+        else if (o.type().has_sequence_type()) kinds.push_back(OutKind::kSequence);
+        else kinds.push_back(OutKind::kTensor);
+    }
+    return kinds;
+}
+
+nnport::Result<Expected> read_sequence(const onnx::SequenceProto& sp, const std::string& dir, Expected e) {
+    e.is_sequence = true;
+    for (const auto& t : sp.tensor_values()) {
+        NNPORT_ASSIGN_OR_RETURN(Tensor x, nnport::onnx_import::tensor_from_proto(t, dir));
+        e.tensors.push_back(std::move(x));
+    }
+    return e;
+}
+
+nnport::Result<Expected> read_expected(const std::string& path, OutKind kind) {
     const std::string bytes = read_file(path);
     Expected e;
     const std::string dir = fs::path(path).parent_path().string();
-    onnx::TensorProto tp;
-    // Try TensorProto first; a SequenceProto or OptionalProto parses differently (fields 5/6 vs data fields).
-    onnx::SequenceProto sp;
-    onnx::OptionalProto op;
-    if (op.ParseFromString(bytes) && op.elem_type() != 0 && !op.name().empty() &&
-        (op.has_tensor_value() || op.has_sequence_value() || op.elem_type() != 0)) {
+    if (kind == OutKind::kOptional) {
+        onnx::OptionalProto op;
+        if (!op.ParseFromString(bytes)) return nnport::invalid_argument(path + ": unreadable OptionalProto");
         e.name = op.name();
         if (op.has_tensor_value()) {
             NNPORT_ASSIGN_OR_RETURN(Tensor t, nnport::onnx_import::tensor_from_proto(op.tensor_value(), dir));
             e.tensors.push_back(std::move(t));
         } else if (op.has_sequence_value()) {
-            e.is_sequence = true;
-            for (const auto& t : op.sequence_value().tensor_values()) {
-                NNPORT_ASSIGN_OR_RETURN(Tensor x, nnport::onnx_import::tensor_from_proto(t, dir));
-                e.tensors.push_back(std::move(x));
-            }
+            return read_sequence(op.sequence_value(), dir, std::move(e));
         } else {
             e.is_none = true;
         }
         return e;
     }
-    if (sp.ParseFromString(bytes) && sp.elem_type() != 0 && !sp.name().empty()) {
+    if (kind == OutKind::kSequence) {
+        onnx::SequenceProto sp;
+        if (!sp.ParseFromString(bytes)) return nnport::invalid_argument(path + ": unreadable SequenceProto");
         e.name = sp.name();
-        e.is_sequence = true;
-        for (const auto& t : sp.tensor_values()) {
-            NNPORT_ASSIGN_OR_RETURN(Tensor x, nnport::onnx_import::tensor_from_proto(t, dir));
-            e.tensors.push_back(std::move(x));
-        }
-        return e;
+        return read_sequence(sp, dir, std::move(e));
     }
+    onnx::TensorProto tp;
     if (!tp.ParseFromString(bytes)) return nnport::invalid_argument(path + ": unreadable expected output");
     e.name = tp.name();
     NNPORT_ASSIGN_OR_RETURN(Tensor t, nnport::onnx_import::tensor_from_proto(tp, dir));
@@ -272,8 +289,9 @@ CaseResult run_case(const Options& o, const fs::path& case_dir, const std::strin
         }
         const auto& outs = j["outputs"];
         const std::vector<fs::path> expected = sorted_files(set, "output_");
+        const std::vector<OutKind> kinds = output_kinds(case_dir / "model.onnx");
         for (size_t k = 0; k < expected.size(); ++k) {
-            auto er = read_expected(expected[k].string());
+            auto er = read_expected(expected[k].string(), k < kinds.size() ? kinds[k] : OutKind::kTensor);
             if (!er.is_ok()) {
                 r.outcome = Outcome::kFail;
                 r.reason = er.status().message();
