@@ -94,6 +94,12 @@ int run_command(const RunArgs& a) {
             target = pos_target;
         }
         if (name.empty()) ++position;
+        // bfloat16 has no numpy dtype: .npy files (ours included) and some ONNX test data carry its bits as uint16.
+        if (target->type.is_tensor() && target->type.dtype == DType::kBFloat16 && lv->value.is_tensor() &&
+            lv->value.tensor.dtype() == DType::kUInt16) {
+            const Tensor& bits = lv->value.tensor;
+            lv->value = RtValue(Tensor::view(DType::kBFloat16, bits.shape(), bits.clone().storage()));
+        }
         if (feeds.count(target->name())) return fail(invalid_argument(file + ": input '" + target->name() + "' is given twice"));
         feeds[target->name()] = std::move(lv->value);
     }
