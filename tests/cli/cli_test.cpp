@@ -222,5 +222,27 @@ TEST_F(CliTest, InspectPrintsSummary) {
     EXPECT_EQ(j["opsets"]["ai.onnx"], 17);
 }
 
+TEST_F(CliTest, ExportWritesALoadableModelAndLowersOpset) {
+    const std::string m = save(relu_model());
+    CliRun r = nnport("export " + m + " -o " + path("e.onnx") + " --opset 13");
+    ASSERT_EQ(r.code, 0) << r.out;
+    onnx::ModelProto out;
+    std::ifstream f(path("e.onnx"), std::ios::binary);
+    ASSERT_TRUE(out.ParseFromIstream(&f));
+    ASSERT_EQ(out.opset_import_size(), 1);
+    EXPECT_EQ(out.opset_import(0).version(), 13);
+    ASSERT_EQ(out.graph().node_size(), 1);
+    EXPECT_EQ(out.graph().node(0).op_type(), "Relu");
+    EXPECT_EQ(nnport("run " + path("e.onnx")).code, 0);
+}
+
+TEST_F(CliTest, ExportRefusesToOverwriteItsInputAndEscapingDataFiles) {
+    const std::string m = save(relu_model());
+    expect_error(nnport("export " + m + " -o " + m), "refusing to overwrite");
+    expect_error(nnport("export " + m + " -o " + path("e.onnx") + " --external-data ../w.bin"),
+                 "relative to the output folder");
+    EXPECT_EQ(nnport("export " + m + " -o " + path("e.onnx") + " --opset 3").code, 2);
+}
+
 }  // namespace
 }  // namespace nnport

@@ -24,6 +24,7 @@ int main(int argc, char** argv) {
     setup_inspect(app, action);
     setup_bench(app, action);
     setup_ops(app, action);
+    setup_export(app, action);
     try {
         app.parse(argc, argv);
     } catch (const CLI::CallForHelp& e) {
