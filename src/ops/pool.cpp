@@ -303,6 +303,12 @@ Status max_unpool_kernel(KernelContext& ctx) {
         if (k[i] <= 0 || s[i] <= 0 || pads[i] < 0 || pads[i + n] < 0) return ctx.error("bad kernel_shape/strides/pads");
         out.push_back((x.dim(static_cast<int64_t>(i) + 2) - 1) * s[i] + k[i] - pads[i] - pads[i + n]);
     }
+    for (int64_t v : out) {
+        if (v < 0) return ctx.input_error("negative output size " + shape_to_string(out));
+    }
+    // Indices always address the default unpooled shape; a larger output_shape zero-pads at the end of each
+    // spatial axis (the ONNX reference semantics), so indices are re-based onto the output's strides.
+    Shape final_shape = out;
     if (ctx.has_input(2)) {
         std::vector<int64_t> os = ctx.input(2).to_int_vector();
         if (os.size() != out.size() || os[0] != out[0] || os[1] != out[1]) {
@@ -311,22 +317,33 @@ Status max_unpool_kernel(KernelContext& ctx) {
         for (size_t i = 2; i < os.size(); ++i) {
             if (os[i] < out[i]) return ctx.input_error("output_shape is smaller than the default unpooled shape");
         }
-        out.assign(os.begin(), os.end());
+        final_shape.assign(os.begin(), os.end());
     }
-    for (int64_t v : out) {
-        if (v < 0) return ctx.input_error("negative output size " + shape_to_string(out));
-    }
-    NNPORT_ASSIGN_OR_RETURN(Tensor * y, ctx.output(0, x.dtype(), out, /*zero=*/true));
-    const int64_t total = y->numel();
+    const int64_t total = shape_numel(out);
     const int64_t* id = ind.data<int64_t>();
     for (int64_t i = 0; i < x.numel(); ++i) {
         if (id[i] < 0 || id[i] >= total) return ctx.input_error("index " + std::to_string(id[i]) + " is out of range");
+    }
+    NNPORT_ASSIGN_OR_RETURN(Tensor * y, ctx.output(0, x.dtype(), final_shape, /*zero=*/true));
+    std::vector<int64_t> pos(static_cast<size_t>(x.numel()));
+    if (final_shape == out) {
+        std::copy(id, id + x.numel(), pos.begin());
+    } else {
+        const std::vector<int64_t> in_str = strides_of(out), out_str = strides_of(final_shape);
+        for (size_t i = 0; i < pos.size(); ++i) {
+            int64_t rem = id[i], p = 0;
+            for (size_t d = 0; d < out.size(); ++d) {
+                p += (rem / in_str[d]) * out_str[d];
+                rem %= in_str[d];
+            }
+            pos[i] = p;
+        }
     }
     NNPORT_DISPATCH_BY_SIZE(x.dtype(), T, ctx, {
         if constexpr (!std::is_same_v<T, std::string>) {
             const T* xd = typed_data<T>(x);
             T* yd = typed_data<T>(*y);
-            for (int64_t i = 0; i < x.numel(); ++i) yd[id[i]] = xd[i];
+            for (size_t i = 0; i < pos.size(); ++i) yd[pos[i]] = xd[i];
         }
     });
     return Status::ok();
