@@ -25,6 +25,19 @@ if [ ${#missing[@]} -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 
+# ONNX Runtime (npm onnxruntime-node, CPU build with its native library) for the export gate and side-by-side runs.
+# --ignore-scripts: its postinstall only fetches optional CUDA providers from nuget.org, which is not reachable.
+if ! command -v npm >/dev/null; then
+  SUDO=""
+  [ "$(id -u)" -ne 0 ] && SUDO="sudo"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends nodejs npm >/dev/null
+fi
+if [ ! -f tools/ort/node_modules/onnxruntime-node/package.json ]; then
+  echo "setup: installing onnxruntime-node into tools/ort"
+  (cd tools/ort && npm ci --ignore-scripts --no-audit --no-fund --loglevel=error)
+fi
+
 BUILD=1
 SAN=OFF
 for a in "$@"; do
