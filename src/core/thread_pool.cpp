@@ -28,9 +28,20 @@ static std::pair<int64_t, int64_t> chunk(int64_t n, int parts, int index) {
     return {begin, begin + base + (index < rem ? 1 : 0)};
 }
 
+// Set while a thread runs a chunk of a parallel_for: a nested call (a kernel whose chunk calls a helper that
+// parallelises again) runs inline instead of waiting for workers that are busy with the outer call.
+static thread_local bool t_in_parallel_chunk = false;
+
+namespace {
+struct ChunkScope {
+    ChunkScope() { t_in_parallel_chunk = true; }
+    ~ChunkScope() { t_in_parallel_chunk = false; }
+};
+}  // namespace
+
 void ThreadPool::parallel_for(int64_t n, const std::function<void(int64_t, int64_t)>& fn) {
     if (n <= 0) return;
-    if (workers_.empty() || n == 1) {
+    if (workers_.empty() || n == 1 || t_in_parallel_chunk) {
         fn(0, n);
         return;
     }
@@ -44,7 +55,10 @@ void ThreadPool::parallel_for(int64_t n, const std::function<void(int64_t, int64
     }
     cv_.notify_all();
     auto [b, e] = chunk(n, num_threads(), 0);
-    if (b < e) fn(b, e);
+    if (b < e) {
+        ChunkScope scope;
+        fn(b, e);
+    }
     std::unique_lock<std::mutex> lk(mu_);
     done_cv_.wait(lk, [this] { return pending_ == 0; });
     job_ = nullptr;
@@ -64,7 +78,10 @@ void ThreadPool::worker_loop(int index) {
             n = job_n_;
         }
         auto [b, e] = chunk(n, num_threads(), index);
-        if (b < e) (*job)(b, e);
+        if (b < e) {
+            ChunkScope scope;
+            (*job)(b, e);
+        }
         {
             std::lock_guard<std::mutex> lk(mu_);
             if (--pending_ == 0) done_cv_.notify_all();

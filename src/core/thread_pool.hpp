@@ -20,7 +20,7 @@ public:
 
     int num_threads() const { return static_cast<int>(workers_.size()) + 1; }
     /// Calls fn(begin, end) over [0, n) split into contiguous chunks; returns when all are done.
-    /// Concurrent calls from several threads are serialised.
+    /// Concurrent calls from several threads are serialised; a nested call from inside a chunk runs inline.
     void parallel_for(int64_t n, const std::function<void(int64_t, int64_t)>& fn);
 
     /// Physical cores of this machine (falls back to hardware_concurrency).
