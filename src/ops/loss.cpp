@@ -31,7 +31,9 @@ Status loss_infer(InferContext& ctx) {
     if (t.dtype != DType::kUndefined && !is_index_type(t.dtype)) {
         return ctx.error(std::string("target must be int32 or int64, got ") + dtype_name(t.dtype));
     }
-    if (x.has_shape && x.rank() < 2) return ctx.error("input must have shape [N, C, d1, ..., dk], got " + x.to_string());
+    if (x.has_shape && x.rank() < 2) {
+        return ctx.error("input must have shape [N, C, d1, ..., dk], got " + x.to_string());
+    }
     if (x.has_shape && t.has_shape && t.rank() != x.rank() - 1) {
         return ctx.error("target " + t.to_string() + " must have rank " + std::to_string(x.rank() - 1) + " for input " +
                          x.to_string());
@@ -92,7 +94,9 @@ Result<LossDims> check_inputs(const KernelContext& ctx) {
     const Tensor& x = ctx.input(0);
     const Tensor& t = ctx.input(1);
     if (!dtype_is_float(x.dtype())) return ctx.input_error("input must be a float tensor");
-    if (x.rank() < 2) return ctx.input_error("input must have shape [N, C, d1, ..., dk], got " + shape_to_string(x.shape()));
+    if (x.rank() < 2) {
+        return ctx.input_error("input must have shape [N, C, d1, ..., dk], got " + shape_to_string(x.shape()));
+    }
     if (!is_index_type(t.dtype())) return ctx.input_error("target must be int32 or int64");
     LossDims s;
     s.n = x.dim(0);
@@ -191,34 +195,35 @@ Status nll_kernel(KernelContext& ctx) {
 /// Columns (d values) processed together so the class axis is walked with contiguous loads.
 constexpr int64_t kBlock = 256;
 
-/// lse[n * D + d] = log(sum_c exp(x[n, c, d])), computed stably; also log_prob = x - lse when requested.
+/// Per sample (n, d): the class maximum m and log(sum_c exp(x[n, c, d] - m)), kept apart so that
+/// x - m - logsum stays accurate for large logits; also log_prob = x - m - logsum when requested.
 template <typename T>
-void log_sum_exp(const KernelContext& ctx, const T* x, const LossDims& s, T* lse, T* log_prob) {
+void log_sum_exp(const KernelContext& ctx, const T* x, const LossDims& s, T* max, T* logsum, T* log_prob) {
     const int64_t blocks = (s.d + kBlock - 1) / kBlock;
     ctx.parallel_for(s.n * blocks, [&](int64_t begin, int64_t end) {
-        T m[kBlock], acc[kBlock];
         for (int64_t job = begin; job < end; ++job) {
             const int64_t n = job / blocks, d0 = (job % blocks) * kBlock;
             const int64_t len = std::min(kBlock, s.d - d0);
             const T* xn = x + n * s.c * s.d + d0;
+            T* m = max + n * s.d + d0;
+            T* ls = logsum + n * s.d + d0;
             for (int64_t i = 0; i < len; ++i) m[i] = s.c > 0 ? xn[i] : T(0);
             for (int64_t c = 1; c < s.c; ++c) {
                 const T* xc = xn + c * s.d;
                 for (int64_t i = 0; i < len; ++i) m[i] = xc[i] > m[i] ? xc[i] : m[i];
             }
-            for (int64_t i = 0; i < len; ++i) acc[i] = T(0);
+            for (int64_t i = 0; i < len; ++i) ls[i] = T(0);
             for (int64_t c = 0; c < s.c; ++c) {
                 const T* xc = xn + c * s.d;
-                for (int64_t i = 0; i < len; ++i) acc[i] += std::exp(xc[i] - m[i]);
+                for (int64_t i = 0; i < len; ++i) ls[i] += std::exp(xc[i] - m[i]);
             }
-            T* l = lse + n * s.d + d0;
-            for (int64_t i = 0; i < len; ++i) l[i] = m[i] + std::log(acc[i]);
+            for (int64_t i = 0; i < len; ++i) ls[i] = std::log(ls[i]);
             if (!log_prob) continue;
             T* lp = log_prob + n * s.c * s.d + d0;
             for (int64_t c = 0; c < s.c; ++c) {
                 const T* xc = xn + c * s.d;
                 T* lc = lp + c * s.d;
-                for (int64_t i = 0; i < len; ++i) lc[i] = xc[i] - l[i];
+                for (int64_t i = 0; i < len; ++i) lc[i] = (xc[i] - m[i]) - ls[i];
             }
         }
     });
@@ -233,10 +238,15 @@ Status sce_typed(KernelContext& ctx, const LossDims& s) {
         NNPORT_ASSIGN_OR_RETURN(Tensor * lp, ctx.output(1, xt.dtype(), xt.shape()));
         log_prob = lp->data<T>();
     }
-    NNPORT_ASSIGN_OR_RETURN(Tensor lse_t, Tensor::create(xt.dtype(), s.sample_shape));
-    T* lse = lse_t.data<T>();
-    log_sum_exp(ctx, x, s, lse, log_prob);
-    auto neg_logp = [&](int64_t n, int64_t c, int64_t d) { return lse[n * s.d + d] - x[(n * s.c + c) * s.d + d]; };
+    NNPORT_ASSIGN_OR_RETURN(Tensor max_t, Tensor::create(xt.dtype(), s.sample_shape));
+    NNPORT_ASSIGN_OR_RETURN(Tensor logsum_t, Tensor::create(xt.dtype(), s.sample_shape));
+    const T* max = max_t.data<T>();
+    const T* logsum = logsum_t.data<T>();
+    log_sum_exp(ctx, x, s, max_t.data<T>(), logsum_t.data<T>(), log_prob);
+    auto neg_logp = [&](int64_t n, int64_t c, int64_t d) {
+        const int64_t i = n * s.d + d;
+        return (max[i] - x[(n * s.c + c) * s.d + d]) + logsum[i];
+    };
     if (ctx.input(1).dtype() == DType::kInt32) return write_loss<T, int32_t>(ctx, s, neg_logp);
     return write_loss<T, int64_t>(ctx, s, neg_logp);
 }

@@ -246,7 +246,8 @@ const OpDef& op_def_Momentum() {
         {AttrSpec::none("alpha", ir::AttrType::kFloat, true), AttrSpec::none("beta", ir::AttrType::kFloat, true),
          AttrSpec::none("mode", ir::AttrType::kString, true),
          AttrSpec::none("norm_coefficient", ir::AttrType::kFloat, true)},
-        "One SGD-with-momentum step (standard or nesterov): inputs R, T, X..., G..., V...; outputs X_new..., V_new....");
+        "One SGD-with-momentum step (standard or nesterov): inputs R, T, X..., G..., V...; "
+        "outputs X_new..., V_new....");
     return d;
 }
 
