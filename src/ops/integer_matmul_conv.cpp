@@ -22,7 +22,8 @@ Status infer_check_zero_point(InferContext& ctx, size_t operand, size_t zp, cons
     if (!ctx.has_input(zp)) return Status::ok();
     const DType a = ctx.input_type(operand).dtype, z = ctx.input_type(zp).dtype;
     if (a != DType::kUndefined && z != DType::kUndefined && a != z) {
-        return ctx.error(std::string(what) + " dtype " + dtype_name(z) + " differs from its operand's " + dtype_name(a));
+        return ctx.error(std::string(what) + " dtype " + dtype_name(z) + " differs from its operand's " +
+                         dtype_name(a));
     }
     return Status::ok();
 }

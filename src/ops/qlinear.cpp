@@ -189,7 +189,8 @@ Status qlinear_conv_kernel(KernelContext& ctx) {
     NNPORT_ASSIGN_OR_RETURN(Tensor * y, ctx.output(0, out, s.out_shape));
     if (y->numel() == 0) return Status::ok();
     // Per output channel multiplier, formed in float as the reference does, applied in double.
-    const float xs = static_cast<float>(ctx.input(1).item_as_double()), ys = static_cast<float>(ctx.input(6).item_as_double());
+    const float xs = static_cast<float>(ctx.input(1).item_as_double());
+    const float ys = static_cast<float>(ctx.input(6).item_as_double());
     const std::vector<float> ws = quant::scale_values<float>(w_scale);
     std::vector<double> mult(static_cast<size_t>(s.m));
     for (int64_t oc = 0; oc < s.m; ++oc) {

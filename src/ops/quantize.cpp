@@ -250,7 +250,9 @@ Status dynamic_quantize_kernel(KernelContext& ctx) {
     NNPORT_ASSIGN_OR_RETURN(Tensor * y, ctx.output(0, DType::kUInt8, x.shape()));
     uint8_t* yd = y->data<uint8_t>();
     auto quantize = [&](int64_t i0, int64_t i1) {
-        for (int64_t i = i0; i < i1; ++i) yd[i] = static_cast<uint8_t>(quant::quantize_value<float>(xd[i] / scale, zp, 0, 255));
+        for (int64_t i = i0; i < i1; ++i) {
+            yd[i] = static_cast<uint8_t>(quant::quantize_value<float>(xd[i] / scale, zp, 0, 255));
+        }
     };
     if (n < kParallelMin) quantize(0, n); else ctx.parallel_for(n, quantize);
     if (ctx.has_output(1)) ctx.set_output(1, Tensor::scalar<float>(scale));
