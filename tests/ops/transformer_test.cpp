@@ -502,7 +502,7 @@ TEST(Attention, RejectsAtRunTimeWithDynamicShapes) {
     EXPECT_FALSE(testing::run_graph(g, feeds(8), 23).is_ok());  // Q head 4, K head 2
 }
 
-// ---- Rotary/RMS run-time checks -------------------------------------------------------------------------
+// ---- Rotary/RMS run-time checks, Swish ---------------------------------------------------------------------
 
 TEST(RotaryEmbedding, RejectsAtRunTimeWithDynamicShapes) {
     onnx::GraphProto g;
@@ -528,6 +528,20 @@ TEST(RMSNormalization, RejectsScaleAtRunTimeWithDynamicShapes) {
     testing::add_output(&g, "Y");
     EXPECT_TRUE(testing::run_graph(g, {{"X", RtValue(rnd({2, 3}, 1))}, {"W", RtValue(rnd({3}, 2))}}, 23).is_ok());
     EXPECT_FALSE(testing::run_graph(g, {{"X", RtValue(rnd({2, 3}, 1))}, {"W", RtValue(rnd({4}, 2))}}, 23).is_ok());
+}
+
+TEST(Swish, MatchesFormula) {
+    Tensor x = f32({5}, {-100.f, -2.f, 0.f, 1.5f, 100.f});
+    for (float alpha : {1.0f, 0.5f}) {
+        auto out = run("Swish", {x}, {{"alpha", af(alpha)}}, 1, 24);
+        ASSERT_TRUE(out.is_ok()) << out.status().to_string();
+        std::vector<double> want;
+        for (int i = 0; i < 5; ++i) {
+            const double v = x.data<float>()[i];
+            want.push_back(v / (1.0 + std::exp(-alpha * v)));
+        }
+        expect_near(out.value()[0].tensor, want);
+    }
 }
 
 }  // namespace
