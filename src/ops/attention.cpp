@@ -18,7 +18,7 @@ namespace nnport {
 
 namespace {
 
-constexpr int64_t kRowBlock = 32;  // query rows per task: bounds the score scratch to kRowBlock x total_seq
+constexpr int64_t kRowBlock = 64;  // query rows per task: bounds the score scratch to kRowBlock x total_seq
 
 std::vector<int64_t> dims_of(const ir::ValueType& t) {
     std::vector<int64_t> d;
@@ -109,6 +109,10 @@ template <typename T>
 Status attention_typed(KernelContext& ctx, const attn::Dims& a, const attn::Inputs<T>& in, const attn::Options& o) {
     const int64_t B = a.batch, Hq = a.q_heads, Hkv = a.kv_heads, Sq = a.q_seq, Skv = a.kv_seq, P = a.past;
     const int64_t Tt = a.total, D = a.head, Dv = a.v_head, group = Hq / Hkv;
+    // The per-task score scratch is kRowBlock x total_seq; K/V with empty heads can claim any length cheaply.
+    if (Tt > kMaxTensorBytes / static_cast<int64_t>(kRowBlock * sizeof(T))) {
+        return ctx.input_error("total sequence length " + std::to_string(Tt) + " is too long");
+    }
     const Shape y_shape = a.rank3 ? Shape{B, Sq, Hq * Dv} : Shape{B, Hq, Sq, Dv};
     NNPORT_ASSIGN_OR_RETURN(Tensor * y, ctx.output(0, DTypeOf<T>::value, y_shape));
     T* qk = nullptr;

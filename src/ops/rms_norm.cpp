@@ -79,6 +79,7 @@ Status rms_norm_kernel(KernelContext& ctx) {
                                shape_to_string(x.shape()));
     }
     const Shape& xs = x.shape();
+    if (x.numel() == 0) return ctx.output(0, s.dtype(), xs).status();
     int64_t inner = 1;
     for (int64_t d = axis; d < x.rank(); ++d) inner *= xs[static_cast<size_t>(d)];
     const int64_t outer = inner == 0 ? 0 : x.numel() / inner;

@@ -98,6 +98,12 @@ TEST(RMSNormalization, OutputTypeFollowsScale) {
     EXPECT_EQ(out.value()[0].tensor.dtype(), DType::kFloat64);
 }
 
+TEST(RMSNormalization, EmptyInput) {
+    auto out = run("RMSNormalization", {f32({0, 1000000000}, {}), f32({1}, {2})});
+    ASSERT_TRUE(out.is_ok()) << out.status().to_string();
+    EXPECT_EQ(out.value()[0].tensor.shape(), (Shape{0, 1000000000}));
+}
+
 TEST(RMSNormalization, RejectsBadAxis) {
     auto out = run("RMSNormalization", {rnd({2, 3}, 1), rnd({3}, 2)}, {{"axis", ai(2)}});
     EXPECT_FALSE(out.is_ok());
@@ -441,6 +447,23 @@ TEST(Attention, OmittedPresentOutputsWithQkOutput) {
     r.run();
     expect_near(out.value()[0].tensor, r.y);
     expect_near(out.value()[1].tensor, r.qk[0]);
+}
+
+TEST(Attention, EmptyHeadSizeGivesMeanOfValues) {
+    // head_size 0: every score is 0, so each query averages V.
+    Tensor v = rnd({1, 1, 3, 2}, 7);
+    auto out = run("Attention", {f32({1, 1, 2, 0}, {}), f32({1, 1, 3, 0}, {}), v});
+    ASSERT_TRUE(out.is_ok()) << out.status().to_string();
+    const float* vd = v.data<float>();
+    const double m0 = (vd[0] + vd[2] + vd[4]) / 3.0, m1 = (vd[1] + vd[3] + vd[5]) / 3.0;
+    expect_near(out.value()[0].tensor, {m0, m1, m0, m1});
+}
+
+TEST(Attention, RejectsHugeSequenceOfEmptyHeads) {
+    // Zero-byte K/V can claim 2^40 keys; the kernel must refuse rather than allocate a score buffer for them.
+    const int64_t n = int64_t{1} << 40;
+    auto out = run("Attention", {f32({1, 1, 1, 0}, {}), f32({1, 1, n, 0}, {}), f32({1, 1, n, 0}, {})});
+    EXPECT_FALSE(out.is_ok());
 }
 
 TEST(Attention, RejectsHeadCountNotDividingHidden) {
