@@ -136,6 +136,8 @@ Status attention_typed(KernelContext& ctx, const attn::Dims& a, const attn::Inpu
         }
         attn::concat_cache(past_src[i], kv_src[i], present[i].data<T>(), B, Hkv, P, Skv, width[i], a.rank3);
     }
+    // Nothing to compute (a zero-sized dim): skip the loops, whose trip counts may still be huge.
+    if (y->numel() == 0 && (!qk || B * Hq * Sq * Tt == 0)) return Status::ok();
     // Row strides of the per-head matrices (3-D inputs are [B, S, H*D]: heads interleave within a row).
     const int64_t q_ld = a.rank3 ? Hq * D : D, y_ld = a.rank3 ? Hq * Dv : Dv;
     const bool k_cat = past_src[0] != nullptr, v_cat = past_src[1] != nullptr;

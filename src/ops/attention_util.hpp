@@ -82,14 +82,15 @@ Status additive_mask(const KernelContext& ctx, const Tensor& m, const Dims& d, s
 template <typename T>
 void concat_cache(const T* past, const T* src, T* dst, int64_t B, int64_t H, int64_t P, int64_t S, int64_t W,
                   bool rank3) {
+    if (W == 0) return;  // an empty cache: nothing to copy
     const size_t row = static_cast<size_t>(W) * sizeof(T);
     for (int64_t b = 0; b < B; ++b) {
         for (int64_t h = 0; h < H; ++h) {
             T* out = dst + (b * H + h) * (P + S) * W;
-            if (past && P > 0 && W > 0) std::memcpy(out, past + (b * H + h) * P * W, row * static_cast<size_t>(P));
+            if (past && P > 0) std::memcpy(out, past + (b * H + h) * P * W, row * static_cast<size_t>(P));
             for (int64_t s = 0; s < S; ++s) {
                 const T* in = rank3 ? src + (b * S + s) * H * W + h * W : src + ((b * H + h) * S + s) * W;
-                if (W > 0) std::memcpy(out + (P + s) * W, in, row);
+                std::memcpy(out + (P + s) * W, in, row);
             }
         }
     }

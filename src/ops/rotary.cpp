@@ -164,6 +164,7 @@ Status rope_kernel(KernelContext& ctx) {
                                shape_to_string({l.batch, l.seq, half}) + ", got " + shape_to_string(cos.shape()));
     }
     NNPORT_ASSIGN_OR_RETURN(Tensor * y, ctx.output(0, x.dtype(), x.shape()));
+    if (x.numel() == 0) return Status::ok();
     const bool interleaved = ctx.attr_int("interleaved") != 0;
     NNPORT_DISPATCH_FLOAT(x.dtype(), T, ctx, {
         rope_apply<T>(ctx, l, x.rank() == 3, rot, interleaved, x.data<T>(), cos.data<T>(), sin.data<T>(), pos,

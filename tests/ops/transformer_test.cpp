@@ -159,6 +159,13 @@ TEST(RotaryEmbedding, RotatesHalvesByTheAngle) {
     expect_near(out.value()[0].tensor, {std::cos(a), 2 * std::cos(b), std::sin(a), 2 * std::sin(b)});
 }
 
+TEST(RotaryEmbedding, ZeroSizedDimsReturnQuickly) {
+    const int64_t n = 1000000000;
+    auto out = run("RotaryEmbedding", {f32({n, 0, n, 0}, {}), f32({n, n, 0}, {}), f32({n, n, 0}, {})});
+    ASSERT_TRUE(out.is_ok()) << out.status().to_string();
+    EXPECT_EQ(out.value()[0].tensor.numel(), 0);
+}
+
 TEST(RotaryEmbedding, RejectsHeadCountNotDividingHidden) {
     EXPECT_FALSE(run("RotaryEmbedding", {rnd({1, 2, 10}, 1), rnd({1, 2, 1}, 2), rnd({1, 2, 1}, 3)},
                      {{"num_heads", ai(3)}}).is_ok());
@@ -464,6 +471,15 @@ TEST(Attention, RejectsHugeSequenceOfEmptyHeads) {
     const int64_t n = int64_t{1} << 40;
     auto out = run("Attention", {f32({1, 1, 1, 0}, {}), f32({1, 1, n, 0}, {}), f32({1, 1, n, 0}, {})});
     EXPECT_FALSE(out.is_ok());
+}
+
+TEST(Attention, ZeroSizedDimsReturnQuickly) {
+    // Empty tensors whose other dims multiply to ~1e15 rows: no loop may walk them.
+    const int64_t n = 1000000;
+    auto out = run("Attention", {f32({n, n, 1000, 0}, {}), f32({n, 1, 1000, 0}, {}), f32({n, 1, 1000, 0}, {})}, {}, 3);
+    ASSERT_TRUE(out.is_ok()) << out.status().to_string();
+    EXPECT_EQ(out.value()[0].tensor.shape(), (Shape{n, n, 1000, 0}));
+    EXPECT_EQ(out.value()[1].tensor.shape(), (Shape{n, 1, 1000, 0}));
 }
 
 TEST(Attention, RejectsHeadCountNotDividingHidden) {
