@@ -47,7 +47,8 @@ Result<int64_t> rotary_dim(const AttrAccess& a, int64_t head_size) {
     if (rot < 0) return int64_t{-1};
     if (rot % 2 != 0) return a.error("the rotated dimension " + std::to_string(rot) + " must be even");
     if (head_size >= 0 && rot > head_size) {
-        return a.error("rotary_embedding_dim " + std::to_string(rot) + " exceeds head size " + std::to_string(head_size));
+        return a.error("rotary_embedding_dim " + std::to_string(rot) + " exceeds head size " +
+                       std::to_string(head_size));
     }
     return rot;
 }
@@ -84,7 +85,8 @@ Status rope_infer(InferContext& ctx) {
     NNPORT_ASSIGN_OR_RETURN(RopeLayout l, rope_layout(ctx, dims_or_unknown(xt)));
     NNPORT_ASSIGN_OR_RETURN(int64_t rot, rotary_dim(ctx, l.head_size));
     if (ct.has_shape && rot >= 0 && conflict(ct.dims.back().value, rot / 2)) {
-        return ctx.error("cache last dim must be rotary_dim/2 = " + std::to_string(rot / 2) + ", got " + ct.to_string());
+        return ctx.error("cache last dim must be rotary_dim/2 = " + std::to_string(rot / 2) + ", got " +
+                         ct.to_string());
     }
     return Status::ok();
 }

@@ -137,7 +137,8 @@ const std::vector<double> kRope3dInterleavedPartial = {-0.416544429, -0.28856946
     0.0165157076, -0.21160215, -0.380554199, -0.229644775};
 
 TEST(RotaryEmbedding, FourDimWithPositionIds) {
-    auto out = run("RotaryEmbedding", {rnd({1, 2, 3, 4}, 11), rnd({5, 2}, 12), rnd({5, 2}, 13), i64({1, 3}, {4, 0, 2})});
+    auto out =
+        run("RotaryEmbedding", {rnd({1, 2, 3, 4}, 11), rnd({5, 2}, 12), rnd({5, 2}, 13), i64({1, 3}, {4, 0, 2})});
     ASSERT_TRUE(out.is_ok()) << out.status().to_string();
     expect_near(out.value()[0].tensor, kRope4d);
 }
@@ -235,7 +236,8 @@ struct RefAttn {
                     for (int64_t j = 0; j < T; ++j) {
                         double dot = 0;
                         for (int64_t d = 0; d < D; ++d)
-                            dot += q[size_t(((b * Hq + h) * Sq + i) * D + d)] * k[size_t(((b * Hkv + hk) * T + j) * D + d)];
+                            dot += q[size_t(((b * Hq + h) * Sq + i) * D + d)] *
+                                   k[size_t(((b * Hkv + hk) * T + j) * D + d)];
                         const double raw = sc * dot, bj = bias.empty() ? 0.0 : bias[size_t(row + j)];
                         qk[0][size_t(row + j)] = raw;
                         qk[1][size_t(row + j)] = raw + bj;
@@ -250,13 +252,16 @@ struct RefAttn {
                         qk[3][size_t(row + j)] = p;
                         if (mx == -INFINITY) continue;       // errata: the output row stays 0
                         for (int64_t d = 0; d < Dv; ++d)
-                            y[size_t(((b * Hq + h) * Sq + i) * Dv + d)] += p * v[size_t(((b * Hkv + hk) * T + j) * Dv + d)];
+                            y[size_t(((b * Hq + h) * Sq + i) * Dv + d)] +=
+                                p * v[size_t(((b * Hkv + hk) * T + j) * Dv + d)];
                     }
                 }
     }
 };
 
-std::vector<double> as_double(const Tensor& t) { return std::vector<double>(t.data<float>(), t.data<float>() + t.numel()); }
+std::vector<double> as_double(const Tensor& t) {
+    return std::vector<double>(t.data<float>(), t.data<float>() + t.numel());
+}
 
 /// [B, S, H*W] -> [B, H, S, W] (3-D attention layout to canonical).
 std::vector<double> to_bhsw(const std::vector<double>& x, int64_t B, int64_t S, int64_t H, int64_t W) {
@@ -264,7 +269,8 @@ std::vector<double> to_bhsw(const std::vector<double>& x, int64_t B, int64_t S, 
     for (int64_t b = 0; b < B; ++b)
         for (int64_t s = 0; s < S; ++s)
             for (int64_t h = 0; h < H; ++h)
-                for (int64_t w = 0; w < W; ++w) o[size_t(((b * H + h) * S + s) * W + w)] = x[size_t(((b * S + s) * H + h) * W + w)];
+                for (int64_t w = 0; w < W; ++w)
+                    o[size_t(((b * H + h) * S + s) * W + w)] = x[size_t(((b * S + s) * H + h) * W + w)];
     return o;
 }
 
