@@ -45,7 +45,7 @@ double reflect(double x, double lo, double hi) {
     const bool below = x < lo;
     const double dx = below ? lo - x : x - hi;
     const double flips = std::floor(dx / range);
-    const double r = dx - flips * range;
+    const double r = std::fmod(dx, range);  // exact, unlike dx - flips * range for large dx
     const bool even = std::fmod(flips, 2.0) == 0.0;
     return below == even ? lo + r : hi - r;
 }

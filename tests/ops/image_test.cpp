@@ -101,6 +101,23 @@ TEST(GridSample, OneDimensionalInput) {
     expect_near(out.value()[0].tensor, {0.f, 15.f});
 }
 
+TEST(GridSample, ExtremeCoordinatesGiveFiniteOutput) {
+    const float inf = std::numeric_limits<float>::infinity();
+    const Tensor grid = f32({1, 2, 2, 2}, {1e30f, -1e30f, inf, 0.f, -inf, 0.3f, 7e7f, -3e9f});
+    for (const char* mode : {"bilinear", "nearest", "bicubic"}) {
+        for (const char* pad : {"zeros", "border", "reflection"}) {
+            for (int64_t align : {0, 1}) {
+                auto out = run("GridSample", {iota({1, 2, 3, 4}), grid}, gs_attrs(mode, pad, align), 1, {}, 16);
+                ASSERT_TRUE(out.is_ok()) << out.status().to_string();
+                for (float v : values<float>(out.value()[0].tensor)) {
+                    EXPECT_TRUE(std::isfinite(v)) << mode << " " << pad << " " << align;
+                    EXPECT_LE(std::fabs(v), 100.f) << mode << " " << pad << " " << align;
+                }
+            }
+        }
+    }
+}
+
 TEST(GridSample, InfersOutputShape) {
     testing::OpRun r;
     r.op_type = "GridSample";
