@@ -12,8 +12,11 @@ B=${1:-build}
   echo "(\`src/onnx/opset_adapt.cpp\`) rewrites them into the form the kernel implements."
   echo
   echo "## Not implemented"
-  echo "- Training-only ops of \`ai.onnx.preview.training\` (Gradient, Momentum, Adagrad, Adam): nnport is an inference"
-  echo "  runtime; models that use them are rejected with an 'unknown op' error naming the node."
+  echo "- Training-only: \`ai.onnx.preview.training.Gradient\` (needs automatic differentiation; nnport is an inference"
+  echo "  runtime). Models that use it are rejected with an 'unknown op' error naming the node. (Adagrad, Adam and"
+  echo "  Momentum of the same domain are implemented: they are plain elementwise updates.)"
+  echo "- Element types float8 (e4m3fn, e4m3fnuz, e5m2, e5m2fnuz), int4/uint4 and float4 (opsets 19-23): not in nnport's"
+  echo "  DType yet; QuantizeLinear/DequantizeLinear/Cast to them are rejected as unsupported."
   echo "- \`ai.onnx.ml\` (traditional ML: trees, SVM, ...) and vendor domains (\`com.microsoft\`)."
   echo
   "$B/nnport" ops --markdown
@@ -40,7 +43,8 @@ summary=$(tail -n 1 "$log")
   echo "## Cases not passing, by reason"
   echo
   echo '```'
-  grep -v '^#' tests/conformance/expected_failures.txt | sed 's/.*#  *//' | sort | uniq -c | sort -rn | head -60
+  grep -v -e '^#' -e '^[[:space:]]*$' tests/conformance/expected_failures.txt | sed 's/.*#  *//' | sort | uniq -c |
+    sort -rn | head -60
   echo '```'
 } > docs/CONFORMANCE.md
 rm -f "$log"
