@@ -105,11 +105,8 @@ static Status infer_graph_impl(ir::Graph& g, ConstantMap& consts, int* symbols) 
         auto it = consts.find(v);
         return it == consts.end() ? nullptr : &it->second;
     };
-    for (const auto& np : g.nodes()) {
-        ir::Node& n = *np;
-        NNPORT_RETURN_IF_ERROR(check_node_schema(n));
-        std::vector<ir::ValueType> declared;
-        for (const ir::Value* o : n.outputs()) declared.push_back(o ? o->type : ir::ValueType());
+    // Runs the op's inference from scratch and keeps what the model declared where inference knows less.
+    auto infer_node = [&](ir::Node& n, const std::vector<ir::ValueType>& declared) -> Status {
         for (ir::Value* o : n.outputs()) {
             if (o) o->type = ir::ValueType();
         }
@@ -124,6 +121,14 @@ static Status infer_graph_impl(ir::Graph& g, ConstantMap& consts, int* symbols) 
         for (size_t i = 0; i < n.outputs().size(); ++i) {
             if (n.output(i)) merge_declared(n.output(i)->type, declared[i]);
         }
+        return Status::ok();
+    };
+    for (const auto& np : g.nodes()) {
+        ir::Node& n = *np;
+        NNPORT_RETURN_IF_ERROR(check_node_schema(n));
+        std::vector<ir::ValueType> declared;
+        for (const ir::Value* o : n.outputs()) declared.push_back(o ? o->type : ir::ValueType());
+        NNPORT_RETURN_IF_ERROR(infer_node(n, declared));
         // Subgraph outer references take the (now known) types of the values they stand for.
         for (ir::Graph* sg : n.subgraphs()) {
             for (ir::Value* r : sg->outer_refs()) {
@@ -133,20 +138,7 @@ static Status infer_graph_impl(ir::Graph& g, ConstantMap& consts, int* symbols) 
         }
         // Control-flow ops infer twice: first to type their bodies' inputs, then (bodies now typed) to derive
         // their outputs from the bodies' outputs.
-        if (!n.subgraphs().empty() && n.def->infer) {
-            for (ir::Value* o : n.outputs()) {
-                if (o) o->type = ir::ValueType();
-            }
-            InferContext ic(n, *n.def, lookup, symbols);
-            Status st = n.def->infer(ic);
-            if (!st.is_ok()) {
-                if (st.message().find(n.describe()) == std::string::npos) return st.with_context(n.describe());
-                return st;
-            }
-            for (size_t i = 0; i < n.outputs().size(); ++i) {
-                if (n.output(i)) merge_declared(n.output(i)->type, declared[i]);
-            }
-        }
+        if (!n.subgraphs().empty()) NNPORT_RETURN_IF_ERROR(infer_node(n, declared));
         try_fold(n, consts, lookup);
     }
     return Status::ok();
