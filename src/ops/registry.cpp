@@ -11,6 +11,14 @@ namespace nnport {
 #include "ops/op_list.inc"
 #undef NNPORT_OP
 
+// Counting the list at compile time makes adding or dropping an op a deliberate, reviewed change (as ggml does).
+constexpr size_t kOpCount = 0
+#define NNPORT_OP(name) +1
+#include "ops/op_list.inc"
+#undef NNPORT_OP
+    ;
+static_assert(kOpCount == 193, "op list changed: update kOpCount's expected value and docs/OPS.md (scripts/gen_docs.sh)");
+
 const std::vector<const OpDef*>& all_ops() {
     static const std::vector<const OpDef*> ops = {
 #define NNPORT_OP(name) &op_def_##name(),
