@@ -10,20 +10,10 @@ namespace {
 
 Result<std::vector<RtValue>> run(const std::string& op, std::vector<Tensor> in, ir::Attributes attrs = {},
                                  int outputs = 1, const std::string& domain = "") {
-    testing::OpRun r;
-    r.op_type = op;
-    r.domain = domain;
-    if (!domain.empty()) r.opset = 1;
-    r.inputs = std::move(in);
-    r.attrs = std::move(attrs);
-    r.num_outputs = outputs;
-    return testing::run_op(r);
+    return testing::run_simple(op, std::move(in), std::move(attrs), outputs, domain.empty() ? 18 : 1, domain);
 }
 
-template <typename T>
-std::vector<T> values(const Tensor& t) {
-    return std::vector<T>(t.data<T>(), t.data<T>() + t.numel());
-}
+using testing::values;
 
 ir::Attributes reduction(const std::string& r) { return {{"reduction", ir::Attribute::make_string(r)}}; }
 

@@ -14,10 +14,7 @@ Result<std::vector<RtValue>> einsum(const std::string& eq, std::vector<Tensor> i
     return testing::run_op(r);
 }
 
-template <typename T>
-std::vector<T> values(const Tensor& t) {
-    return std::vector<T>(t.data<T>(), t.data<T>() + t.numel());
-}
+using testing::values;
 
 TEST(Einsum, TraceAndDiagonal) {
     const Tensor m = Tensor::from_vector<float>({3, 3}, {1, 2, 3, 4, 5, 6, 7, 8, 9});

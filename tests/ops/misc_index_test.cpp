@@ -12,18 +12,10 @@ using testing::OpRun;
 
 Result<std::vector<RtValue>> run(const std::string& op, std::vector<Tensor> in, ir::Attributes attrs = {},
                                  int outputs = 1) {
-    OpRun r;
-    r.op_type = op;
-    r.inputs = std::move(in);
-    r.attrs = std::move(attrs);
-    r.num_outputs = outputs;
-    return testing::run_op(r);
+    return testing::run_simple(op, std::move(in), std::move(attrs), outputs);
 }
 
-template <typename T>
-std::vector<T> values(const Tensor& t) {
-    return std::vector<T>(t.data<T>(), t.data<T>() + t.numel());
-}
+using testing::values;
 
 TEST(ArgMax, TiesAndSelectLastIndex) {
     const Tensor x = Tensor::from_vector<float>({2, 3}, {1, 5, 5, 2, 2, 0});

@@ -10,12 +10,7 @@ namespace nnport {
 namespace {
 
 Result<std::vector<RtValue>> run(const std::string& op, std::vector<Tensor> in, ir::Attributes attrs = {}) {
-    testing::OpRun r;
-    r.op_type = op;
-    r.opset = 17;
-    r.inputs = std::move(in);
-    r.attrs = std::move(attrs);
-    return testing::run_op(r);
+    return testing::run_simple(op, std::move(in), std::move(attrs), 1, 17);
 }
 
 std::vector<std::complex<double>> naive_dft(const std::vector<std::complex<double>>& x, bool inverse) {

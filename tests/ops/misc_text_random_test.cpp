@@ -7,17 +7,10 @@ namespace nnport {
 namespace {
 
 Result<std::vector<RtValue>> run(const std::string& op, std::vector<Tensor> in, ir::Attributes attrs = {}) {
-    testing::OpRun r;
-    r.op_type = op;
-    r.inputs = std::move(in);
-    r.attrs = std::move(attrs);
-    return testing::run_op(r);
+    return testing::run_simple(op, std::move(in), std::move(attrs));
 }
 
-template <typename T>
-std::vector<T> values(const Tensor& t) {
-    return std::vector<T>(t.data<T>(), t.data<T>() + t.numel());
-}
+using testing::values;
 
 TEST(StringNormalizer, CaseInsensitiveStopwordsAndLower) {
     const Tensor x = Tensor::from_vector<std::string>({1, 3}, {"The", "CAT", "the"});

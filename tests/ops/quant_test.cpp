@@ -13,19 +13,10 @@ using testing::OpRun;
 
 Result<std::vector<RtValue>> run(const std::string& op, std::vector<Tensor> in, ir::Attributes attrs = {},
                                  int outputs = 1, int opset = 21) {
-    OpRun r;
-    r.op_type = op;
-    r.opset = opset;
-    r.inputs = std::move(in);
-    r.attrs = std::move(attrs);
-    r.num_outputs = outputs;
-    return testing::run_op(r);
+    return testing::run_simple(op, std::move(in), std::move(attrs), outputs, opset);
 }
 
-template <typename T>
-std::vector<T> values(const Tensor& t) {
-    return std::vector<T>(t.data<T>(), t.data<T>() + t.numel());
-}
+using testing::values;
 
 Tensor f32(Shape s, std::vector<float> v) { return Tensor::from_vector<float>(std::move(s), v); }
 Tensor u8(Shape s, std::vector<uint8_t> v) { return Tensor::from_vector<uint8_t>(std::move(s), v); }

@@ -33,11 +33,7 @@ inline Result<std::vector<RtValue>> run(const std::string& op, std::vector<Tenso
     return testing::run_op(r);
 }
 
-template <typename T>
-std::vector<T> values(const Tensor& t) {
-    const T* p = t.data<T>();
-    return std::vector<T>(p, p + t.numel());
-}
+using testing::values;
 
 inline ir::Attribute ints(std::vector<int64_t> v) { return ir::Attribute::make_ints(std::move(v)); }
 inline ir::Attribute int1(int64_t v) { return ir::Attribute::make_int(v); }

@@ -34,13 +34,7 @@ Tensor rnd(Shape s, uint32_t seed) {
 
 Result<std::vector<RtValue>> run(const std::string& op, std::vector<Tensor> inputs, ir::Attributes attrs = {},
                                  int num_outputs = 1, int opset = 23) {
-    testing::OpRun r;
-    r.op_type = op;
-    r.opset = opset;
-    r.inputs = std::move(inputs);
-    r.attrs = std::move(attrs);
-    r.num_outputs = num_outputs;
-    return testing::run_op(r);
+    return testing::run_simple(op, std::move(inputs), std::move(attrs), num_outputs, opset);
 }
 
 void expect_near(const Tensor& got, const std::vector<double>& want, double tol = 1e-5) {

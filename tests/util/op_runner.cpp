@@ -55,4 +55,16 @@ Result<std::vector<RtValue>> run_op(const OpRun& r) {
     return s->run_values(feeds);
 }
 
+Result<std::vector<RtValue>> run_simple(const std::string& op, std::vector<Tensor> inputs, ir::Attributes attrs,
+                                        int num_outputs, int opset, const std::string& domain) {
+    OpRun r;
+    r.op_type = op;
+    r.domain = domain;
+    r.opset = opset;
+    r.inputs = std::move(inputs);
+    r.attrs = std::move(attrs);
+    r.num_outputs = num_outputs;
+    return run_op(r);
+}
+
 }  // namespace nnport::testing

@@ -22,6 +22,14 @@ struct OpRun {
 
 /// Builds and runs the single-node model; outputs in order.
 Result<std::vector<RtValue>> run_op(const OpRun& r);
+/// Shorthand for run_op: one op on tensor inputs (a non-default domain starts at its opset 1 unless given).
+Result<std::vector<RtValue>> run_simple(const std::string& op, std::vector<Tensor> inputs, ir::Attributes attrs = {},
+                                        int num_outputs = 1, int opset = 18, const std::string& domain = "");
+/// A tensor's elements as a vector.
+template <typename T>
+std::vector<T> values(const Tensor& t) {
+    return std::vector<T>(t.data<T>(), t.data<T>() + t.numel());
+}
 /// Builds the model only (for inspecting inferred types).
 Result<std::unique_ptr<Session>> make_op_session(const OpRun& r);
 
