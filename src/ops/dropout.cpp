@@ -3,31 +3,11 @@
 // Inference (training_mode absent or false) and ratio 0 are the identity with an all-true mask. In training mode the
 // keep mask is drawn like numpy's legacy `np.random.seed(seed); np.random.uniform(size=shape) >= ratio` (MT19937
 // seeded with the integer seed, 53-bit doubles), which is how the ONNX reference generates it.
-#include <random>
-
 #include "ops/kernel_util.hpp"
+#include "ops/random_util.hpp"
 
 namespace nnport {
 namespace {
-
-/// numpy RandomState.random_sample() over a seeded (or, without a seed attribute, random) MT19937.
-class UniformStream {
-public:
-    explicit UniformStream(const AttrAccess& a) {
-        if (a.has_attr("seed")) {
-            gen_.seed(static_cast<uint32_t>(a.attr_int("seed")));
-        } else {
-            gen_.seed(std::random_device{}());
-        }
-    }
-    double next() {
-        const uint32_t a = static_cast<uint32_t>(gen_() >> 5), b = static_cast<uint32_t>(gen_() >> 6);
-        return (a * 67108864.0 + b) / 9007199254740992.0;
-    }
-
-private:
-    std::mt19937 gen_;
-};
 
 Status dropout_infer(InferContext& ctx) {
     const ir::ValueType& x = ctx.input_type(0);
@@ -51,10 +31,10 @@ Status dropout_infer(InferContext& ctx) {
 }
 
 template <typename T>
-void drop(const T* x, T* y, bool* mask, int64_t n, double ratio, UniformStream& rng) {
+void drop(const T* x, T* y, bool* mask, int64_t n, double ratio, NumpyRng& rng) {
     const T scale = static_cast<T>(1.0 / (1.0 - ratio));
     for (int64_t i = 0; i < n; ++i) {
-        const bool keep = rng.next() >= ratio;
+        const bool keep = rng.uniform() >= ratio;
         y[i] = keep ? x[i] * scale : T(0);
         if (mask) mask[i] = keep;
     }
@@ -92,7 +72,8 @@ Status dropout_kernel(KernelContext& ctx) {
         return ctx.input_error("ratio must be in [0, 1) in training mode, got " + std::to_string(ratio));
     }
     NNPORT_ASSIGN_OR_RETURN(Tensor * y, ctx.output(0, x.dtype(), x.shape()));
-    UniformStream rng(ctx);
+    NumpyRng rng(ctx.has_attr("seed") ? std::optional<uint32_t>(static_cast<uint32_t>(ctx.attr_int("seed")))
+                                      : std::nullopt);
     NNPORT_DISPATCH_FLOAT(x.dtype(), T, ctx, drop<T>(x.data<T>(), y->data<T>(), mask, x.numel(), ratio, rng));
     return Status::ok();
 }

@@ -8,70 +8,17 @@
 #include <random>
 
 #include "ops/kernel_util.hpp"
+#include "ops/random_util.hpp"
 
 namespace nnport {
 namespace {
 
-/// A generator seeded from the `seed` attribute when set, else from the system.
-class Rng {
-public:
-    explicit Rng(const AttrAccess& a) {
-        if (a.has_attr("seed")) {
-            const double s = a.attr_float("seed");
-            gen_.seed(s >= 0 && s < 4294967296.0 ? static_cast<uint32_t>(s)
-                                                 : std::bit_cast<uint32_t>(static_cast<float>(s)));
-        } else {
-            gen_.seed(std::random_device{}());
-        }
-    }
-    /// Uniform in [0, 1) with 53 random bits.
-    double uniform() {
-        const uint32_t a = static_cast<uint32_t>(gen_() >> 5), b = static_cast<uint32_t>(gen_() >> 6);
-        return (a * 67108864.0 + b) / 9007199254740992.0;
-    }
-    double normal() {
-        if (has_spare_) {
-            has_spare_ = false;
-            return spare_;
-        }
-        double x1, x2, r2;
-        do {
-            x1 = 2.0 * uniform() - 1.0;
-            x2 = 2.0 * uniform() - 1.0;
-            r2 = x1 * x1 + x2 * x2;
-        } while (r2 >= 1.0 || r2 == 0.0);
-        const double f = std::sqrt(-2.0 * std::log(r2) / r2);
-        spare_ = f * x1;
-        has_spare_ = true;
-        return f * x2;
-    }
-    /// One Bernoulli(p) draw, as numpy's binomial(1, p).
-    double bernoulli(double p) {
-        if (!(p > 0.0)) return 0.0;
-        const bool flip = p > 0.5;
-        const double pp = flip ? 1.0 - p : p, q = 1.0 - pp;
-        const double qn = std::exp(std::log(q));
-        int64_t x = 0;
-        double px = qn, u = uniform();
-        while (u > px) {
-            ++x;
-            if (x > 1) {
-                x = 0;
-                px = qn;
-                u = uniform();
-            } else {
-                u -= px;
-                px = (static_cast<double>(2 - x) * pp * px) / (static_cast<double>(x) * q);
-            }
-        }
-        return static_cast<double>(flip ? 1 - x : x);
-    }
-
-private:
-    std::mt19937 gen_;
-    bool has_spare_ = false;
-    double spare_ = 0.0;
-};
+/// The `seed` attribute (a float) as an MT19937 seed; nullopt when unset.
+std::optional<uint32_t> float_seed(const AttrAccess& a) {
+    if (!a.has_attr("seed")) return std::nullopt;
+    const double s = a.attr_float("seed");
+    return s >= 0 && s < 4294967296.0 ? static_cast<uint32_t>(s) : std::bit_cast<uint32_t>(static_cast<float>(s));
+}
 
 bool is_half(DType t) { return t == DType::kFloat16 || t == DType::kBFloat16; }
 
@@ -131,7 +78,7 @@ Status random_kernel(KernelContext& ctx) {
     }
     if (is_half(dt)) dt = DType::kFloat32;
     NNPORT_ASSIGN_OR_RETURN(Tensor * out, ctx.output(0, dt, shape));
-    Rng rng(ctx);
+    NumpyRng rng(float_seed(ctx));
     if constexpr (K == Kind::kNormal || K == Kind::kNormalLike) {
         const double mean = ctx.attr_float("mean"), scale = ctx.attr_float("scale");
         return fill(ctx, *out, [&] { return mean + scale * rng.normal(); });
@@ -196,7 +143,7 @@ Status multinomial_kernel(KernelContext& ctx) {
     const int64_t B = x.dim(0), C = x.dim(1);
     NNPORT_ASSIGN_OR_RETURN(Tensor * out, ctx.output(0, dt, {B, samples}));
     if (C == 0 && B * samples > 0) return ctx.input_error("no classes to sample from");
-    Rng rng(ctx);
+    NumpyRng rng(float_seed(ctx));
     std::vector<double> cdf(static_cast<size_t>(C));
     for (int64_t b = 0; b < B; ++b) {
         double mx = -INFINITY;
