@@ -169,22 +169,11 @@ Status conv_infer_common(InferContext& ctx, size_t w_index, DType dt) {
         ctx.set_output(0, ir::ValueType::tensor(dt));
         return Status::ok();
     }
-    if (xt.dims.size() < 3) return ctx.error("input must have rank >= 3");
-    if (wt.has_shape && wt.dims.size() != xt.dims.size()) return ctx.error("weight and input ranks differ");
-    std::vector<int64_t> kernel;
-    if (ctx.has_attr("kernel_shape")) {
-        kernel = ctx.attr_ints("kernel_shape");
-    } else if (wt.has_shape) {
-        kernel = spatial_dims_of(wt);
-    }
+    NNPORT_ASSIGN_OR_RETURN(std::vector<int64_t> kernel, static_window(ctx, xt, wt));
     std::vector<int64_t> out(xt.dims.size() - 2, -1);
-    const bool known = kernel.size() == out.size() && std::all_of(kernel.begin(), kernel.end(), [](int64_t v) {
-        return v >= 0;
-    });
-    if (known) {
-        auto geo = window_geometry(ctx, spatial_dims_of(xt), kernel, false);
-        if (!geo.is_ok()) return geo.status();
-        out = geo.value().out;
+    if (!kernel.empty()) {
+        NNPORT_ASSIGN_OR_RETURN(Geometry geo, window_geometry(ctx, spatial_dims_of(xt), kernel, false));
+        out = geo.out;
     }
     const ir::Dim mdim = wt.has_shape ? wt.dims[0] : ctx.new_dim();
     ctx.set_output(0, ir::ValueType::tensor(dt, output_dims(ctx, xt.dims[0], mdim, out)));

@@ -89,16 +89,9 @@ Status conv_transpose_infer(InferContext& ctx) {
         ctx.set_output(0, ir::ValueType::tensor(dt));
         return Status::ok();
     }
-    if (xt.dims.size() < 3) return ctx.error("input must have rank >= 3");
-    if (wt.has_shape && wt.dims.size() != xt.dims.size()) return ctx.error("weight and input ranks differ");
-    std::vector<int64_t> kernel;
-    if (ctx.has_attr("kernel_shape")) {
-        kernel = ctx.attr_ints("kernel_shape");
-    } else if (wt.has_shape) {
-        kernel = nn::spatial_dims_of(wt);
-    }
+    NNPORT_ASSIGN_OR_RETURN(std::vector<int64_t> kernel, nn::static_window(ctx, xt, wt));
     std::vector<int64_t> out(xt.dims.size() - 2, -1);
-    if (kernel.size() == out.size() && std::all_of(kernel.begin(), kernel.end(), [](int64_t v) { return v >= 0; })) {
+    if (!kernel.empty()) {
         NNPORT_ASSIGN_OR_RETURN(nn::Geometry geo, nn::transpose_geometry(ctx, nn::spatial_dims_of(xt), kernel));
         out = geo.out;
     }

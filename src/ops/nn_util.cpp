@@ -1,6 +1,8 @@
 // Conv/pool window geometry shared by the nn family.
 #include "ops/nn_util.hpp"
 
+#include <algorithm>
+
 namespace nnport::nn {
 
 namespace {
@@ -157,6 +159,21 @@ std::vector<int64_t> spatial_dims_of(const ir::ValueType& t) {
     if (!t.has_shape || t.dims.size() < 3) return r;
     for (size_t i = 2; i < t.dims.size(); ++i) r.push_back(t.dims[i].is_static() ? t.dims[i].value : -1);
     return r;
+}
+
+Result<std::vector<int64_t>> static_window(const InferContext& ctx, const ir::ValueType& xt, const ir::ValueType& wt) {
+    if (xt.dims.size() < 3) return ctx.error("input must have rank >= 3");
+    if (wt.has_shape && wt.dims.size() != xt.dims.size()) return ctx.error("weight and input ranks differ");
+    std::vector<int64_t> kernel;
+    if (ctx.has_attr("kernel_shape")) {
+        kernel = ctx.attr_ints("kernel_shape");
+    } else if (wt.has_shape) {
+        kernel = spatial_dims_of(wt);
+    }
+    const bool known = kernel.size() == xt.dims.size() - 2 &&
+                       std::all_of(kernel.begin(), kernel.end(), [](int64_t v) { return v >= 0; });
+    if (!known) kernel.clear();
+    return kernel;
 }
 
 std::vector<ir::Dim> output_dims(InferContext& ctx, const ir::Dim& n, const ir::Dim& c, const std::vector<int64_t>& out) {

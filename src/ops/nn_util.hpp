@@ -35,6 +35,9 @@ Result<Geo3> to_geo3(const Geometry& g);
 
 /// Spatial sizes of a static-rank type (-1 where unknown); empty if rank unknown or < 3.
 std::vector<int64_t> spatial_dims_of(const ir::ValueType& t);
+/// Load-time checks shared by Conv and ConvTranspose (X rank >= 3, W of the same rank) and the window size
+/// (kernel_shape, else W's spatial dims); empty when not fully known. X must have a shape.
+Result<std::vector<int64_t>> static_window(const InferContext& ctx, const ir::ValueType& xt, const ir::ValueType& wt);
 /// dims[0..1] + out sizes, with fresh symbols where unknown.
 std::vector<ir::Dim> output_dims(InferContext& ctx, const ir::Dim& n, const ir::Dim& c, const std::vector<int64_t>& out);
 
