@@ -28,6 +28,9 @@ const char* version();
 struct SessionOptions {
     /// Worker threads for kernels; 0 = the machine's physical cores.
     int threads = 0;
+    /// Graph optimization level applied when the session is created: 0 none, 1 basic (folding, clean-up,
+    /// exact algebra), 2 extended (fusions), 3 all (layout rewrites). See docs/OPTIMIZER.md.
+    int optimization_level = 3;
 };
 
 /// Name, element type and shape of a model input or output. Dynamic dims are -1 with a name in dim_names.

@@ -2,6 +2,7 @@
 #include "ir/graph.hpp"
 
 #include <algorithm>
+#include <functional>
 #include <unordered_set>
 
 namespace nnport::ir {
@@ -132,6 +133,37 @@ std::string Graph::unique_name(const std::string& base) {
     return n;
 }
 
+Status Graph::rename_value(Value* v, const std::string& new_name) {
+    if (v->graph_ != this) return internal_error("rename_value: '" + v->name_ + "' is not a value of this graph");
+    if (v->name_ == new_name) return Status::ok();
+    if (resolve(new_name) != nullptr) return internal_error("rename_value: name '" + new_name + "' is taken");
+    by_name_.erase(v->name_);
+    v->name_ = new_name;
+    by_name_[new_name] = v;
+    return Status::ok();
+}
+
+void Graph::recount_captures() {
+    std::function<void(Graph&)> reset = [&reset](Graph& g) {
+        for (auto& v : g.values_) v->captured_by_ = 0;
+        for (const auto& n : g.nodes_) {
+            for (Graph* sg : n->subgraphs()) reset(*sg);
+        }
+    };
+    std::function<void(Graph&)> count = [&count](Graph& g) {
+        for (Value* r : g.outer_refs_) {
+            for (Value* o = r->outer_; o; o = o->outer_) o->captured_by_++;
+        }
+        for (const auto& n : g.nodes_) {
+            for (Graph* sg : n->subgraphs()) count(*sg);
+        }
+    };
+    reset(*this);
+    for (const auto& n : nodes_) {
+        for (Graph* sg : n->subgraphs()) count(*sg);
+    }
+}
+
 Value* Graph::capture(Value* outer) {
     for (Value* v : outer_refs_) {
         if (v->outer_ == outer) return v;
@@ -141,6 +173,7 @@ Value* Graph::capture(Value* outer) {
     v->graph_ = this;
     v->type = outer->type;
     v->outer_ = outer;
+    for (Value* o = outer; o; o = o->outer_) o->captured_by_++;
     Value* p = v.get();
     values_.push_back(std::move(v));
     by_name_[p->name_] = p;
@@ -207,7 +240,7 @@ void Graph::remove_unused_values() {
     values_.erase(std::remove_if(values_.begin(), values_.end(),
                                  [&](const std::unique_ptr<Value>& v) {
                                      bool dead = v->uses_.empty() && v->producer_ == nullptr && !keep.count(v.get()) &&
-                                                 v->outer_ == nullptr;
+                                                 v->outer_ == nullptr && v->captured_by_ == 0;
                                      if (dead) by_name_.erase(v->name_);
                                      return dead;
                                  }),

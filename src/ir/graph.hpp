@@ -52,6 +52,8 @@ public:
 
     bool is_graph_input() const;
     bool is_graph_output() const;
+    /// True if a subgraph (at any depth) reads this value by name; such a value is in use even without node uses.
+    bool is_captured() const { return captured_by_ > 0; }
 
 private:
     friend class Graph;
@@ -63,6 +65,7 @@ private:
     std::vector<Use> uses_;
     Tensor initializer_;
     Value* outer_ = nullptr;
+    int captured_by_ = 0;
 };
 
 /// An operator application.
@@ -130,6 +133,8 @@ public:
     Value* resolve(const std::string& name) const;
     /// A name not used in this graph, based on `base`.
     std::string unique_name(const std::string& base);
+    /// Renames a value of this graph; fails if the new name is taken (here or in an enclosing graph).
+    Status rename_value(Value* v, const std::string& new_name);
 
     /// Appends a node; its outputs are new values with the given names ("" = omitted output).
     Result<Node*> add_node(const std::string& op_type, const std::string& domain, const std::string& name,
@@ -152,6 +157,8 @@ public:
     const std::vector<Value*>& outer_refs() const { return outer_refs_; }
     /// Creates (once) the local stand-in for an outer value.
     Value* capture(Value* outer);
+    /// Recomputes Value::is_captured() for this graph and all subgraphs (after subgraphs were removed).
+    void recount_captures();
 
     /// Initializers in insertion order.
     std::vector<Value*> initializers() const;

@@ -3,6 +3,7 @@
 
 #include "nnport/nnport.hpp"
 #include "onnx/importer.hpp"
+#include "passes/pipeline.hpp"
 #include "runtime/executor.hpp"
 #include "runtime/shape_inference.hpp"
 
@@ -41,6 +42,12 @@ Result<std::unique_ptr<Session>> Session::from_model(std::unique_ptr<ir::Model> 
     ConstantMap consts;
     Status st = infer_graph(g, consts);
     if (!st.is_ok()) return st;
+    if (options.optimization_level != 0) {
+        passes::OptimizeOptions oo;
+        oo.level = options.optimization_level;
+        oo.verify_each = false;
+        NNPORT_RETURN_IF_ERROR(passes::optimize(*model, oo));
+    }
     NNPORT_ASSIGN_OR_RETURN(impl->plan, GraphPlan::build(g));
     const int threads = options.threads > 0 ? options.threads : ThreadPool::default_threads();
     impl->pool = std::make_unique<ThreadPool>(threads);
