@@ -1,6 +1,9 @@
 // AttrAccess, InferContext and KernelContext implementations.
 #include "ops/op_def.hpp"
 
+#include <cstdint>
+#include <cstring>
+
 namespace nnport {
 
 const ir::Attribute* AttrAccess::find(const std::string& name) const {
@@ -85,6 +88,17 @@ Status KernelContext::require_tensor(size_t i) const {
 }
 
 Result<Tensor*> KernelContext::output(size_t i, DType dtype, const Shape& shape, bool zero) {
+    if (placements_ && i < placements_->size() && (*placements_)[i].storage && dtype != DType::kString) {
+        const OutputPlacement& p = (*placements_)[i];
+        const int64_t n = shape_numel(shape);
+        const size_t bytes = n < 0 ? SIZE_MAX : static_cast<size_t>(n) * dtype_size(dtype);
+        if (bytes <= p.capacity) {
+            Tensor t = Tensor::view(dtype, shape, p.storage, p.offset);
+            if (zero && bytes > 0) std::memset(t.raw_data(), 0, bytes);
+            (*outputs_)[i] = RtValue(std::move(t));
+            return &(*outputs_)[i].tensor;
+        }
+    }
     auto t = Tensor::create(dtype, shape, zero);
     if (!t.is_ok()) return t.status().with_context(node().describe() + " output " + std::to_string(i));
     (*outputs_)[i] = RtValue(std::move(t).value());

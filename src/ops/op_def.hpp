@@ -120,6 +120,14 @@ public:
     virtual Result<std::vector<RtValue>> run(const ir::Graph& g, std::vector<RtValue> inputs) = 0;
 };
 
+/// Where the memory planner put one output of a step: `capacity` bytes at `offset` in the run's arena. An output
+/// whose actual size exceeds the capacity (data-dependent shapes) is allocated on the heap instead.
+struct OutputPlacement {
+    std::shared_ptr<Storage> storage;  ///< nullptr: not planned (heap)
+    size_t offset = 0;
+    size_t capacity = 0;
+};
+
 /// Run-time context of one kernel invocation.
 class KernelContext : public AttrAccess {
 public:
@@ -145,6 +153,9 @@ public:
     void set_output(size_t i, Tensor t) { (*outputs_)[i] = RtValue(std::move(t)); }
     void set_output_value(size_t i, RtValue v) { (*outputs_)[i] = std::move(v); }
 
+    /// Set by the executor when a memory plan places this step's outputs (indexed like the outputs; may be shorter).
+    void set_placements(const std::vector<OutputPlacement>* p) { placements_ = p; }
+
     SubgraphRunner* subgraphs() const { return runner_; }
     ThreadPool* pool() const { return pool_; }
     /// Splits [0, n) across the session's threads.
@@ -157,6 +168,7 @@ private:
     std::vector<RtValue>* outputs_;
     SubgraphRunner* runner_;
     ThreadPool* pool_;
+    const std::vector<OutputPlacement>* placements_ = nullptr;
 };
 
 using InferFn = Status (*)(InferContext&);
@@ -181,6 +193,12 @@ struct OpDef {
     bool foldable = true;
     /// Training-only or otherwise not meant for inference (listed in docs, not run).
     bool training_only = false;
+    /// Elementwise: output 0 may share the buffer of any input with the same dtype and shape as output 0 (the kernel
+    /// reads element i before writing element i). The memory planner runs such ops in place when that input dies.
+    bool inplace_elementwise = false;
+    /// Output 0 may be a view of input 0's data (Reshape, Flatten, Squeeze, Identity ...): the memory planner keeps
+    /// input 0's buffer alive as long as output 0 lives.
+    bool output_views_input0 = false;
     std::string doc;
 
     const AttrSpec* find_attr(const std::string& n) const {

@@ -27,6 +27,9 @@ struct PassContext {
     /// May passes emit nodes of nnport's own domain (fused ops)? False when the result must load in other
     /// runtimes (e.g. `nnport optimize` without --keep-fused).
     bool allow_custom_ops = true;
+    /// Backend preference for fully connected layers: true when the backends in use run a 1x1 Conv faster than a
+    /// Gemm/MatMul (set from the chosen backends; the reference backend prefers Gemm).
+    bool prefer_conv_for_fc = false;
 
     /// Opset of the default domain of the model being optimized.
     int64_t opset() const { return model ? model->opset("") : 0; }

@@ -25,6 +25,7 @@ int main(int argc, char** argv) {
     setup_bench(app, action);
     setup_ops(app, action);
     setup_export(app, action);
+    setup_optimize(app, action);
     try {
         app.parse(argc, argv);
     } catch (const CLI::CallForHelp& e) {

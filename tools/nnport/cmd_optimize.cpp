@@ -1,0 +1,93 @@
+// `nnport optimize MODEL -o OUT.onnx [--level N] [--keep-fused] [--disable P,..] [--report] [--list]`: runs the
+// graph optimizer and writes a standard ONNX model (nnport's fused ops only with --keep-fused).
+#include <filesystem>
+#include <iostream>
+
+#include "commands.hpp"
+#include "onnx/exporter.hpp"
+#include "onnx/importer.hpp"
+#include "passes/pipeline.hpp"
+
+namespace nnport::cli {
+
+namespace {
+
+struct OptimizeArgs {
+    std::string model;
+    std::string out;
+    int level = passes::kDefaultLevel;
+    bool keep_fused = false;
+    bool report = false;
+    bool list = false;
+    std::vector<std::string> disabled;
+    int64_t opset = 0;
+    std::string external_data;
+};
+
+int list_passes() {
+    for (const auto& p : passes::all_passes()) {
+        std::cout << "level " << passes::pass_level(p->name()) << "  " << p->name() << "\n    " << p->description()
+                  << "\n";
+    }
+    return kExitOk;
+}
+
+int optimize_command(const OptimizeArgs& a) {
+    if (a.list) return list_passes();
+    if (a.model.empty() || a.out.empty()) return fail(invalid_argument("optimize needs MODEL and -o OUT.onnx"));
+    namespace fs = std::filesystem;
+    std::error_code ec;
+    if (fs::exists(a.out, ec) && fs::equivalent(a.model, a.out, ec)) {
+        return fail(invalid_argument(a.out + ": refusing to overwrite the input model"));
+    }
+    if (!a.external_data.empty() && (fs::path(a.external_data).is_absolute() ||
+                                     fs::path(a.external_data).lexically_normal().string().starts_with(".."))) {
+        return fail(invalid_argument(a.external_data + ": external data file must be relative to the output folder"));
+    }
+    auto mr = onnx_import::load_model(a.model);
+    if (!mr.is_ok()) return fail(mr.status());
+    ir::Model& model = *mr.value();
+    passes::OptimizeOptions oo;
+    oo.level = a.level;
+    oo.allow_custom_ops = a.keep_fused;
+    oo.disabled = a.disabled;
+    passes::OptimizeReport rep;
+    Status st = passes::optimize(model, oo, &rep);
+    if (!st.is_ok()) return fail(st.with_context(a.model));
+    onnx_export::ExportOptions eo;
+    eo.opset = a.opset;
+    eo.external_data_file = a.external_data;
+    st = onnx_export::save_model(model, a.out, eo);
+    if (!st.is_ok()) return fail(st.with_context(a.out));
+    std::cout << rep.to_text();
+    if (a.report) {
+        for (const passes::PassStats& p : rep.passes) {
+            std::cout << p.name << " (" << p.runs << " run" << (p.runs == 1 ? "" : "s") << ", " << p.ms << " ms)\n";
+            for (const std::string& c : p.changes) std::cout << "    " << c << "\n";
+        }
+    }
+    std::cout << "wrote " << a.out << "\n";
+    return kExitOk;
+}
+
+}  // namespace
+
+void setup_optimize(CLI::App& app, Action& action) {
+    auto args = std::make_shared<OptimizeArgs>();
+    CLI::App* c = app.add_subcommand("optimize", "Optimize a model (folding, fusion, layout) and write it as ONNX");
+    c->add_option("model", args->model, "ONNX model file");
+    c->add_option("-o,--output", args->out, "Output .onnx file");
+    c->add_option("--level", args->level, "0 none, 1 basic, 2 extended (fusions), 3 all (default)")
+        ->check(CLI::Range(0, passes::kMaxLevel));
+    c->add_flag("--keep-fused", args->keep_fused,
+                "Emit nnport's fused ops (domain com.nnport); the default output uses standard ONNX ops only");
+    c->add_option("--disable", args->disabled, "Passes to skip (see --list)")->delimiter(',');
+    c->add_flag("--report", args->report, "List every change each pass made");
+    c->add_flag("--list", args->list, "List the passes with their level and what they do");
+    c->add_option("--opset", args->opset, "Default-domain opset to write (default: the model's)")
+        ->check(CLI::Range(int64_t{7}, int64_t{30}));
+    c->add_option("--external-data", args->external_data, "Store large initializers in this file (relative)");
+    c->callback([args, &action] { action = [args] { return optimize_command(*args); }; });
+}
+
+}  // namespace nnport::cli
