@@ -98,7 +98,7 @@ static void try_fold(ir::Node& n, ConstantMap& consts, const std::function<const
     }
 }
 
-static Status infer_graph_impl(ir::Graph& g, ConstantMap& consts, int* symbols) {
+static Status infer_graph_impl(ir::Graph& g, ConstantMap& consts, int* symbols, const InferOptions& options) {
     auto lookup = [&consts](const ir::Value* v) -> const Tensor* {
         while (v->outer() && !v->has_initializer()) v = v->outer();
         if (v->has_initializer()) return &v->initializer();
@@ -125,16 +125,32 @@ static Status infer_graph_impl(ir::Graph& g, ConstantMap& consts, int* symbols) 
     };
     for (const auto& np : g.nodes()) {
         ir::Node& n = *np;
+        if (options.skip_unknown_ops && !n.def) continue;  // outputs keep their declared types
         NNPORT_RETURN_IF_ERROR(check_node_schema(n));
         std::vector<ir::ValueType> declared;
         for (const ir::Value* o : n.outputs()) declared.push_back(o ? o->type : ir::ValueType());
+        if (options.skip_unknown_ops) {
+            bool untyped_input = false;
+            for (const ir::Value* in : n.inputs()) {
+                untyped_input |= in && in->type.kind == ir::ValueType::Kind::kUnknown;
+            }
+            if (untyped_input) {
+                Status st = infer_node(n, declared);
+                if (!st.is_ok()) {
+                    for (size_t i = 0; i < n.outputs().size(); ++i) {
+                        if (n.output(i)) n.output(i)->type = declared[i];
+                    }
+                }
+                continue;
+            }
+        }
         NNPORT_RETURN_IF_ERROR(infer_node(n, declared));
         // Subgraph outer references take the (now known) types of the values they stand for.
         for (ir::Graph* sg : n.subgraphs()) {
             for (ir::Value* r : sg->outer_refs()) {
                 if (r->outer()) r->type = r->outer()->type;
             }
-            NNPORT_RETURN_IF_ERROR(infer_graph_impl(*sg, consts, symbols));
+            NNPORT_RETURN_IF_ERROR(infer_graph_impl(*sg, consts, symbols, options));
         }
         // Control-flow ops infer twice: first to type their bodies' inputs, then (bodies now typed) to derive
         // their outputs from the bodies' outputs.
@@ -144,9 +160,11 @@ static Status infer_graph_impl(ir::Graph& g, ConstantMap& consts, int* symbols) 
     return Status::ok();
 }
 
-Status infer_graph(ir::Graph& g, ConstantMap& consts) {
+Status infer_graph(ir::Graph& g, ConstantMap& consts) { return infer_graph(g, consts, InferOptions()); }
+
+Status infer_graph(ir::Graph& g, ConstantMap& consts, const InferOptions& options) {
     int symbols = 0;
-    return infer_graph_impl(g, consts, &symbols);
+    return infer_graph_impl(g, consts, &symbols, options);
 }
 
 }  // namespace nnport
