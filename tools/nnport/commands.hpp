@@ -21,6 +21,8 @@ void setup_inspect(CLI::App& app, Action& action);
 void setup_bench(CLI::App& app, Action& action);
 void setup_ops(CLI::App& app, Action& action);
 void setup_export(CLI::App& app, Action& action);
+void setup_targets(CLI::App& app, Action& action);
+void setup_check(CLI::App& app, Action& action);
 void setup_optimize(CLI::App& app, Action& action);
 
 /// Prints "nnport: <message>" to stderr and returns kExitError.

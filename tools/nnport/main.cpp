@@ -25,6 +25,8 @@ int main(int argc, char** argv) {
     setup_bench(app, action);
     setup_ops(app, action);
     setup_export(app, action);
+    setup_targets(app, action);
+    setup_check(app, action);
     setup_optimize(app, action);
     try {
         app.parse(argc, argv);
