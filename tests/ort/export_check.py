@@ -1,9 +1,10 @@
 #!/usr/bin/python3
 """Export gate: every ONNX backend test model that ONNX Runtime runs as shipped must also run, with the expected
 outputs, after `nnport export` (import -> IR -> ONNX). Old-opset models ORT refuses are counted when our export
-(lifted to opset >= 7) makes them run.
+(lifted to opset >= 7) makes them run. With `--verb optimize` the same gate checks `nnport optimize` (all levels'
+passes, standard ONNX output): every optimized model must load in ONNX Runtime and give the expected outputs.
 
-    /usr/bin/python3 tests/ort/export_check.py --nnport build/nnport [--filter REGEX] [--verbose]
+    /usr/bin/python3 tests/ort/export_check.py --nnport build/nnport [--verb export|optimize] [--filter REGEX] [--verbose]
 
 Needs tools/ort/node_modules (scripts/setup.sh installs it). Exit 1 on a regression: a case whose original passes in
 ORT but whose export fails to load, run or match (rtol 1e-3, atol 1e-5; exact for non-floats).
@@ -81,6 +82,7 @@ def main():
     ap.add_argument("--filter", default="")
     ap.add_argument("--verbose", action="store_true")
     ap.add_argument("--keep", action="store_true", help="keep the scratch folder")
+    ap.add_argument("--verb", default="export", choices=["export", "optimize"], help="nnport command under test")
     a = ap.parse_args()
     runner = os.path.join(ROOT, "tools", "ort", "ort_run.js")
     if not os.path.isdir(os.path.join(ROOT, "tools", "ort", "node_modules", "onnxruntime-node")):
@@ -117,7 +119,7 @@ def main():
                     print("skip %s: %s" % (name, e))
                 continue
             exported = os.path.join(scratch, "exported.onnx")
-            r = subprocess.run([a.nnport, "export", model, "-o", exported], capture_output=True, text=True)
+            r = subprocess.run([a.nnport, a.verb, model, "-o", exported], capture_output=True, text=True)
             export_err = "" if r.returncode == 0 else (r.stderr.strip().splitlines() or ["exit %d" % r.returncode])[-1]
             jobs.append({"model": model, "out": os.path.join(scratch, "orig"), "inputs": inputs})
             if not export_err:
@@ -137,11 +139,11 @@ def main():
         if orig == "" and exp != "":
             regressions.append((name, exp))
         if a.verbose:
-            print("%-70s orig: %-6s export: %s" % (name, "ok" if not orig else "FAIL", "ok" if not exp else exp))
+            print("%-70s orig: %-6s %s: %s" % (name, "ok" if not orig else "FAIL", a.verb, "ok" if not exp else exp))
     for name, why in regressions:
-        print("EXPORT REGRESSION: %s  # %s" % (name, why))
-    print("export_check: %d tensor-only cases; ONNX Runtime 1.30 passes %d as shipped and %d after nnport export "
-          "(%d only after export); %d regressions" % (len(cases), n_orig, n_exp, n_lifted, len(regressions)))
+        print("%s REGRESSION: %s  # %s" % (a.verb.upper(), name, why))
+    print("export_check: %d tensor-only cases; ONNX Runtime 1.30 passes %d as shipped and %d after nnport %s "
+          "(%d only after it); %d regressions" % (len(cases), n_orig, n_exp, a.verb, n_lifted, len(regressions)))
     if not a.keep:
         shutil.rmtree(work, ignore_errors=True)
     return 1 if regressions else 0
