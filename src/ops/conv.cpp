@@ -13,16 +13,24 @@ namespace {
 constexpr int64_t kMaxColElems = int64_t{4} << 20;
 
 void gemm_t(int64_t m, int64_t n, int64_t k, const float* a, int64_t lda, const float* b, int64_t ldb, float beta,
-            float* c, int64_t ldc, ThreadPool* pool) {
-    gemm::sgemm(false, false, m, n, k, 1.0f, a, lda, b, ldb, beta, c, ldc, pool);
+            float* c, int64_t ldc, ThreadPool* pool, const gemm::Epilogue* ep) {
+    gemm::sgemm(false, false, m, n, k, 1.0f, a, lda, b, ldb, beta, c, ldc, pool, ep);
 }
 void gemm_t(int64_t m, int64_t n, int64_t k, const double* a, int64_t lda, const double* b, int64_t ldb, double beta,
-            double* c, int64_t ldc, ThreadPool* pool) {
-    gemm::dgemm(false, false, m, n, k, 1.0, a, lda, b, ldb, beta, c, ldc, pool);
+            double* c, int64_t ldc, ThreadPool* pool, const gemm::Epilogue* ep) {
+    gemm::dgemm(false, false, m, n, k, 1.0, a, lda, b, ldb, beta, c, ldc, pool, ep);
 }
 void gemm_t(int64_t m, int64_t n, int64_t k, const int32_t* a, int64_t lda, const int32_t* b, int64_t ldb,
-            int32_t beta, int32_t* c, int64_t ldc, ThreadPool* pool) {
+            int32_t beta, int32_t* c, int64_t ldc, ThreadPool* pool, const gemm::Epilogue* ep) {
     gemm::igemm(m, n, k, a, lda, b, ldb, c, ldc, beta != 0, pool);
+    if (ep) (*ep)(0, m, 0, n);
+}
+
+/// `ep` (rows = output channels of all images, columns = output positions) shifted to one GEMM's coordinates.
+gemm::Epilogue shifted(const gemm::Epilogue* ep, int64_t row0, int64_t col0) {
+    return [ep, row0, col0](int64_t r0, int64_t r1, int64_t c0, int64_t c1) {
+        (*ep)(row0 + r0, row0 + r1, col0 + c0, col0 + c1);
+    };
 }
 
 template <typename T>
@@ -32,16 +40,18 @@ T* scratch_for(int64_t count) {
     return reinterpret_cast<T*>(gemm::Scratch::get(2, count * static_cast<int64_t>(sizeof(T) / sizeof(float))));
 }
 
-/// Convolution of one (image, group): y[mg, out] (+)= w[mg, cg*ks] * im2col(x[cg]).
+/// Convolution of one (image, group): y[mg, out] (+)= w[mg, cg*ks] * im2col(x[cg]). `ep` (optional) sees the
+/// finished blocks with rows offset by `row0`.
 template <typename T>
 void conv_group(const T* x, const T* w, T* y, int64_t cg, int64_t mg, const nn::Geo3& g, bool has_bias,
-                ThreadPool* pool) {
+                ThreadPool* pool, const gemm::Epilogue* ep, int64_t row0) {
     const int64_t ks = g.k_size(), out = g.out_size(), kdim = cg * ks;
     const T beta = has_bias ? T(1) : T(0);
     const bool pointwise = ks == 1 && g.s[0] == 1 && g.s[1] == 1 && g.s[2] == 1 && g.pb[0] == 0 && g.pb[1] == 0 &&
                            g.pb[2] == 0 && g.out[0] == g.in[0] && g.out[1] == g.in[1] && g.out[2] == g.in[2];
     if (pointwise) {
-        gemm_t(mg, out, kdim, w, kdim, x, out, beta, y, out, pool);
+        const gemm::Epilogue local = ep ? shifted(ep, row0, 0) : gemm::Epilogue();
+        gemm_t(mg, out, kdim, w, kdim, x, out, beta, y, out, pool, ep ? &local : nullptr);
         return;
     }
     const int64_t rows = g.out[0] * g.out[1];
@@ -50,7 +60,8 @@ void conv_group(const T* x, const T* w, T* y, int64_t cg, int64_t mg, const nn::
     for (int64_t r0 = 0; r0 < rows; r0 += chunk) {
         const int64_t r1 = std::min(rows, r0 + chunk), width = (r1 - r0) * g.out[2];
         nn::im2col(x, cg, g, r0, r1, col);
-        gemm_t(mg, width, kdim, w, kdim, col, width, beta, y + r0 * g.out[2], out, pool);
+        const gemm::Epilogue local = ep ? shifted(ep, row0, r0 * g.out[2]) : gemm::Epilogue();
+        gemm_t(mg, width, kdim, w, kdim, col, width, beta, y + r0 * g.out[2], out, pool, ep ? &local : nullptr);
     }
 }
 
@@ -89,7 +100,7 @@ void conv_depthwise_plane(const T* x, const T* w, T* y, T bias, const nn::Geo3& 
 
 template <typename T>
 void conv_run(const T* x, const T* w, const T* bias, T* y, int64_t n, int64_t c, int64_t m, int64_t group,
-              const nn::Geo3& g, ThreadPool* pool) {
+              const nn::Geo3& g, ThreadPool* pool, const gemm::Epilogue* ep = nullptr) {
     const int64_t cg = c / group, mg = m / group, ks = g.k_size(), in_s = g.in_size(), out_s = g.out_size();
     const int64_t threads = pool ? pool->num_threads() : 1;
     auto run_parallel = [&](int64_t count, const std::function<void(int64_t, int64_t)>& fn) {
@@ -101,6 +112,7 @@ void conv_run(const T* x, const T* w, const T* bias, T* y, int64_t n, int64_t c,
                 const int64_t img = p / m, oc = p % m;
                 conv_depthwise_plane(x + (img * c + oc / mg) * in_s, w + oc * ks, y + p * out_s,
                                      bias ? bias[oc] : T(0), g);
+                if (ep) (*ep)(p, p + 1, 0, out_s);
             }
         });
         return;
@@ -111,7 +123,8 @@ void conv_run(const T* x, const T* w, const T* bias, T* y, int64_t n, int64_t c,
         if (bias) {
             for (int64_t j = 0; j < mg; ++j) std::fill(yg + j * out_s, yg + (j + 1) * out_s, bias[gi * mg + j]);
         }
-        conv_group(x + (img * c + gi * cg) * in_s, w + gi * mg * cg * ks, yg, cg, mg, g, bias != nullptr, inner);
+        conv_group(x + (img * c + gi * cg) * in_s, w + gi * mg * cg * ks, yg, cg, mg, g, bias != nullptr, inner, ep,
+                   img * m + gi * mg);
     };
     const int64_t tasks = n * group;
     if (tasks >= 2 * threads && threads > 1) {
@@ -132,6 +145,16 @@ void conv_int32(const int32_t* x, const int32_t* w, int32_t* y, int64_t n, int64
                 const Geo3& g, ThreadPool* pool) {
     conv_run<int32_t>(x, w, nullptr, y, n, c, m, group, g, pool);
 }
+
+template <typename T>
+void conv_compute(const T* x, const T* w, const T* bias, T* y, const ConvShape& s, ThreadPool* pool,
+                  const gemm::Epilogue* epilogue) {
+    conv_run<T>(x, w, bias, y, s.n, s.c, s.m, s.group, s.g3, pool, epilogue);
+}
+template void conv_compute<float>(const float*, const float*, const float*, float*, const ConvShape&, ThreadPool*,
+                                  const gemm::Epilogue*);
+template void conv_compute<double>(const double*, const double*, const double*, double*, const ConvShape&,
+                                   ThreadPool*, const gemm::Epilogue*);
 
 Result<ConvShape> conv_shape(const KernelContext& ctx, const Tensor& x, const Tensor& w) {
     ConvShape s;

@@ -274,7 +274,8 @@ void small_m(int64_t m, int64_t n, int64_t k, const float* const* arows, const f
 }
 
 void sgemm_blocked(bool ta, bool tb, int64_t m, int64_t n, int64_t k, float alpha, const float* a, int64_t lda,
-                   const float* b, int64_t ldb, float beta, float* c, int64_t ldc, ThreadPool* pool) {
+                   const float* b, int64_t ldb, float beta, float* c, int64_t ldc, ThreadPool* pool,
+                   const Epilogue* epilogue) {
     static const UKernel ukernel = select_ukernel();
     const int64_t mp = (m + kMr - 1) / kMr, np = (n + kNr - 1) / kNr;
     float* pa = Scratch::get(0, mp * kMr * k);
@@ -314,6 +315,8 @@ void sgemm_blocked(bool ta, bool tb, int64_t m, int64_t n, int64_t k, float alph
                             store_tile(tmp, cp, ldc, rows, cols, acc);
                         }
                     }
+                    // The last depth block finished this column strip of the tile: it is still in L1.
+                    if (epilogue && k0 + kc >= k) (*epilogue)(pm0 * kMr, std::min(m, pm1 * kMr), j, j + cols);
                 }
             }
         }
@@ -337,17 +340,18 @@ float* Scratch::get(int slot, int64_t count) {
 }
 
 void sgemm(bool ta, bool tb, int64_t m, int64_t n, int64_t k, float alpha, const float* a, int64_t lda,
-           const float* b, int64_t ldb, float beta, float* c, int64_t ldc, ThreadPool* pool) {
+           const float* b, int64_t ldb, float beta, float* c, int64_t ldc, ThreadPool* pool, const Epilogue* epilogue) {
     if (m <= 0 || n <= 0) return;
     if (k <= 0 || alpha == 0.0f) {
         for (int64_t i = 0; i < m; ++i) {
             for (int64_t j = 0; j < n; ++j) c[i * ldc + j] = beta == 0.0f ? 0.0f : beta * c[i * ldc + j];
         }
+        if (epilogue) (*epilogue)(0, m, 0, n);
         return;
     }
     if (static_cast<double>(m) * n * k < 32768.0) pool = nullptr;  // not worth waking threads
     if (m > 4 && n > 4) {
-        sgemm_blocked(ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, pool);
+        sgemm_blocked(ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, pool, epilogue);
         return;
     }
     // A thin product: no packing, dot/axpy loops over the long dimension. A short N is the transposed problem
@@ -379,10 +383,12 @@ void sgemm(bool ta, bool tb, int64_t m, int64_t n, int64_t k, float alpha, const
             cv = beta == 0.0f ? v : v + beta * cv;
         }
     }
+    if (epilogue) (*epilogue)(0, m, 0, n);
 }
 
 void dgemm(bool ta, bool tb, int64_t m, int64_t n, int64_t k, double alpha, const double* a, int64_t lda,
-           const double* b, int64_t ldb, double beta, double* c, int64_t ldc, ThreadPool* pool) {
+           const double* b, int64_t ldb, double beta, double* c, int64_t ldc, ThreadPool* pool,
+           const Epilogue* epilogue) {
     if (m <= 0 || n <= 0) return;
     if (static_cast<double>(m) * n * k < 32768.0) pool = nullptr;
     run_parallel(pool, m, [&](int64_t i0, int64_t i1) {
@@ -399,6 +405,7 @@ void dgemm(bool ta, bool tb, int64_t m, int64_t n, int64_t k, double alpha, cons
                 }
             }
         }
+        if (epilogue) (*epilogue)(i0, i1, 0, n);
     });
 }
 

@@ -2,21 +2,30 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <type_traits>
 
 #include "core/thread_pool.hpp"
 
 namespace nnport::gemm {
 
+/// Called on each finished block of C, rows [r0, r1) and columns [c0, c1) in C's coordinates, while the block is
+/// still in cache: fused ops add bias / residual and apply their activation there. Blocks are disjoint and may be
+/// finished concurrently on different threads; every element of C is in exactly one block.
+using Epilogue = std::function<void(int64_t r0, int64_t r1, int64_t c0, int64_t c1)>;
+
 /// C[M,N] = alpha * op(A) * op(B) + beta * C, row-major, op(X) = X or X^T.
 /// beta == 0 overwrites C without reading it. `pool` may be nullptr (single thread); never pass a pool from
-/// inside one of its own parallel_for bodies (the pool is not re-entrant).
+/// inside one of its own parallel_for bodies (the pool is not re-entrant). `epilogue` (optional) runs on each
+/// finished block of C.
 void sgemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, float alpha, const float* a, int64_t lda,
-           const float* b, int64_t ldb, float beta, float* c, int64_t ldc, ThreadPool* pool);
+           const float* b, int64_t ldb, float beta, float* c, int64_t ldc, ThreadPool* pool,
+           const Epilogue* epilogue = nullptr);
 
-/// Same contract in double precision (straightforward loops).
+/// Same contract in double precision (straightforward loops; the epilogue runs per block of rows).
 void dgemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, double alpha, const double* a, int64_t lda,
-           const double* b, int64_t ldb, double beta, double* c, int64_t ldc, ThreadPool* pool);
+           const double* b, int64_t ldb, double beta, double* c, int64_t ldc, ThreadPool* pool,
+           const Epilogue* epilogue = nullptr);
 
 /// C[M,N] (+)= A[M,K] * B[K,N] in int32 (row-major, no transposes); `accumulate` false overwrites C.
 void igemm(int64_t m, int64_t n, int64_t k, const int32_t* a, int64_t lda, const int32_t* b, int64_t ldb, int32_t* c,

@@ -4,6 +4,7 @@
 #include <string>
 #include <vector>
 
+#include "ops/gemm_kernel.hpp"
 #include "ops/kernel_util.hpp"
 
 namespace nnport::nn {
@@ -98,6 +99,26 @@ struct ConvShape {
 };
 /// Checks X/W shapes and attributes of Conv, ConvInteger and QLinearConv and resolves the output geometry.
 Result<ConvShape> conv_shape(const KernelContext& ctx, const Tensor& x, const Tensor& w);
+/// Float convolution y = conv(x, w) (+ bias, may be nullptr) for operands validated by conv_shape. `epilogue`
+/// (optional) runs on each finished block of y viewed as a [N*M, spatial] matrix (rows = image * M + channel) while
+/// the block is in cache; fused ops add their bias, residual and activation there. Defined for float and double.
+template <typename T>
+void conv_compute(const T* x, const T* w, const T* bias, T* y, const ConvShape& s, ThreadPool* pool,
+                  const gemm::Epilogue* epilogue);
+/// Validated MatMul operands (numpy semantics): sizes, broadcast batch and output shape.
+struct MatMulShape {
+    int64_t m = 0, n = 0, k = 0;
+    Shape batch, out;
+    std::vector<int64_t> sa, sb;  ///< batch strides of A and B in whole matrices (0 = broadcast)
+    bool tall = false;            ///< B shared by all batches and A dense: one [batch*m, k] x [k, n] product
+};
+/// Checks MatMul operands (dtypes, alignment, broadcastable batch dims).
+Result<MatMulShape> matmul_shape(const KernelContext& ctx, const Tensor& a, const Tensor& b);
+/// C = A x B for operands checked by matmul_shape; `epilogue` (optional) runs on each finished block of C viewed as
+/// a [numel / n, n] matrix. Defined for float and double.
+template <typename T>
+void matmul_compute(const T* a, const T* b, T* c, const MatMulShape& s, ThreadPool* pool,
+                    const gemm::Epilogue* epilogue);
 /// Load-time inference shared by the Conv family (weight at input `w_index`); `dt` is the output dtype.
 Status conv_infer_common(InferContext& ctx, size_t w_index, DType dt);
 
