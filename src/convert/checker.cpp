@@ -35,7 +35,27 @@ const ir::Attribute* attr_or_default(const ir::Node& n, const std::string& name)
 class Checker {
 public:
     Checker(const ir::Model& m, const ConstantMap& consts, const TargetProfile& p, const RewriteCatalogue& cat)
-        : model_(m), consts_(consts), profile_(p), cat_(cat) {}
+        : model_(m), consts_(consts), profile_(p), cat_(cat) {
+        // Values computed from tensor shapes only (Shape/Size and foldable arithmetic on them): constant once the
+        // input shapes are pinned, even where symbolic input dims keep shape inference from evaluating them now.
+        for (const auto& np : m.graph->nodes()) {
+            const ir::Node& n = *np;
+            bool derived = false;
+            if ((n.op_type() == "Shape" || n.op_type() == "Size") && n.domain().empty()) {
+                derived = n.input(0) && n.input(0)->type.has_shape;
+            } else if (n.def && n.def->foldable && n.subgraphs().empty() && !n.inputs().empty()) {
+                derived = std::all_of(n.inputs().begin(), n.inputs().end(), [&](const ir::Value* v) {
+                    return !v || is_constant(v) || shape_derived_.count(v);
+                });
+                derived &= std::any_of(n.inputs().begin(), n.inputs().end(),
+                                       [&](const ir::Value* v) { return v && shape_derived_.count(v); });
+            }
+            if (!derived) continue;
+            for (const ir::Value* o : n.outputs()) {
+                if (o) shape_derived_.insert(o);
+            }
+        }
+    }
 
     CheckReport run();
 
@@ -65,6 +85,7 @@ private:
     const ConstantMap& consts_;
     const TargetProfile& profile_;
     const RewriteCatalogue& cat_;
+    std::unordered_set<const ir::Value*> shape_derived_;
 };
 
 std::vector<Violation> Checker::violations(const ir::Node& n) const {
@@ -122,7 +143,8 @@ std::vector<Violation> Checker::violations(const ir::Node& n) const {
         if (const ir::Attribute* a = attr_or_default(n, name)) {
             if (a->type == ir::AttrType::kInt) vals.push_back(a->i);
             if (a->type == ir::AttrType::kInts) vals = a->ints;
-        } else if (name == "kernel_shape" && n.input(1) && n.input(1)->type.has_shape) {
+        }
+        if (vals.empty() && name == "kernel_shape" && n.input(1) && n.input(1)->type.has_shape) {
             // Conv-like ops may omit kernel_shape: it is the weight's spatial shape.
             const auto& d = n.input(1)->type.dims;
             for (size_t i = 2; i < d.size(); ++i) {
@@ -142,7 +164,9 @@ std::vector<Violation> Checker::violations(const ir::Node& n) const {
             out.push_back({"const_input", "input " + std::to_string(i) + " ('" + v->name() + "') must be constant"});
         }
     }
-    if (c->static_shapes || profile_.static_shapes_required) {
+    // With symbolic graph inputs the model-level issue (fix_input_shapes) covers every node; the profile-wide flag
+    // then flags only data-dependent shapes.
+    if (c->static_shapes || (profile_.static_shapes_required && !graph_inputs_dynamic())) {
         for (const std::vector<ir::Value*>* vs : {&n.inputs(), &n.outputs()}) {
             for (const ir::Value* v : *vs) {
                 if (v && v->type.is_tensor() && !v->type.is_static()) {
@@ -219,12 +243,17 @@ bool Checker::predicate(const std::string& name, const ir::Node& n, const std::v
         if (!t || t->numel() != 1 || !dtype_is_float(t->dtype())) return false;
         return std::fabs(t->item_as_double(0) - want) < 1e-12;
     };
-    if (name == "all_inputs_constant") {
-        if (n.def && !n.def->foldable) return false;
-        for (const ir::Value* v : n.inputs()) {
-            if (v && !is_constant(v)) return false;
-        }
-        return true;
+    if (name == "evaluable_at_load") {
+        // Constant nodes, and nodes whose outputs shape inference already evaluated (Shape of a static tensor and
+        // the arithmetic exporters build on it) or whose inputs are all constant.
+        if (n.op_type() == "Constant" && n.domain().empty()) return true;
+        if (!n.def || !n.def->foldable) return false;
+        const bool outputs_known = std::all_of(n.outputs().begin(), n.outputs().end(), [&](const ir::Value* o) {
+            return !o || consts_.count(o) || shape_derived_.count(o);
+        });
+        const bool inputs_constant =
+            std::all_of(n.inputs().begin(), n.inputs().end(), [&](const ir::Value* v) { return is_constant(v); });
+        return outputs_known || inputs_constant;
     }
     if (name == "opset_violation") {
         return !vs.empty() && std::all_of(vs.begin(), vs.end(), [](const Violation& v) { return v.kind == "opset"; });

@@ -246,7 +246,7 @@ const OpConstraints* TargetProfile::find_op(const std::string& domain, const std
 }
 
 const std::vector<std::string>& known_rewrite_predicates() {
-    static const std::vector<std::string> names = {"all_inputs_constant",
+    static const std::vector<std::string> names = {"evaluable_at_load",
                                                    "dropout_inference",
                                                    "cast_is_noop",
                                                    "opset_violation",

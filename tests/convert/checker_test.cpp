@@ -79,7 +79,8 @@ TEST(Checker, AttributeValueNotAllowed) {
     // A default-valued attribute is checked too: Resize's default mode is nearest, which is allowed.
     GraphBuilder d;
     ir::Value* x2 = d.input("x", f32({1, 3, 4, 4}));
-    d.output(d.node("Resize", "up", {x2, nullptr, d.constant("scales", Tensor::from_vector<float>({4}, {1, 1, 2, 2}))}));
+    d.output(
+        d.node("Resize", "up", {x2, nullptr, d.constant("scales", Tensor::from_vector<float>({4}, {1, 1, 2, 2}))}));
     EXPECT_TRUE(d.check(p, catalogue()).nodes.empty());
 }
 
@@ -102,12 +103,38 @@ TEST(Checker, DynamicShapeOnStaticOnlyTarget) {
     b.output(b.node("Relu", "relu", {c}));
     convert::TargetProfile p = profile_with({"Conv", "Relu"});
     p.static_shapes_required = true;
+    // Profile-wide: the symbolic input explains every dynamic shape, so one model-level issue covers them.
+    auto r0 = b.check(p, catalogue());
+    EXPECT_TRUE(r0.nodes.empty());
+    ASSERT_EQ(r0.model_issues.size(), 1u);
+    EXPECT_EQ(r0.model_issues[0].rewrite, "fix_input_shapes");
+    // Op-level: the node itself is reported, resolved by pinning the input shape.
+    p.ops["Conv"].static_shapes = true;
     auto r = b.check(p, catalogue());
     ASSERT_TRUE(has_violation(issue_for(r, "conv"), "dynamic_shape"));
     EXPECT_EQ(issue_for(r, "conv")->scenario, Scenario::kExactRewrite);
     EXPECT_EQ(issue_for(r, "conv")->rewrite, "fix_input_shapes");
     ASSERT_EQ(r.model_issues.size(), 1u);
     EXPECT_EQ(r.model_issues[0].kind, "dynamic_shape");
+    EXPECT_EQ(r.verdict, Verdict::kConvertibleExactly);
+}
+
+TEST(Checker, ShapeArithmeticFoldsOnceInputShapesArePinned) {
+    // x[N,3,4] -> Shape -> Gather(0) -> Unsqueeze -> Concat([-1]) -> Reshape(x): exporters' shape chain.
+    GraphBuilder b;
+    ir::Value* x = b.input("x", f32({ir::Dim::symbol("N"), 3, 4}));
+    ir::Value* shp = b.node("Shape", "shape", {x});
+    ir::Value* n0 = b.node("Gather", "gather", {shp, b.constant("zero", Tensor::scalar<int64_t>(0))});
+    ir::Value* u = b.node("Unsqueeze", "unsq", {n0, b.constant("ax", Tensor::from_vector<int64_t>({1}, {0}))});
+    ir::Value* cat = b.node("Concat", "cat", {u, b.constant("m1", Tensor::from_vector<int64_t>({1}, {-1}))},
+                            {{"axis", ir::Attribute::make_int(0)}});
+    b.output(b.node("Reshape", "reshape", {x, cat}));
+    auto r = b.check(profile_with({"Reshape"}), catalogue());
+    for (const char* n : {"shape", "gather", "unsq", "cat"}) {
+        const convert::NodeIssue* i = issue_for(r, n);
+        ASSERT_NE(i, nullptr) << n;
+        EXPECT_EQ(i->rewrite, "constant_folding") << n;
+    }
     EXPECT_EQ(r.verdict, Verdict::kConvertibleExactly);
 }
 

@@ -1,10 +1,10 @@
 // Test helpers for target profiles and the checker: a tiny graph builder and a profile built from an op list.
 #pragma once
 
+#include <gtest/gtest.h>
+
 #include <string>
 #include <vector>
-
-#include <gtest/gtest.h>
 
 #include "convert/checker.hpp"
 #include "ir/graph.hpp"
