@@ -43,6 +43,30 @@ struct TensorInfo {
     bool is_tensor = true;  ///< false for sequence/optional values
 };
 
+/// Per-node timings of profiled runs (pass one to Session::run_values), summed over every run it was passed to.
+/// Only the nodes of the main graph are timed: a control-flow node's time includes its bodies.
+struct RunProfile {
+    /// One node of the executed (optimized) graph.
+    struct Node {
+        std::string name;       ///< node name (may be empty)
+        std::string op_type;    ///< op type, "domain.Op" outside the default ONNX domain
+        std::string backend;    ///< backend whose kernel ran it ("ref" = the reference kernels)
+        double total_ms = 0.0;  ///< summed over calls
+        int64_t calls = 0;
+    };
+    /// One execution of a node (recorded only while record_events is true).
+    struct Event {
+        size_t node = 0;        ///< index into nodes
+        double start_us = 0.0;  ///< since origin_ns
+        double dur_us = 0.0;
+    };
+    std::vector<Node> nodes;  ///< in execution order
+    std::vector<Event> events;
+    bool record_events = false;  ///< set to keep every node execution (for a timeline trace)
+    int64_t runs = 0;            ///< successful profiled runs so far
+    int64_t origin_ns = -1;      ///< steady-clock time (ns) events count from; if negative, the first run sets it
+};
+
 /// A loaded, ready-to-run model. run() is safe to call from several threads at once.
 class Session {
 public:
@@ -65,8 +89,10 @@ public:
 
     /// Runs the model. Inputs by name; outputs in graph output order.
     Result<std::vector<Tensor>> run(const std::vector<std::pair<std::string, Tensor>>& inputs) const;
-    /// As run(), for models with sequence or optional inputs/outputs.
-    Result<std::vector<RtValue>> run_values(const std::vector<std::pair<std::string, RtValue>>& inputs) const;
+    /// As run(), for models with sequence or optional inputs/outputs. With `profile`, times every node and adds the
+    /// times to it (two clock reads per node). A profile belongs to one session and to one run at a time.
+    Result<std::vector<RtValue>> run_values(const std::vector<std::pair<std::string, RtValue>>& inputs,
+                                            RunProfile* profile = nullptr) const;
 
     /// The IR model (for tools: inspect, export).
     const ir::Model& model() const;

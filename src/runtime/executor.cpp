@@ -173,7 +173,7 @@ Status Executor::run_step(const GraphPlan::Step& step, Frame& frame) const {
 }
 
 Result<std::vector<RtValue>> Executor::run(const GraphPlan& plan, std::vector<RtValue> inputs, const Frame* parent,
-                                           std::vector<NodeProfile>* profile) const {
+                                           ExecProfile* profile) const {
     Frame frame;
     frame.plan = &plan;
     frame.parent = parent;
@@ -194,16 +194,21 @@ Result<std::vector<RtValue>> Executor::run(const GraphPlan& plan, std::vector<Rt
             frame.slots[static_cast<size_t>(plan.input_slots_[i])] = std::move(inputs[i]);
         }
     }
-    if (profile && profile->size() < plan.steps_.size()) profile->resize(plan.steps_.size());
+    if (profile && profile->steps.size() < plan.steps_.size()) profile->steps.resize(plan.steps_.size());
     for (size_t si = 0; si < plan.steps_.size(); ++si) {
         const GraphPlan::Step& s = plan.steps_[si];
         if (profile) {
-            auto t0 = std::chrono::steady_clock::now();
+            using Us = std::chrono::duration<double, std::micro>;
+            const auto t0 = std::chrono::steady_clock::now();
             NNPORT_RETURN_IF_ERROR(run_step(s, frame));
-            auto t1 = std::chrono::steady_clock::now();
-            (*profile)[si].node = s.node;
-            (*profile)[si].total_ms += std::chrono::duration<double, std::milli>(t1 - t0).count();
-            (*profile)[si].calls++;
+            const auto t1 = std::chrono::steady_clock::now();
+            NodeProfile& np = profile->steps[si];
+            np.node = s.node;
+            np.total_ms += std::chrono::duration<double, std::milli>(t1 - t0).count();
+            np.calls++;
+            if (profile->record_events) {
+                profile->events.push_back({si, Us(t0 - profile->origin).count(), Us(t1 - t0).count()});
+            }
         } else {
             NNPORT_RETURN_IF_ERROR(run_step(s, frame));
         }

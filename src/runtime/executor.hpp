@@ -1,6 +1,7 @@
 // Executor: runs a prepared graph on the reference kernels, freeing each intermediate after its last use.
 #pragma once
 
+#include <chrono>
 #include <map>
 #include <memory>
 #include <unordered_map>
@@ -15,8 +16,24 @@ namespace nnport {
 /// Per-node run statistics (filled when profiling is on).
 struct NodeProfile {
     const ir::Node* node = nullptr;
+    const char* backend = "ref";  ///< backend whose kernel ran the node (only the reference kernels exist today)
     double total_ms = 0.0;
     int64_t calls = 0;
+};
+
+/// One timed execution of a plan step.
+struct StepEvent {
+    size_t step = 0;
+    double start_us = 0.0;  ///< since ExecProfile::origin
+    double dur_us = 0.0;
+};
+
+/// What a profiled run of a top-level plan records; steps of subgraph bodies count in their control-flow node.
+struct ExecProfile {
+    std::vector<NodeProfile> steps;  ///< indexed by plan step, summed over runs
+    bool record_events = false;      ///< also keep every step execution in `events`
+    std::vector<StepEvent> events;
+    std::chrono::steady_clock::time_point origin = std::chrono::steady_clock::now();
 };
 
 /// An immutable execution plan for one graph (and, recursively, its subgraphs).
@@ -64,7 +81,7 @@ public:
     explicit Executor(ThreadPool* pool) : pool_(pool) {}
     /// Runs `plan` with its graph inputs bound in order (a none value = use the initializer default).
     Result<std::vector<RtValue>> run(const GraphPlan& plan, std::vector<RtValue> inputs, const Frame* parent,
-                                     std::vector<NodeProfile>* profile = nullptr) const;
+                                     ExecProfile* profile = nullptr) const;
 
 private:
     Status run_step(const GraphPlan::Step& step, Frame& frame) const;

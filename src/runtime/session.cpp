@@ -1,4 +1,5 @@
 // Session: load, validate inputs, run through the executor.
+#include <chrono>
 #include <map>
 
 #include "nnport/nnport.hpp"
@@ -116,7 +117,33 @@ static Status check_input(const ir::Value& v, const RtValue& val, std::map<std::
     return Status::ok();
 }
 
-Result<std::vector<RtValue>> Session::run_values(const std::vector<std::pair<std::string, RtValue>>& inputs) const {
+/// Adds one run's executor profile to the public profile.
+static Status merge_profile(const ExecProfile& ep, RunProfile& p) {
+    if (p.nodes.empty()) {
+        for (const NodeProfile& np : ep.steps) {
+            RunProfile::Node n;
+            if (np.node) {
+                n.name = np.node->name();
+                n.op_type = np.node->domain().empty() ? np.node->op_type() : np.node->domain() + "." + np.node->op_type();
+            }
+            n.backend = np.backend;
+            p.nodes.push_back(std::move(n));
+        }
+    } else if (p.nodes.size() != ep.steps.size()) {
+        return invalid_argument("run profile holds " + std::to_string(p.nodes.size()) + " nodes but this session runs " +
+                                std::to_string(ep.steps.size()) + "; use one profile per session");
+    }
+    for (size_t i = 0; i < ep.steps.size(); ++i) {
+        p.nodes[i].total_ms += ep.steps[i].total_ms;
+        p.nodes[i].calls += ep.steps[i].calls;
+    }
+    for (const StepEvent& e : ep.events) p.events.push_back({e.step, e.start_us, e.dur_us});
+    ++p.runs;
+    return Status::ok();
+}
+
+Result<std::vector<RtValue>> Session::run_values(const std::vector<std::pair<std::string, RtValue>>& inputs,
+                                                 RunProfile* profile) const {
     const auto& ivs = impl_->input_values;
     std::vector<RtValue> bound(ivs.size());
     std::vector<bool> given(ivs.size(), false);
@@ -136,7 +163,18 @@ Result<std::vector<RtValue>> Session::run_values(const std::vector<std::pair<std
             return invalid_argument("input '" + ivs[k]->name() + "' is required but was not given");
         }
     }
-    return impl_->executor->run(*impl_->plan, std::move(bound), nullptr);
+    if (!profile) return impl_->executor->run(*impl_->plan, std::move(bound), nullptr);
+    using Clock = std::chrono::steady_clock;
+    if (profile->origin_ns < 0) {
+        profile->origin_ns = std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now().time_since_epoch()).count();
+    }
+    ExecProfile ep;
+    ep.record_events = profile->record_events;
+    ep.origin =
+        Clock::time_point(std::chrono::duration_cast<Clock::duration>(std::chrono::nanoseconds(profile->origin_ns)));
+    NNPORT_ASSIGN_OR_RETURN(auto outs, impl_->executor->run(*impl_->plan, std::move(bound), nullptr, &ep));
+    NNPORT_RETURN_IF_ERROR(merge_profile(ep, *profile));
+    return outs;
 }
 
 Result<std::vector<Tensor>> Session::run(const std::vector<std::pair<std::string, Tensor>>& inputs) const {
