@@ -191,6 +191,8 @@ struct Model {
     std::unique_ptr<Graph> graph;
     /// Folder of the model file (for external data); empty for in-memory models.
     std::string base_dir;
+    /// External data files the import read, relative to base_dir, each once (for sizes and copies).
+    std::vector<std::string> external_data_files;
     /// Path or name used in messages.
     std::string source;
 

@@ -4,6 +4,7 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <set>
 
 #include "onnx/opset_adapt.hpp"
 #include "onnx/proto.hpp"
@@ -78,12 +79,25 @@ public:
         return g;
     }
 
+    /// External data files read so far (locations as written in the model).
+    const std::set<std::string>& external_files() const { return external_files_; }
+
 private:
+    /// tensor_from_proto, remembering the external data file it reads.
+    Result<Tensor> load_tensor(const onnx::TensorProto& p) {
+        if (p.data_location() == onnx::TensorProto::EXTERNAL) {
+            for (const auto& kv : p.external_data()) {
+                if (kv.key() == "location") external_files_.insert(kv.value());
+            }
+        }
+        return tensor_from_proto(p, base_dir_);
+    }
+
     Status declare(const onnx::GraphProto& gp, ir::Graph& g) {
         const std::string where = "graph '" + gp.name() + "'";
         for (const auto& t : gp.initializer()) {
             if (t.name().empty()) return invalid_model(where + ": initializer without a name");
-            auto tensor = tensor_from_proto(t, base_dir_);
+            auto tensor = load_tensor(t);
             if (!tensor.is_ok()) return tensor.status().with_context(where);
             NNPORT_ASSIGN_OR_RETURN(ir::Value * v, g.add_value(t.name(), ir::ValueType::tensor(tensor->dtype(), tensor->shape())));
             v->set_initializer(std::move(tensor).value());
@@ -194,14 +208,14 @@ private:
             case ir::AttrType::kInts: a.ints.assign(ap.ints().begin(), ap.ints().end()); break;
             case ir::AttrType::kStrings: a.strings.assign(ap.strings().begin(), ap.strings().end()); break;
             case ir::AttrType::kTensor: {
-                auto t = tensor_from_proto(ap.t(), base_dir_);
+                auto t = load_tensor(ap.t());
                 if (!t.is_ok()) return t.status().with_context(what);
                 a.t = std::move(t).value();
                 break;
             }
             case ir::AttrType::kTensors:
                 for (const auto& tp : ap.tensors()) {
-                    auto t = tensor_from_proto(tp, base_dir_);
+                    auto t = load_tensor(tp);
                     if (!t.is_ok()) return t.status().with_context(what);
                     a.tensors.push_back(std::move(t).value());
                 }
@@ -234,8 +248,8 @@ private:
     }
 
     Result<Tensor> densify(const onnx::SparseTensorProto& sp) {
-        NNPORT_ASSIGN_OR_RETURN(Tensor values, tensor_from_proto(sp.values(), base_dir_));
-        NNPORT_ASSIGN_OR_RETURN(Tensor indices, tensor_from_proto(sp.indices(), base_dir_));
+        NNPORT_ASSIGN_OR_RETURN(Tensor values, load_tensor(sp.values()));
+        NNPORT_ASSIGN_OR_RETURN(Tensor indices, load_tensor(sp.indices()));
         Shape shape(sp.dims().begin(), sp.dims().end());
         auto dense_r = Tensor::create(values.dtype(), shape, true);
         if (!dense_r.is_ok()) return dense_r.status().with_context("sparse tensor '" + sp.values().name() + "'");
@@ -267,6 +281,7 @@ private:
 
     const ir::Model& model_;
     std::string base_dir_;
+    std::set<std::string> external_files_;
 };
 
 /// Expands calls of model-local functions (FunctionProto) in a graph, recursively, renaming the body's
@@ -377,6 +392,7 @@ Result<std::unique_ptr<ir::Model>> load_model_from_memory(const void* data, size
     auto g = gi.convert(mp.graph(), nullptr);
     if (!g.is_ok()) return g.status().with_context(source);
     m->graph = std::move(g).value();
+    m->external_data_files.assign(gi.external_files().begin(), gi.external_files().end());
     Status st = adapt_opsets(*m);
     if (!st.is_ok()) return st.with_context(source);
     st = ir::verify(*m->graph);

@@ -64,6 +64,8 @@ TEST(RoundTrip, ExternalDataIsWrittenAndRead) {
     auto m2 = onnx_import::load_model((dir / "m.onnx").string());
     ASSERT_TRUE(m2.is_ok()) << m2.status().to_string();
     EXPECT_EQ(ir::to_text(*m.value()->graph), ir::to_text(*m2.value()->graph));
+    EXPECT_TRUE(m.value()->external_data_files.empty());
+    EXPECT_EQ(m2.value()->external_data_files, std::vector<std::string>{"weights.bin"});  // each file once
     fs::remove_all(dir);
 }
 
