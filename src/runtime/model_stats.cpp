@@ -10,7 +10,9 @@ static int64_t numel_of(const ir::Value* v) {
 
 /// FLOPs of one node, or -1 when shapes are unknown.
 static int64_t node_flops(const ir::Node& n) {
-    const std::string& op = n.op_type();
+    // The optimizer's fused nodes (com.nnport FusedConv/FusedGemm/FusedMatMul) cost what the op they extend costs.
+    const bool fused = n.domain() == "com.nnport" && n.op_type().rfind("Fused", 0) == 0;
+    const std::string op = fused ? n.op_type().substr(5) : n.op_type();
     const int64_t out = numel_of(n.output(0));
     if (op == "Conv" || op == "ConvTranspose" || op == "ConvInteger" || op == "QLinearConv") {
         const ir::Value* w = n.input(op == "QLinearConv" ? 3 : 1);
@@ -30,6 +32,14 @@ static int64_t node_flops(const ir::Node& n) {
         int64_t k = a->type.dims.back().value;
         if (op == "Gemm" && n.has_attr("transA") && n.attr("transA")->i) k = a->type.dims.front().value;
         return k < 0 ? -1 : 2 * out * k;
+    }
+    if (op == "LSTM" || op == "GRU" || op == "RNN") {
+        // Per time step and direction: gates = X·Wᵀ + H·Rᵀ, i.e. 2·batch·(numel(W) + numel(R)) / directions each.
+        const ir::Value* x = n.input(0);
+        const int64_t xn = numel_of(x), wn = numel_of(n.input(1)), rn = numel_of(n.input(2));
+        if (xn < 0 || wn < 0 || rn < 0 || x->type.dims.empty()) return -1;
+        const int64_t in = x->type.dims.back().value;
+        return in <= 0 ? 0 : 2 * (xn / in) * (wn + rn);
     }
     if (op == "Constant" || op == "Shape" || op == "Reshape" || op == "Identity" || op == "Flatten" ||
         op == "Squeeze" || op == "Unsqueeze") {
