@@ -246,6 +246,165 @@ TEST_F(CliTest, ExportRefusesToOverwriteItsInputAndEscapingDataFiles) {
     EXPECT_EQ(nnport("export " + m + " -o " + path("e.onnx") + " --opset 3").code, 2);
 }
 
+// ---- nnport bench ----
+
+/// Runs `bench ARGS --json` and parses the report.
+nlohmann::json bench_json(const std::string& args) {
+    const CliRun r = nnport("bench " + args + " --json");
+    EXPECT_EQ(r.code, 0) << r.out;
+    return r.code == 0 ? nlohmann::json::parse(r.out) : nlohmann::json::object();
+}
+
+TEST_F(CliTest, BenchJsonKeepsTheSchema) {
+    const std::string m = save(relu_model());
+    const auto j = bench_json(m + " --threads 1 --iters 7 --warmup 1");
+    ASSERT_FALSE(j.empty());
+    EXPECT_EQ(j["schema_version"], 1);
+    EXPECT_EQ(j["backend"], "ref");
+    EXPECT_EQ(j["threads"], 1);
+    EXPECT_EQ(j["iterations"], 7);
+    ASSERT_EQ(j["latencies_ms"].size(), 7u);
+    const auto& l = j["latency_ms"];
+    for (const char* k : {"min", "median", "mean", "p90", "p99", "max", "stddev"}) ASSERT_TRUE(l[k].is_number()) << k;
+    EXPECT_GT(l["min"].get<double>(), 0.0);
+    EXPECT_LE(l["min"].get<double>(), l["median"].get<double>());
+    EXPECT_LE(l["median"].get<double>(), l["p90"].get<double>());
+    EXPECT_LE(l["p90"].get<double>(), l["p99"].get<double>());
+    EXPECT_LE(l["p99"].get<double>(), l["max"].get<double>());
+    EXPECT_NEAR(j["throughput_per_s"].get<double>(), 2 * 1000.0 / l["median"].get<double>(), 1e-6);  // batch 2
+    EXPECT_GT(j["throughput_measured_per_s"].get<double>(), 0.0);
+    EXPECT_GT(j["peak_rss_bytes"].get<int64_t>(), 1 << 20);
+    EXPECT_EQ(j["peak_rss_source"], "VmHWM");
+    EXPECT_GE(j["load_ms"].get<double>(), 0.0);
+    EXPECT_GT(j["first_run_ms"].get<double>(), 0.0);
+    EXPECT_EQ(j["model_bytes"].get<int64_t>(), static_cast<int64_t>(fs::file_size(m)));
+    EXPECT_EQ(j["flops"], 6);  // Relu on 2x3: one op per element
+    EXPECT_EQ(j["flops_uncounted_nodes"], 0);
+    EXPECT_EQ(j["batch"], 2);
+    EXPECT_EQ(j["inputs"][0]["name"], "x");
+    EXPECT_EQ(j["inputs"][0]["shape"], nlohmann::json({2, 3}));
+    EXPECT_EQ(j["inputs"][0]["source"].get<std::string>().rfind("random (seed ", 0), 0u);
+    EXPECT_FALSE(j["machine"]["cpu"].get<std::string>().empty());
+    EXPECT_GE(j["machine"]["logical_cpus"].get<int>(), 1);
+    EXPECT_EQ(j["date"].get<std::string>().size(), 20u);  // 2024-01-01T00:00:00Z
+    EXPECT_TRUE(j["accuracy"].is_null());
+    EXPECT_TRUE(j["profile"].is_null());
+    const CliRun text = nnport("bench " + m + " --iters 2");
+    ASSERT_EQ(text.code, 0) << text.out;
+    EXPECT_NE(text.out.find("median"), std::string::npos) << text.out;
+}
+
+TEST_F(CliTest, BenchRunsForSecondsOrIterations) {
+    const std::string m = save(relu_model());
+    const auto j = bench_json(m + " --seconds 0.3 --warmup 0");
+    ASSERT_FALSE(j.empty());
+    EXPECT_GT(j["iterations"].get<int64_t>(), 1);
+    double sum = 0;
+    for (const auto& v : j["latencies_ms"]) sum += v.get<double>();
+    EXPECT_LE(sum, 3000.0);  // stopped soon after 0.3 s, not at a default count
+    EXPECT_EQ(j["iterations"].get<size_t>(), j["latencies_ms"].size());
+    EXPECT_EQ(nnport("bench " + m + " --iters 3 --seconds 1").code, 2);
+}
+
+TEST_F(CliTest, BenchProfileAndChromeTrace) {
+    const std::string m = save(relu_model());
+    const auto j = bench_json(m + " --iters 4 --warmup 0 --profile --trace " + path("t.json"));
+    ASSERT_FALSE(j.empty());
+    const auto& p = j["profile"];
+    EXPECT_EQ(p["runs"], 4);
+    ASSERT_EQ(p["nodes"].size(), 1u);
+    EXPECT_EQ(p["nodes"][0]["name"], "relu1");
+    EXPECT_EQ(p["nodes"][0]["op"], "Relu");
+    EXPECT_EQ(p["nodes"][0]["backend"], "ref");
+    EXPECT_EQ(p["nodes"][0]["calls"], 4);
+    EXPECT_GT(p["nodes"][0]["percent"].get<double>(), 0.0);
+    EXPECT_LE(p["nodes"][0]["percent"].get<double>(), 100.0);
+    ASSERT_EQ(p["ops"].size(), 1u);
+    EXPECT_EQ(p["ops"][0]["op"], "Relu");
+    std::ifstream f(path("t.json"));
+    const auto t = nlohmann::json::parse(f, nullptr, false);
+    ASSERT_FALSE(t.is_discarded()) << "trace is not valid JSON";
+    std::vector<nlohmann::json> runs, nodes;
+    for (const auto& e : t["traceEvents"]) {
+        if (e["ph"] != "X") continue;
+        for (const char* k : {"name", "cat", "ts", "dur", "pid", "tid"}) ASSERT_TRUE(e.contains(k)) << k;
+        (e["cat"] == "run" ? runs : nodes).push_back(e);
+    }
+    ASSERT_EQ(runs.size(), 4u);
+    ASSERT_EQ(nodes.size(), 4u);
+    for (size_t i = 0; i < 4; ++i) {
+        EXPECT_EQ(nodes[i]["cat"], "Relu");
+        EXPECT_EQ(nodes[i]["args"]["backend"], "ref");
+        // Each node execution lies inside its run.
+        EXPECT_GE(nodes[i]["ts"].get<double>(), runs[i]["ts"].get<double>());
+        EXPECT_LE(nodes[i]["ts"].get<double>() + nodes[i]["dur"].get<double>(),
+                  runs[i]["ts"].get<double>() + runs[i]["dur"].get<double>() + 1e-3);
+    }
+    const CliRun text = nnport("bench " + m + " --iters 2 --profile");
+    ASSERT_EQ(text.code, 0) << text.out;
+    EXPECT_NE(text.out.find("relu1"), std::string::npos) << text.out;
+}
+
+TEST_F(CliTest, BenchComparesWithReferenceOutputs) {
+    const std::string m = save(relu_model());
+    ASSERT_TRUE(io::write_npy(path("x.npy"), Tensor::from_vector<float>({2, 3}, {-1, 2, -3, 4, -5, 6})).is_ok());
+    ASSERT_EQ(nnport("run " + m + " -i x=" + path("x.npy") + " -o " + path("ref")).code, 0);
+    const auto j = bench_json(m + " -i x=" + path("x.npy") + " --iters 2 --reference " + path("ref"));
+    ASSERT_FALSE(j.empty());
+    const auto& a = j["accuracy"];
+    EXPECT_EQ(a["max_abs"], 0.0);
+    EXPECT_EQ(a["max_rel"], 0.0);
+    ASSERT_EQ(a["outputs"].size(), 1u);
+    EXPECT_EQ(a["outputs"][0]["name"], "y");
+    EXPECT_NEAR(a["outputs"][0]["cosine"].get<double>(), 1.0, 1e-12);
+    EXPECT_EQ(a["outputs"][0]["top1_agreement"], 1.0);
+    // A reference that differs: random inputs instead of x.npy.
+    const auto d = bench_json(m + " --iters 1 --reference " + path("ref"));
+    ASSERT_FALSE(d.empty());
+    EXPECT_GT(d["accuracy"]["max_abs"].get<double>(), 0.0);
+    // Wrong shape (ONNX test-data naming, no outputs.json), missing file, missing folder.
+    fs::create_directories(path("bad"));
+    ASSERT_TRUE(io::write_npy(path("bad/output_0.npy"), Tensor::from_vector<float>({3, 2}, {0, 2, 0, 4, 0, 6})).is_ok());
+    const CliRun bad = nnport("bench " + m + " --iters 1 --reference " + path("bad"));
+    expect_error(bad, "output 'y'");
+    EXPECT_NE(bad.out.find("shape [2,3] but the reference is [3,2]"), std::string::npos) << bad.out;
+    fs::create_directories(path("empty"));
+    expect_error(nnport("bench " + m + " --iters 1 --reference " + path("empty")), "no reference for output 'y'");
+    expect_error(nnport("bench " + m + " --iters 1 --reference " + path("nowhere")), "no such folder");
+}
+
+TEST_F(CliTest, BenchShapesSymbolicInputs) {
+    auto proto = relu_model();
+    for (auto* io : {proto.mutable_graph()->mutable_input(0), proto.mutable_graph()->mutable_output(0)}) {
+        io->mutable_type()->mutable_tensor_type()->mutable_shape()->mutable_dim(0)->set_dim_param("N");
+    }
+    const std::string m = save(proto);
+    const auto j = bench_json(m + " --iters 1 --shape x=4x3");
+    ASSERT_FALSE(j.empty());
+    EXPECT_EQ(j["inputs"][0]["shape"], nlohmann::json({4, 3}));
+    EXPECT_EQ(j["batch"], 4);
+    EXPECT_EQ(j["flops"], 12);
+    expect_error(nnport("bench " + m + " --iters 1 --shape x=4x5"), "dimension 1 must be 3");
+    expect_error(nnport("bench " + m + " --iters 1 --shape nosuch=4x3"), "no input named 'nosuch'");
+    expect_error(nnport("bench " + m + " --iters 1 --shape x=4by3"), "expected NAME=D1xD2x");
+    const CliRun r = nnport("run " + m + " --shape x=5x3");
+    ASSERT_EQ(r.code, 0) << r.out;
+    EXPECT_NE(r.out.find("y: float32[5,3]"), std::string::npos) << r.out;
+}
+
+TEST_F(CliTest, BenchRejectsBadFlagsAndMissingModel) {
+    const std::string m = save(relu_model());
+    const CliRun unknown = nnport("bench " + m + " --backend ref,cuda");
+    EXPECT_EQ(unknown.code, 2) << unknown.out;
+    EXPECT_NE(unknown.out.find("unknown backend 'cuda' (known: ref)"), std::string::npos) << unknown.out;
+    EXPECT_EQ(bench_json(m + " --backend ref --iters 1")["backends_requested"], nlohmann::json({"ref"}));
+    EXPECT_EQ(nnport("bench " + m + " --iters 0").code, 2);
+    EXPECT_EQ(nnport("bench " + m + " --threads -1").code, 2);
+    EXPECT_EQ(nnport("bench " + m + " --frobnicate").code, 2);
+    EXPECT_EQ(nnport("bench").code, 2);
+    expect_error(nnport("bench " + path("missing.onnx")), "missing.onnx");
+}
+
 // ---- nnport targets / check (target profiles) ----
 
 /// y = Sub(Relu(x), x) with x: float[1,3,4,4].

@@ -1,52 +1,130 @@
-// `nnport bench MODEL [--threads N] [--warmup W] [--iters N | --seconds S] [--json]`: latency, throughput, memory.
-#include <sys/resource.h>
+// `nnport bench MODEL [--backend LIST] [--threads N] [--warmup W] [--iters N | --seconds S] [--json] [--profile]
+// [--trace FILE] [--reference DIR] [-i FILE]... [--shape NAME=DxD...]...`: load time, first-run time, latency
+// distribution, throughput, peak memory, model size, FLOPs, accuracy against reference outputs, per-node profile.
+// The JSON report (schema_version 1) keeps its keys across backends and versions; see docs/PERFORMANCE.md.
+#include <fmt/format.h>
 
 #include <algorithm>
 #include <chrono>
-#include <filesystem>
+#include <cstdint>
+#include <ctime>
 #include <iostream>
-
-#include <fmt/format.h>
 #include <nlohmann/json.hpp>
+#include <sstream>
 
+#include "bench_report.hpp"
 #include "commands.hpp"
-#include "io/input_files.hpp"
 #include "ir/graph.hpp"
+#include "model_io.hpp"
 #include "nnport/nnport.hpp"
-#include "runtime/model_stats.hpp"
+#include "runtime/metrics.hpp"
 
 namespace nnport::cli {
 
 namespace {
 
+/// Backends a --backend list may name. Only the reference kernels exist today; others join as they land.
+const std::vector<std::string> kKnownBackends = {"ref"};
+
+/// Trace events kept at most (about 100 bytes each in the file); later runs are timed but not traced.
+constexpr size_t kMaxTraceEvents = 1'000'000;
+
 struct BenchArgs {
     std::string model;
+    std::string backends = "ref";
     int threads = 0;
     int warmup = 3;
     int iters = 0;
     double seconds = 0.0;
     bool json = false;
+    bool profile = false;
+    std::string trace;
+    std::string reference;
+    std::vector<std::string> inputs;
+    std::vector<std::string> shapes;
 };
 
 using Clock = std::chrono::steady_clock;
 
 double ms_since(Clock::time_point t0) { return std::chrono::duration<double, std::milli>(Clock::now() - t0).count(); }
 
-double percentile(const std::vector<double>& sorted, double p) {
-    if (sorted.empty()) return 0.0;
-    const double idx = p * static_cast<double>(sorted.size() - 1);
-    const size_t lo = static_cast<size_t>(idx);
-    const size_t hi = std::min(lo + 1, sorted.size() - 1);
-    return sorted[lo] + (sorted[hi] - sorted[lo]) * (idx - static_cast<double>(lo));
+/// CPU time of the whole process (all threads) in ms: with latency, shows how much CPU a run got on a shared machine.
+double process_cpu_ms() {
+    timespec ts{};
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+    return static_cast<double>(ts.tv_sec) * 1e3 + static_cast<double>(ts.tv_nsec) * 1e-6;
 }
 
-int64_t peak_rss_bytes() {
-    rusage ru{};
-    getrusage(RUSAGE_SELF, &ru);
-    return static_cast<int64_t>(ru.ru_maxrss) * 1024;
+int64_t steady_ns(Clock::time_point t) {
+    return std::chrono::duration_cast<std::chrono::nanoseconds>(t.time_since_epoch()).count();
+}
+
+std::vector<std::string> split_list(const std::string& s) {
+    std::vector<std::string> out;
+    std::stringstream ss(s);
+    for (std::string item; std::getline(ss, item, ',');) out.push_back(item);
+    return out;
+}
+
+/// CLI11 check of a --backend list: empty string when every name is known.
+std::string check_backends(const std::string& list) {
+    const auto names = split_list(list);
+    if (names.empty()) return "--backend needs at least one name";
+    for (const std::string& n : names) {
+        if (std::find(kKnownBackends.begin(), kKnownBackends.end(), n) == kKnownBackends.end()) {
+            std::string known;
+            for (const std::string& k : kKnownBackends) known += (known.empty() ? "" : ", ") + k;
+            return "unknown backend '" + n + "' (known: " + known + ")";
+        }
+    }
+    return "";
+}
+
+nlohmann::json latency_json(const LatencySummary& l) {
+    return {{"min", l.min}, {"median", l.median}, {"mean", l.mean},    {"p90", l.p90},
+            {"p99", l.p99}, {"max", l.max},       {"stddev", l.stddev}};
+}
+
+void print_text(const nlohmann::json& j, const BenchArgs& a) {
+    const auto& l = j["latency_ms"];
+    std::string out = fmt::format(
+        "model       {}  ({:.2f} MiB)\nbackend     {}, {} threads\nload        {:.1f} ms\nfirst run   {:.2f} ms\n"
+        "latency     min {:.3f}  median {:.3f}  p90 {:.3f}  p99 {:.3f}  mean {:.3f}  sd {:.3f} ms  ({} runs)\n"
+        "throughput  {:.2f} /s at the median (batch {}), {:.2f} /s over the run\n"
+        "CPU time    median {:.3f} ms per run; {:.2f} cores busy on average\n",
+        j["model"].get<std::string>(), j["model_bytes"].get<double>() / (1 << 20), j["backend"].get<std::string>(),
+        j["threads"].get<int>(), j["load_ms"].get<double>(), j["first_run_ms"].get<double>(), l["min"].get<double>(),
+        l["median"].get<double>(), l["p90"].get<double>(), l["p99"].get<double>(), l["mean"].get<double>(),
+        l["stddev"].get<double>(), j["iterations"].get<int64_t>(), j["throughput_per_s"].get<double>(),
+        j["batch"].get<int64_t>(), j["throughput_measured_per_s"].get<double>(), j["cpu_ms"]["median"].get<double>(),
+        j["cpu_utilization"].get<double>());
+    if (!j["flops"].is_null()) {
+        out += fmt::format("compute     {:.3f} GFLOPs per run, {:.2f} GFLOP/s at the median{}\n",
+                           j["flops"].get<double>() / 1e9, j["gflops_per_s"].get<double>(),
+                           j["flops_uncounted_nodes"].get<int64_t>() > 0
+                               ? fmt::format(" ({} nodes not counted)", j["flops_uncounted_nodes"].get<int64_t>())
+                               : "");
+    }
+    out += fmt::format("peak RSS    {:.1f} MiB ({})\n", j["peak_rss_bytes"].get<double>() / (1 << 20),
+                       j["peak_rss_source"].get<std::string>());
+    if (!j["accuracy"].is_null()) {
+        for (const auto& o : j["accuracy"]["outputs"]) {
+            out += fmt::format("accuracy    {}: max_abs {:.3g}  max_rel {:.3g}  cosine {:.6f}{}\n",
+                               o["name"].get<std::string>(), o["max_abs"].get<double>(), o["max_rel"].get<double>(),
+                               o["cosine"].get<double>(),
+                               o["top1_agreement"].is_null()
+                                   ? ""
+                                   : fmt::format("  top-1 agreement {:.3f}", o["top1_agreement"].get<double>()));
+        }
+    }
+    if (!j["profile"].is_null()) out += profile_text(j["profile"], 25);
+    if (!a.trace.empty()) out += fmt::format("trace       {}\n", a.trace);
+    std::cout << out;
 }
 
 int bench_command(const BenchArgs& a) {
+    const std::vector<std::string> requested = split_list(a.backends);
+    const std::string backend = requested.front();  // every known backend is available today
     SessionOptions opts;
     opts.threads = a.threads;
     const auto t_load = Clock::now();
@@ -55,67 +133,121 @@ int bench_command(const BenchArgs& a) {
     const double load_ms = ms_since(t_load);
     const Session& s = *sr.value();
     const ir::Graph& g = *s.model().graph;
-    std::vector<std::pair<std::string, RtValue>> feeds;
-    uint64_t seed = 0x6e6e706f7274ULL;
-    for (const ir::Value* v : g.inputs()) {
-        ++seed;
-        if (v->has_initializer()) continue;
-        auto rv = io::random_value(v->type, seed);
-        if (!rv.is_ok()) return fail(rv.status().with_context(a.model));
-        feeds.emplace_back(v->name(), std::move(rv).value());
+    FeedOptions fo;
+    fo.inputs = a.inputs;
+    fo.shapes = a.shapes;
+    fo.notify_random = false;  // the report lists every input and its source
+    auto feeds = make_feeds(g, a.model, fo);
+    if (!feeds.is_ok()) return fail(feeds.status());
+    const auto pairs = feed_pairs(*feeds);
+
+    double first_ms = 0.0;
+    nlohmann::json accuracy = nullptr;
+    {  // the first run's outputs are freed before measuring
+        const auto t_first = Clock::now();
+        auto first = s.run_values(pairs);
+        if (!first.is_ok()) return fail(first.status().with_context(a.model));
+        first_ms = ms_since(t_first);
+        if (!a.reference.empty()) {
+            auto acc = accuracy_report(a.reference, g, *first);
+            if (!acc.is_ok()) return fail(acc.status().with_context(a.model));
+            accuracy = std::move(acc).value();
+        }
     }
-    const auto t_first = Clock::now();
-    auto first = s.run_values(feeds);
-    if (!first.is_ok()) return fail(first.status().with_context(a.model));
-    const double first_ms = ms_since(t_first);
     for (int i = 0; i < a.warmup; ++i) {
-        if (auto r = s.run_values(feeds); !r.is_ok()) return fail(r.status());
+        if (auto r = s.run_values(pairs); !r.is_ok()) return fail(r.status().with_context(a.model));
     }
-    std::vector<double> lat;
-    const int iters = a.iters > 0 ? a.iters : (a.seconds > 0 ? 1 << 30 : 20);
+    const bool profiling = a.profile || !a.trace.empty();
+    RunProfile profile;
+    profile.record_events = !a.trace.empty();
+    std::vector<RunSpan> spans;
+    std::vector<double> lat, cpu;
+    const int64_t max_iters = a.iters > 0 ? a.iters : (a.seconds > 0 ? INT64_MAX : 20);
     const auto t_all = Clock::now();
-    for (int i = 0; i < iters; ++i) {
+    profile.origin_ns = steady_ns(t_all);
+    for (int64_t i = 0; i < max_iters; ++i) {
+        const double c0 = process_cpu_ms();
         const auto t0 = Clock::now();
-        if (auto r = s.run_values(feeds); !r.is_ok()) return fail(r.status());
-        lat.push_back(ms_since(t0));
+        auto r = s.run_values(pairs, profiling ? &profile : nullptr);
+        const double ms = ms_since(t0);
+        cpu.push_back(process_cpu_ms() - c0);
+        if (!r.is_ok()) return fail(r.status().with_context(a.model));
+        lat.push_back(ms);
+        if (profile.record_events) {
+            spans.push_back({static_cast<double>(steady_ns(t0) - profile.origin_ns) / 1e3, ms * 1e3});
+            if (profile.events.size() >= kMaxTraceEvents) profile.record_events = false;
+        }
         if (a.seconds > 0 && ms_since(t_all) >= a.seconds * 1000.0) break;
     }
     const double total_ms = ms_since(t_all);
-    std::vector<double> sorted = lat;
-    std::sort(sorted.begin(), sorted.end());
-    std::error_code ec;
-    int64_t model_bytes = static_cast<int64_t>(std::filesystem::file_size(a.model, ec));
-    const ModelStats st = compute_stats(g);
+    const PeakRss rss = peak_rss();  // before the FLOP count imports the model a second time
+
+    const LatencySummary l = summarize_latencies(lat);
+    int64_t batch = 1;
+    if (!feeds->empty() && feeds->front().value.is_tensor() && feeds->front().value.tensor.rank() >= 1) {
+        batch = feeds->front().value.tensor.shape()[0];
+    }
     nlohmann::json j;
+    j["schema_version"] = 1;
+    j["nnport_version"] = version();
+    j["date"] = utc_now_iso8601();
+    j["machine"] = machine_info();
     j["model"] = a.model;
-    j["backend"] = "ref";
+    j["model_bytes"] = model_bytes(a.model, s.model());
+    j["backend"] = backend;
+    j["backends_requested"] = requested;
     j["threads"] = s.threads();
-    j["iterations"] = lat.size();
+    j["optimization_level"] = opts.optimization_level;
+    j["inputs"] = nlohmann::json::array();
+    for (const Feed& f : *feeds) {
+        nlohmann::json in = {{"name", f.name}, {"source", f.source}};
+        if (f.value.is_tensor()) {
+            in["dtype"] = dtype_name(f.value.tensor.dtype());
+            in["shape"] = f.value.tensor.shape();
+        }
+        j["inputs"].push_back(in);
+    }
+    j["batch"] = batch;
+    j["warmup"] = a.warmup;
+    j["iterations"] = l.count;
     j["load_ms"] = load_ms;
     j["first_run_ms"] = first_ms;
-    j["latency_ms"] = {{"min", sorted.front()},
-                       {"median", percentile(sorted, 0.5)},
-                       {"p90", percentile(sorted, 0.9)},
-                       {"p99", percentile(sorted, 0.99)},
-                       {"mean", total_ms / static_cast<double>(lat.size())}};
-    j["throughput_per_s"] = 1000.0 * static_cast<double>(lat.size()) / total_ms;
-    j["peak_rss_bytes"] = peak_rss_bytes();
-    j["model_bytes"] = model_bytes;
-    j["flops"] = st.flops;
-    j["gflops_per_s"] = static_cast<double>(st.flops) / (percentile(sorted, 0.5) * 1e6);
+    j["latency_ms"] = latency_json(l);
+    j["latencies_ms"] = lat;
+    const LatencySummary c = summarize_latencies(cpu);
+    j["cpu_ms"] = {{"min", c.min}, {"median", c.median}, {"mean", c.mean}};
+    j["cpu_times_ms"] = cpu;
+    double cpu_total = 0.0, wall_total = 0.0;
+    for (size_t i = 0; i < lat.size(); ++i) cpu_total += cpu[i], wall_total += lat[i];
+    // 1.0 = one core busy for the whole run; on a dedicated machine close to the threads in use.
+    j["cpu_utilization"] = wall_total > 0 ? cpu_total / wall_total : 0.0;
+    j["throughput_per_s"] = l.median > 0 ? 1000.0 * static_cast<double>(batch) / l.median : 0.0;
+    j["throughput_measured_per_s"] = 1000.0 * static_cast<double>(batch * l.count) / total_ms;
+    j["peak_rss_bytes"] = rss.bytes;
+    j["peak_rss_source"] = rss.source;
+    auto flops = count_flops(a.model, *feeds);
+    j["flops"] = flops.is_ok() ? nlohmann::json(flops->flops) : nlohmann::json(nullptr);
+    j["flops_uncounted_nodes"] = flops.is_ok() ? nlohmann::json(flops->uncounted_nodes) : nlohmann::json(nullptr);
+    j["gflops_per_s"] = flops.is_ok() && l.median > 0
+                            ? nlohmann::json(static_cast<double>(flops->flops) / (l.median * 1e6))
+                            : nlohmann::json(nullptr);
+    j["accuracy"] = accuracy;
+    double run_ms = 0.0;
+    for (double v : lat) run_ms += v;
+    j["profile"] = profiling ? profile_json(profile, run_ms) : nlohmann::json(nullptr);
+    if (!a.trace.empty()) {
+        const nlohmann::json meta = {{"model", a.model},
+                                     {"backend", backend},
+                                     {"threads", s.threads()},
+                                     {"nnport_version", version()},
+                                     {"traced_runs", spans.size()}};
+        if (Status st = write_chrome_trace(a.trace, profile, spans, meta); !st.is_ok()) return fail(st);
+    }
     if (a.json) {
         std::cout << j.dump(2) << "\n";
-        return kExitOk;
+    } else {
+        print_text(j, a);
     }
-    std::cout << fmt::format(
-        "model       {}\nbackend     ref, {} threads\nload        {:.1f} ms\nfirst run   {:.2f} ms\n"
-        "latency     min {:.2f}  median {:.2f}  p90 {:.2f}  p99 {:.2f} ms  ({} runs)\n"
-        "throughput  {:.2f} /s\ncompute     {:.3f} GFLOPs, {:.2f} GFLOP/s at the median\n"
-        "peak RSS    {:.1f} MiB\nmodel file  {:.2f} MiB\n",
-        a.model, s.threads(), load_ms, first_ms, sorted.front(), percentile(sorted, 0.5), percentile(sorted, 0.9),
-        percentile(sorted, 0.99), lat.size(), j["throughput_per_s"].get<double>(), static_cast<double>(st.flops) / 1e9,
-        j["gflops_per_s"].get<double>(), static_cast<double>(peak_rss_bytes()) / (1 << 20),
-        static_cast<double>(model_bytes) / (1 << 20));
     return kExitOk;
 }
 
@@ -123,15 +255,26 @@ int bench_command(const BenchArgs& a) {
 
 void setup_bench(CLI::App& app, Action& action) {
     auto args = std::make_shared<BenchArgs>();
-    CLI::App* c = app.add_subcommand("bench", "Measure load time, latency, throughput and peak memory");
+    CLI::App* c =
+        app.add_subcommand("bench", "Measure load time, latency, throughput, memory, accuracy and per-node time");
     c->add_option("model", args->model, "ONNX model file")->required();
-    c->add_option("--threads", args->threads, "Worker threads (default: physical cores)")->check(CLI::NonNegativeNumber);
-    c->add_option("--warmup", args->warmup, "Untimed runs before measuring")->check(CLI::NonNegativeNumber);
+    c->add_option("--backend", args->backends, "Backends in order of preference, comma-separated (known: ref)")
+        ->check(CLI::Validator(check_backends, "LIST"));
+    c->add_option("--threads", args->threads, "Worker threads (default: physical cores)")
+        ->check(CLI::NonNegativeNumber);
+    c->add_option("--warmup", args->warmup, "Untimed runs after the first run (default 3)")
+        ->check(CLI::NonNegativeNumber);
     auto* it = c->add_option("--iters", args->iters, "Timed runs (default 20)")->check(CLI::PositiveNumber);
     c->add_option("--seconds", args->seconds, "Run for this long instead of a fixed count")
         ->check(CLI::PositiveNumber)
         ->excludes(it);
-    c->add_flag("--json", args->json, "Machine-readable output");
+    c->add_option("-i,--input", args->inputs, "Input FILE or NAME=FILE (.pb or .npy); default: random, fixed seed");
+    c->add_option("--shape", args->shapes, "NAME=D1xD2x...: shape of a random input with symbolic dims; repeatable");
+    c->add_option("--reference", args->reference,
+                  "Folder of reference outputs (from `nnport run -o` or another runtime): report the accuracy delta");
+    c->add_flag("--profile", args->profile, "Time every node: per-node and per-op-type table");
+    c->add_option("--trace", args->trace, "Write a Chrome trace (chrome://tracing, Perfetto) of the timed runs");
+    c->add_flag("--json", args->json, "Machine-readable output (schema_version 1)");
     c->callback([args, &action] { action = [args] { return bench_command(*args); }; });
 }
 
