@@ -447,13 +447,25 @@ void Checker::classify(const ir::Node& n, NodeIssue& issue, bool top_level) cons
                 for (const ir::Use& u : o->uses()) stack.push_back(u.node);
             }
         }
+        std::set<const ir::Value*> cut;
         if (movable) {
-            std::set<const ir::Value*> cut;
             for (const ir::Node* t : tail) {
                 for (const ir::Value* v : t->inputs()) {
                     if (v && !is_constant(v) && !seen.count(v->producer())) cut.insert(v);
                 }
             }
+            // A single-output target must return every tensor the host needs as one: the cut tensors plus the
+            // original outputs left on the target, packed (Reshape + Concat) unless there is only one.
+            size_t target_outputs = cut.size();
+            for (const ir::Value* o : n.graph()->outputs()) {
+                if (!seen.count(o->producer()) && !cut.count(o)) ++target_outputs;
+            }
+            if (profile_.single_output_only && target_outputs > 1 &&
+                !(op_available("Reshape", 0) && op_available("Concat", 0))) {
+                movable = false;
+            }
+        }
+        if (movable) {
             issue.scenario = Scenario::kPostProcess;
             issue.cut_tensors = static_cast<int>(cut.size());
             for (const auto& np : n.graph()->nodes()) {

@@ -417,15 +417,18 @@ TargetProfile nnport_profile() {
                 "uint16",  "int32",   "uint32",   "int64",   "uint64", "bool",  "string"};
     int max_since = 1;
     for (const OpDef* d : all_ops()) {
+        if (d->domain.empty()) max_since = std::max(max_since, d->since_version);
+    }
+    const int latest = std::max(max_since, 24);  // the importer adapts every ai.onnx opset up to the latest
+    for (const OpDef* d : all_ops()) {
         if (d->training_only) continue;
         OpConstraints c;
-        c.opset = std::make_pair(d->since_version, 1 << 30);
+        c.opset = std::make_pair(d->since_version, latest);
         for (DType t : d->input0_types) c.dtypes.push_back(dtype_name(t));
         const std::string key = d->domain.empty() ? d->name : d->domain + ":" + d->name;
         p.ops[key] = c;
-        if (d->domain.empty()) max_since = std::max(max_since, d->since_version);
     }
-    p.opset_range = std::make_pair(1, std::max(max_since, 24));
+    p.opset_range = std::make_pair(1, latest);
     return p;
 }
 

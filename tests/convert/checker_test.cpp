@@ -163,7 +163,7 @@ TEST(Checker, PaperFigure3TailMovesToPostProcessing) {
     ir::Value* s = b.node("Softmax", "softmax", {c});
     ir::Value* d = b.node("Sub", "sub", {s, r1});
     b.output(b.node("Mul", "mul", {d, c}));
-    convert::TargetProfile p = profile_with({"Conv", "Relu", "Add"});
+    convert::TargetProfile p = profile_with({"Conv", "Relu", "Add", "Reshape", "Concat"});
     p.single_output_only = true;
     auto r = b.check(p, catalogue());
     for (const char* n : {"softmax", "sub", "mul"}) {
@@ -177,6 +177,26 @@ TEST(Checker, PaperFigure3TailMovesToPostProcessing) {
     EXPECT_NE(sm->resolution.find("packed into one output"), std::string::npos);
     EXPECT_EQ(r.verdict, Verdict::kConvertibleExactly);
     EXPECT_EQ(r.scenario_counts[3], 3);
+}
+
+TEST(Checker, SingleOutputTargetWithoutPackingOpsCannotSplit) {
+    // Same Figure 3 tail, but the single-output target lacks Reshape/Concat: the two cut tensors cannot be packed,
+    // so the tail cannot move to the host and the unsupported nodes need custom layers.
+    GraphBuilder b;
+    ir::Value* x = b.input("x", f32({1, 3, 8, 8}));
+    ir::Value* c = b.node("Conv", "conv", {x, b.constant("w", weights({4, 3, 1, 1}))});
+    ir::Value* r1 = b.node("Relu", "relu", {c});
+    ir::Value* d = b.node("Sub", "sub", {b.node("Softmax", "softmax", {c}), r1});
+    b.output(b.node("Mul", "mul", {d, c}));
+    convert::TargetProfile p = profile_with({"Conv", "Relu"});
+    p.single_output_only = true;
+    auto r = b.check(p, catalogue());
+    EXPECT_EQ(issue_for(r, "softmax")->scenario, Scenario::kCustomLayer);
+    // Every candidate tail (from Softmax, Sub or Mul) reads at least two tensors the target would have to return.
+    EXPECT_EQ(r.scenario_counts[3], 0);
+    p.ops["Reshape"] = {};
+    p.ops["Concat"] = {};
+    EXPECT_EQ(issue_for(b.check(p, catalogue()), "softmax")->scenario, Scenario::kPostProcess);
 }
 
 TEST(Checker, SubInTheMiddleUsesExactRewrite) {

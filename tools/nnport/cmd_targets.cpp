@@ -67,9 +67,7 @@ nlohmann::json profile_json(const convert::TargetProfile& p) {
 
 std::string constraint_text(const convert::OpConstraints& c) {
     std::vector<std::string> parts;
-    if (c.opset)
-        parts.push_back(fmt::format("opset {}-{}", c.opset->first,
-                                    c.opset->second >= (1 << 30) ? "" : std::to_string(c.opset->second)));
+    if (c.opset) parts.push_back(fmt::format("opset {}-{}", c.opset->first, std::to_string(c.opset->second)));
     if (!c.dtypes.empty()) parts.push_back(fmt::format("dtypes {}", fmt::join(c.dtypes, "/")));
     if (c.rank) parts.push_back(fmt::format("rank {}-{}", c.rank->first, c.rank->second));
     for (const auto& [a, vals] : c.attrs) {
