@@ -31,6 +31,9 @@ struct SessionOptions {
     /// Graph optimization level applied when the session is created: 0 none, 1 basic (folding, clean-up,
     /// exact algebra), 2 extended (fusions), 3 all (layout rewrites). See docs/OPTIMIZER.md.
     int optimization_level = 3;
+    /// Place intermediate tensors in one arena per run by a static memory plan (made per input shape, cached);
+    /// false allocates every tensor on the heap.
+    bool memory_planning = true;
 };
 
 /// Name, element type and shape of a model input or output. Dynamic dims are -1 with a name in dim_names.
