@@ -15,6 +15,7 @@ OpDef act_def(const char* name, int since, KernelFn kernel, const char* doc, std
     o.infer = infer_same_as_input0;
     o.kernel = kernel;
     o.input0_types = float_types();
+    o.inplace_elementwise = true;  // unary_kernel: y[i] = f(x[i])
     o.doc = doc;
     return o;
 }

@@ -56,6 +56,7 @@ const OpDef& op_def_PRelu() {
         o.infer = prelu_infer;
         o.kernel = prelu_kernel;
         o.input0_types = numeric_types();
+        o.inplace_elementwise = true;  // binary_kernel over x and the (reshaped) slope
         o.doc = "x if x >= 0 else slope * x; slope broadcasts to x.";
         return o;
     }();
@@ -124,6 +125,7 @@ const OpDef& op_def_Clip() {
         o.infer = clip_infer;
         o.kernel = clip_kernel;
         o.input0_types = numeric_types();
+        o.inplace_elementwise = true;  // bounds are read first, then unary_kernel: y[i] = f(x[i])
         o.doc = "min(max(x, min), max) with optional scalar bounds.";
         return o;
     }();

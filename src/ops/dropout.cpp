@@ -94,6 +94,7 @@ const OpDef& op_def_Dropout() {
         o.kernel = dropout_kernel;
         o.input0_types = float_types();
         o.foldable = false;  // random in training mode (and unseeded runs differ)
+        o.output_views_input0 = true;  // at inference output 0 is input 0 itself
         o.doc = "Identity at inference; in training mode zeroes elements with probability ratio and scales by "
                 "1/(1-ratio). Optional bool mask output.";
         return o;

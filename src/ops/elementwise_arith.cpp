@@ -20,6 +20,7 @@ OpDef binary_def(const char* name, int since, KernelFn kernel, const char* doc, 
     o.infer = same_dtype_infer;
     o.kernel = kernel;
     o.input0_types = numeric_types();
+    o.inplace_elementwise = true;  // binary_kernel: y[i] = f(a[i'], b[i'']), operands read before y[i] is written
     o.doc = doc;
     return o;
 }

@@ -27,6 +27,7 @@ OpDef binary_def(const char* name, int since, KernelFn kernel, const char* doc, 
     o.attrs = std::move(attrs);
     o.infer = infer;
     o.kernel = kernel;
+    o.inplace_elementwise = true;  // binary_kernel: y[i] = f(a[i'], b[i'']), operands read before y[i] is written
     o.doc = doc;
     return o;
 }

@@ -15,6 +15,7 @@ OpDef unary_def(const char* name, int since, KernelFn kernel, const char* doc, s
     o.infer = infer;
     o.kernel = kernel;
     o.input0_types = std::move(types);
+    o.inplace_elementwise = true;  // unary_kernel: y[i] = f(x[i])
     o.doc = doc;
     return o;
 }

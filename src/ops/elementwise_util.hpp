@@ -67,10 +67,10 @@ void for_each_row(const KernelContext& ctx, const BroadcastPlan& p, int64_t cost
     });
 }
 
-/// out[i] = op(a[i*sa], b[i*sb]) for one row; sa/sb are 0 or 1 and never both 0 unless n == 1.
+/// out[i] = op(a[i*sa], b[i*sb]) for one row; sa/sb are 0 or 1 and never both 0 unless n == 1. `o` may equal `a` or
+/// `b` (in-place execution), so the pointers are not __restrict__.
 template <typename TO, typename TA, typename TB, typename Op>
-inline void binary_row(TO* __restrict__ o, const TA* __restrict__ a, int64_t sa, const TB* __restrict__ b, int64_t sb,
-                       int64_t n, const Op& op) {
+inline void binary_row(TO* o, const TA* a, int64_t sa, const TB* b, int64_t sb, int64_t n, const Op& op) {
     if (sa && sb) {
         for (int64_t i = 0; i < n; ++i) o[i] = op(a[i], b[i]);
     } else if (sb) {
@@ -99,12 +99,13 @@ Status binary_kernel(KernelContext& ctx, const Tensor& a, const Tensor& b, DType
     return Status::ok();
 }
 
-/// Allocates output 0 with x's shape as `out_dtype` and fills it with op(x).
+/// Allocates output 0 with x's shape as `out_dtype` and fills it with op(x). The output may be x's own buffer
+/// (in-place execution), so the pointers are not __restrict__.
 template <typename TO, typename TI, typename Op>
 Status unary_kernel(KernelContext& ctx, const Tensor& x, DType out_dtype, const Op& op, int64_t cost = 1) {
     NNPORT_ASSIGN_OR_RETURN(Tensor * out, ctx.output(0, out_dtype, x.shape()));
-    const TI* __restrict__ px = typed_data<TI>(x);
-    TO* __restrict__ po = typed_data<TO>(*out);
+    const TI* px = typed_data<TI>(x);
+    TO* po = typed_data<TO>(*out);
     ew_parallel(ctx, x.numel(), cost, [&](int64_t b, int64_t e) {
         for (int64_t i = b; i < e; ++i) po[i] = op(px[i]);
     });

@@ -164,6 +164,7 @@ const OpDef& op_def_Where() {
         o.kernel = where_kernel;
         o.input0_types = {DType::kBool};
         o.half_via_float = false;  // pure selection: any dtype, moved by element size
+        o.inplace_elementwise = true;  // out[i] = c[i] ? x[i] : y[i], every operand read before out[i] is written
         o.doc = "x where condition else y, with broadcasting.";
         return o;
     }();

@@ -17,6 +17,7 @@ const OpDef& op_def_Identity() {
         o.infer = infer_same_as_input0;
         o.kernel = identity_kernel;
         o.half_via_float = false;
+        o.output_views_input0 = true;  // shares input 0's storage
         o.doc = "Output = input (also sequences and optionals).";
         return o;
     }();

@@ -92,7 +92,14 @@ Result<Tensor*> KernelContext::output(size_t i, DType dtype, const Shape& shape,
         const OutputPlacement& p = (*placements_)[i];
         const int64_t n = shape_numel(shape);
         const size_t bytes = n < 0 ? SIZE_MAX : static_cast<size_t>(n) * dtype_size(dtype);
-        if (bytes <= p.capacity) {
+        void* at = static_cast<char*>(p.storage->data()) + p.offset;
+        bool fits = bytes <= p.capacity;
+        if (fits && p.inplace_input >= 0) {
+            const size_t k = static_cast<size_t>(p.inplace_input);
+            fits = !zero && has_input(k) && inputs_[k]->is_tensor() && input(k).raw_data() == at &&
+                   input(k).dtype() == dtype && input(k).shape() == shape;
+        }
+        if (fits) {
             Tensor t = Tensor::view(dtype, shape, p.storage, p.offset);
             if (zero && bytes > 0) std::memset(t.raw_data(), 0, bytes);
             (*outputs_)[i] = RtValue(std::move(t));

@@ -126,6 +126,9 @@ struct OutputPlacement {
     std::shared_ptr<Storage> storage;  ///< nullptr: not planned (heap)
     size_t offset = 0;
     size_t capacity = 0;
+    /// In-place: the region holds this input, which dies here. The output goes there only if that input really
+    /// lies at the region's start with the output's dtype and shape (else it would be overwritten while read).
+    int inplace_input = -1;
 };
 
 /// Run-time context of one kernel invocation.

@@ -133,6 +133,7 @@ const OpDef& op_def_Reshape() {
         o.infer = reshape_infer;
         o.kernel = reshape_kernel;
         o.half_via_float = false;
+        o.output_views_input0 = true;  // the kernel returns a reshaped view of input 0
         o.doc = "Same data, new shape (0 copies an input dim unless allowzero, one -1 is inferred).";
         return o;
     }();
@@ -194,6 +195,7 @@ const OpDef& op_def_Flatten() {
         o.infer = flatten_infer;
         o.kernel = flatten_kernel;
         o.half_via_float = false;
+        o.output_views_input0 = true;  // the kernel returns a reshaped view of input 0
         o.doc = "Flattens to 2-D at `axis`.";
         return o;
     }();
@@ -292,6 +294,7 @@ const OpDef& op_def_Squeeze() {
         o.infer = squeeze_infer;
         o.kernel = squeeze_kernel;
         o.half_via_float = false;
+        o.output_views_input0 = true;  // the kernel returns a reshaped view of input 0
         o.doc = "Removes size-1 axes (all of them when `axes` is omitted).";
         return o;
     }();
@@ -347,6 +350,7 @@ const OpDef& op_def_Unsqueeze() {
         o.infer = unsqueeze_infer;
         o.kernel = unsqueeze_kernel;
         o.half_via_float = false;
+        o.output_views_input0 = true;  // the kernel returns a reshaped view of input 0
         o.doc = "Inserts size-1 axes at `axes` (positions in the output).";
         return o;
     }();
