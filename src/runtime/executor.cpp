@@ -4,6 +4,8 @@
 #include <chrono>
 #include <unordered_set>
 
+#include "runtime/memory_arena.hpp"
+
 namespace nnport {
 
 static int add_slot(std::unordered_map<const ir::Value*, int>& slots, int& n, const ir::Value* v) {
@@ -89,6 +91,14 @@ int GraphPlan::slot_of(const ir::Value* v) const {
     return it == slots_.end() ? -1 : it->second;
 }
 
+std::vector<int> GraphPlan::pinned_slots() const {
+    std::vector<int> out(input_slots_.begin(), input_slots_.end());
+    out.insert(out.end(), output_slots_.begin(), output_slots_.end());
+    for (const auto& c : constants_) out.push_back(c.first);
+    for (const auto& c : captures_) out.push_back(c.first);
+    return out;
+}
+
 const GraphPlan* GraphPlan::subplan(const ir::Graph* g) const {
     auto it = subplans_.find(g);
     return it == subplans_.end() ? nullptr : it->second.get();
@@ -158,6 +168,12 @@ Status Executor::run_step(const GraphPlan::Step& step, Frame& frame) const {
     std::vector<RtValue> outs(step.out_slots.size());
     FrameRunner runner(*this, frame);
     KernelContext kc(node, def, std::move(ins), &outs, &runner, pool_);
+    const size_t step_index = static_cast<size_t>(&step - frame.plan->steps_.data());
+    std::vector<OutputPlacement> placements;
+    if (frame.arena && half_seen == DType::kUndefined) {  // half steps produce float32 first: keep them on the heap
+        frame.arena->placements(step_index, placements);
+        if (!placements.empty()) kc.set_placements(&placements);
+    }
     NNPORT_RETURN_IF_ERROR(def.kernel(kc));
     for (size_t i = 0; i < step.out_slots.size(); ++i) {
         if (step.out_slots[i] < 0) continue;
@@ -169,14 +185,16 @@ Status Executor::run_step(const GraphPlan::Step& step, Frame& frame) const {
         }
         frame.slots[static_cast<size_t>(step.out_slots[i])] = std::move(o);
     }
+    if (frame.arena) return frame.arena->after_step(step_index, frame);
     return Status::ok();
 }
 
 Result<std::vector<RtValue>> Executor::run(const GraphPlan& plan, std::vector<RtValue> inputs, const Frame* parent,
-                                           ExecProfile* profile) const {
+                                           ExecProfile* profile, ArenaRun* arena) const {
     Frame frame;
     frame.plan = &plan;
     frame.parent = parent;
+    frame.arena = arena;
     frame.slots.resize(static_cast<size_t>(plan.num_slots_));
     for (const auto& [slot, t] : plan.constants_) frame.slots[static_cast<size_t>(slot)] = RtValue(t);
     for (const auto& [slot, outer] : plan.captures_) {
@@ -217,6 +235,7 @@ Result<std::vector<RtValue>> Executor::run(const GraphPlan& plan, std::vector<Rt
     std::vector<RtValue> outs;
     outs.reserve(plan.output_slots_.size());
     for (int s : plan.output_slots_) outs.push_back(frame.slots[static_cast<size_t>(s)]);
+    if (arena) arena->detach(outs);
     return outs;
 }
 

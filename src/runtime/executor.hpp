@@ -53,6 +53,13 @@ public:
     const ir::Graph& graph() const { return *graph_; }
     int slot_of(const ir::Value* v) const;
     const GraphPlan* subplan(const ir::Graph* g) const;
+    /// The steps in execution order.
+    const std::vector<Step>& steps() const { return steps_; }
+    int num_slots() const { return num_slots_; }
+    /// Every value's slot.
+    const std::unordered_map<const ir::Value*, int>& slots() const { return slots_; }
+    /// Slots that never hold a step's private result: graph inputs and outputs, initializers, outer-scope captures.
+    std::vector<int> pinned_slots() const;
 
 private:
     friend class Executor;
@@ -66,11 +73,15 @@ private:
     std::map<const ir::Graph*, std::unique_ptr<GraphPlan>> subplans_;
 };
 
+class ArenaRun;
+
 /// One run's values of one graph.
 struct Frame {
     const GraphPlan* plan = nullptr;
     const Frame* parent = nullptr;
     std::vector<RtValue> slots;
+    /// The memory plan and arena of this run (top-level graph only; subgraphs run on the heap).
+    ArenaRun* arena = nullptr;
     /// The value of an outer-scope ir::Value, looked up through enclosing frames.
     const RtValue* lookup(const ir::Value* v) const;
 };
@@ -79,9 +90,10 @@ struct Frame {
 class Executor {
 public:
     explicit Executor(ThreadPool* pool) : pool_(pool) {}
-    /// Runs `plan` with its graph inputs bound in order (a none value = use the initializer default).
+    /// Runs `plan` with its graph inputs bound in order (a none value = use the initializer default). With `arena`,
+    /// step outputs go where its memory plan puts them (see runtime/memory_arena.hpp).
     Result<std::vector<RtValue>> run(const GraphPlan& plan, std::vector<RtValue> inputs, const Frame* parent,
-                                     ExecProfile* profile = nullptr) const;
+                                     ExecProfile* profile = nullptr, ArenaRun* arena = nullptr) const;
 
 private:
     Status run_step(const GraphPlan::Step& step, Frame& frame) const;

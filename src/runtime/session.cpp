@@ -6,6 +6,7 @@
 #include "onnx/importer.hpp"
 #include "passes/pipeline.hpp"
 #include "runtime/executor.hpp"
+#include "runtime/memory_arena.hpp"
 #include "runtime/shape_inference.hpp"
 
 namespace nnport {
@@ -17,6 +18,7 @@ struct Session::Impl {
     std::unique_ptr<ThreadPool> pool;
     std::unique_ptr<GraphPlan> plan;
     std::unique_ptr<Executor> executor;
+    std::unique_ptr<MemoryPlanCache> memory;  ///< null when memory planning is off
     std::vector<TensorInfo> inputs, outputs;
     std::vector<const ir::Value*> input_values;  // all graph inputs, in order
 };
@@ -53,6 +55,7 @@ Result<std::unique_ptr<Session>> Session::from_model(std::unique_ptr<ir::Model> 
     const int threads = options.threads > 0 ? options.threads : ThreadPool::default_threads();
     impl->pool = std::make_unique<ThreadPool>(threads);
     impl->executor = std::make_unique<Executor>(impl->pool.get());
+    if (options.memory_planning) impl->memory = std::make_unique<MemoryPlanCache>(*impl->plan);
     for (const ir::Value* v : g.inputs()) {
         impl->input_values.push_back(v);
         if (!v->has_initializer()) impl->inputs.push_back(info_of(*v));
@@ -163,16 +166,21 @@ Result<std::vector<RtValue>> Session::run_values(const std::vector<std::pair<std
             return invalid_argument("input '" + ivs[k]->name() + "' is required but was not given");
         }
     }
-    if (!profile) return impl_->executor->run(*impl_->plan, std::move(bound), nullptr);
+    std::unique_ptr<ArenaRun> arena = impl_->memory ? impl_->memory->begin_run(bound) : nullptr;
     using Clock = std::chrono::steady_clock;
-    if (profile->origin_ns < 0) {
-        profile->origin_ns = std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now().time_since_epoch()).count();
-    }
     ExecProfile ep;
-    ep.record_events = profile->record_events;
-    ep.origin =
-        Clock::time_point(std::chrono::duration_cast<Clock::duration>(std::chrono::nanoseconds(profile->origin_ns)));
-    NNPORT_ASSIGN_OR_RETURN(auto outs, impl_->executor->run(*impl_->plan, std::move(bound), nullptr, &ep));
+    if (profile) {
+        if (profile->origin_ns < 0) {
+            profile->origin_ns =
+                std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now().time_since_epoch()).count();
+        }
+        ep.record_events = profile->record_events;
+        ep.origin =
+            Clock::time_point(std::chrono::duration_cast<Clock::duration>(std::chrono::nanoseconds(profile->origin_ns)));
+    }
+    auto outs = impl_->executor->run(*impl_->plan, std::move(bound), nullptr, profile ? &ep : nullptr, arena.get());
+    if (impl_->memory) impl_->memory->end_run(std::move(arena), outs.is_ok());
+    if (!outs.is_ok() || !profile) return outs;
     NNPORT_RETURN_IF_ERROR(merge_profile(ep, *profile));
     return outs;
 }
