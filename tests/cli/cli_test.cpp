@@ -224,6 +224,89 @@ TEST_F(CliTest, InspectPrintsSummary) {
     EXPECT_EQ(j["opsets"]["ai.onnx"], 17);
 }
 
+/// a = Relu(x), b = Sigmoid(a), y = Add(a, b) with x: float[N, 3] (N symbolic) or float[2, 3].
+onnx::ModelProto relu_sigmoid_add(bool symbolic) {
+    onnx::ModelProto m;
+    m.set_ir_version(8);
+    m.add_opset_import()->set_version(17);
+    auto* g = m.mutable_graph();
+    g->set_name("g");
+    auto add = [&](const char* op, std::vector<std::string> in, const char* out) {
+        auto* n = g->add_node();
+        n->set_op_type(op);
+        n->set_name(out);
+        for (const auto& i : in) n->add_input(i);
+        n->add_output(out);
+    };
+    add("Relu", {"x"}, "a");
+    add("Sigmoid", {"a"}, "b");
+    add("Add", {"a", "b"}, "y");
+    for (auto* io : {g->add_input(), g->add_output()}) {
+        io->set_name(io == &g->input(0) ? "x" : "y");
+        auto* t = io->mutable_type()->mutable_tensor_type();
+        t->set_elem_type(onnx::TensorProto::FLOAT);
+        auto* d0 = t->mutable_shape()->add_dim();
+        if (symbolic) d0->set_dim_param("N");
+        else d0->set_dim_value(2);
+        t->mutable_shape()->add_dim()->set_dim_value(3);
+    }
+    return m;
+}
+
+TEST_F(CliTest, InspectMemoryReportsThePlan) {
+    // Static: a and b (24 bytes each, 64 with alignment) are both live at the Add: arena = lower bound = 128.
+    const std::string m = save(relu_sigmoid_add(false));
+    CliRun r = nnport("inspect --memory --json " + m);
+    ASSERT_EQ(r.code, 0) << r.out;
+    auto j = nlohmann::json::parse(r.out);
+    EXPECT_EQ(j["arena_bytes"], 128);
+    EXPECT_EQ(j["lower_bound_bytes"], 128);
+    EXPECT_EQ(j["naive_bytes"], 128);
+    EXPECT_EQ(j["ratio"], 1.0);
+    EXPECT_EQ(j["tensors"], 2);
+    EXPECT_EQ(j["inplace"], 0);
+    EXPECT_EQ(j["dynamic"], false);
+    EXPECT_EQ(j["sizes_from"], "types");
+    EXPECT_EQ(j["inputs"]["x"], nlohmann::json({2, 3}));
+    r = nnport("inspect --memory " + m);
+    ASSERT_EQ(r.code, 0) << r.out;
+    EXPECT_NE(r.out.find("arena        0.00 MiB (128 bytes)"), std::string::npos) << r.out;
+    EXPECT_NE(r.out.find("lower bound"), std::string::npos) << r.out;
+    EXPECT_NE(r.out.find("naive"), std::string::npos) << r.out;
+    EXPECT_NE(r.out.find("ratio        1.000"), std::string::npos) << r.out;
+    // Symbolic N: planned for N = 1 by default, or for the --shape given (100 x 3 floats = 1200 -> 1216 bytes).
+    const std::string d = save(relu_sigmoid_add(true), "d.onnx");
+    j = nlohmann::json::parse(nnport("inspect --memory --json " + d).out);
+    EXPECT_EQ(j["dynamic"], true);
+    EXPECT_EQ(j["arena_bytes"], 128);
+    EXPECT_EQ(j["inputs"]["x"], nlohmann::json({1, 3}));
+    r = nnport("inspect --memory --json --shape x=100x3 " + d);
+    ASSERT_EQ(r.code, 0) << r.out;
+    j = nlohmann::json::parse(r.out);
+    EXPECT_EQ(j["arena_bytes"], 2 * 1216);
+    EXPECT_EQ(j["naive_bytes"], 2 * 1216);
+    EXPECT_EQ(j["inputs"]["x"], nlohmann::json({100, 3}));
+}
+
+TEST_F(CliTest, RunWithoutMemoryPlanGivesTheSameOutputs) {
+    const std::string m = save(relu_sigmoid_add(true));
+    const CliRun planned = nnport("run --shape x=5x3 " + m);
+    const CliRun heap = nnport("run --no-memory-plan --shape x=5x3 " + m);
+    ASSERT_EQ(planned.code, 0) << planned.out;
+    ASSERT_EQ(heap.code, 0) << heap.out;
+    EXPECT_EQ(planned.out, heap.out);
+    EXPECT_NE(planned.out.find("y: float32[5,3]"), std::string::npos) << planned.out;
+}
+
+TEST_F(CliTest, InspectMemoryRejectsBadModelsAndShapes) {
+    std::ofstream(path("junk.onnx"), std::ios::binary) << "not a model";
+    expect_error(nnport("inspect --memory " + path("junk.onnx")), "junk.onnx");
+    const std::string d = save(relu_sigmoid_add(true), "d.onnx");
+    expect_error(nnport("inspect --memory --shape z=1x3 " + d), "no input named 'z'");
+    expect_error(nnport("inspect --memory --shape x=1x4 " + d), "dimension 1 must be 3");
+    expect_error(nnport("inspect --shape x=1x3 " + d), "only used with --memory");
+}
+
 TEST_F(CliTest, ExportWritesALoadableModelAndLowersOpset) {
     const std::string m = save(relu_model());
     CliRun r = nnport("export " + m + " -o " + path("e.onnx") + " --opset 13");

@@ -42,6 +42,7 @@ struct BenchArgs {
     std::string reference;
     std::vector<std::string> inputs;
     std::vector<std::string> shapes;
+    bool no_memory_plan = false;
 };
 
 using Clock = std::chrono::steady_clock;
@@ -127,6 +128,7 @@ int bench_command(const BenchArgs& a) {
     const std::string backend = requested.front();  // every known backend is available today
     SessionOptions opts;
     opts.threads = a.threads;
+    opts.memory_planning = !a.no_memory_plan;
     const auto t_load = Clock::now();
     auto sr = Session::load(a.model, opts);
     if (!sr.is_ok()) return fail(sr.status());
@@ -198,6 +200,7 @@ int bench_command(const BenchArgs& a) {
     j["backends_requested"] = requested;
     j["threads"] = s.threads();
     j["optimization_level"] = opts.optimization_level;
+    j["memory_planning"] = opts.memory_planning;
     j["inputs"] = nlohmann::json::array();
     for (const Feed& f : *feeds) {
         nlohmann::json in = {{"name", f.name}, {"source", f.source}};
@@ -275,6 +278,7 @@ void setup_bench(CLI::App& app, Action& action) {
     c->add_flag("--profile", args->profile, "Time every node: per-node and per-op-type table");
     c->add_option("--trace", args->trace, "Write a Chrome trace (chrome://tracing, Perfetto) of the timed runs");
     c->add_flag("--json", args->json, "Machine-readable output (schema_version 1)");
+    c->add_flag("--no-memory-plan", args->no_memory_plan, "Allocate every tensor on the heap (no planned arena)");
     c->callback([args, &action] { action = [args] { return bench_command(*args); }; });
 }
 

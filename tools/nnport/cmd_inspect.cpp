@@ -1,4 +1,5 @@
-// `nnport inspect MODEL [--json]`: inputs/outputs, op histogram, opsets, parameters, FLOPs.
+// `nnport inspect MODEL [--json] [--graph]`: inputs/outputs, op histogram, opsets, parameters, FLOPs.
+// `nnport inspect --memory MODEL [--json] [--shape NAME=DxD...]`: the static memory plan of the optimized graph.
 #include <iostream>
 
 #include <fmt/format.h>
@@ -6,8 +7,11 @@
 
 #include "commands.hpp"
 #include "ir/graph.hpp"
+#include "model_io.hpp"
 #include "nnport/nnport.hpp"
 #include "onnx/importer.hpp"
+#include "runtime/executor.hpp"
+#include "runtime/memory_arena.hpp"
 #include "runtime/model_stats.hpp"
 
 namespace nnport::cli {
@@ -18,6 +22,8 @@ struct InspectArgs {
     std::string model;
     bool json = false;
     bool graph = false;
+    bool memory = false;
+    std::vector<std::string> shapes;
 };
 
 nlohmann::json value_json(const ir::Value& v) {
@@ -34,11 +40,80 @@ nlohmann::json value_json(const ir::Value& v) {
     return j;
 }
 
+std::string mib(size_t bytes) { return fmt::format("{:.2f} MiB", static_cast<double>(bytes) / (1 << 20)); }
+
+/// The memory plan the session makes for the given (or declared, symbolic dims = 1) input shapes.
+int memory_command(const InspectArgs& a, const Session& s) {
+    const ir::Graph& g = *s.model().graph;
+    FeedOptions fo;
+    fo.shapes = a.shapes;
+    fo.notify_random = false;
+    auto feeds = make_feeds(g, a.model, fo);
+    if (!feeds.is_ok()) return fail(feeds.status());
+    std::vector<RtValue> bound(g.inputs().size());
+    nlohmann::json inputs = nlohmann::json::object();
+    bool dynamic = false;
+    for (size_t i = 0; i < g.inputs().size(); ++i) {
+        const ir::Value* v = g.inputs()[i];
+        for (const ir::Dim& d : v->type.dims) dynamic = dynamic || !d.is_static();
+        if (!v->type.has_shape && !v->has_initializer()) dynamic = true;
+        for (const Feed& f : feeds.value()) {
+            if (f.name != v->name()) continue;
+            bound[i] = f.value;
+            if (f.value.is_tensor()) inputs[f.name] = f.value.tensor.shape();
+        }
+    }
+    auto gp = GraphPlan::build(g);
+    if (!gp.is_ok()) return fail(gp.status().with_context(a.model));
+    const bool from_types =
+        plan_memory(plan_steps(*gp.value()), slot_descs_from_types(*gp.value(), bind_symbols(*gp.value(), bound)))
+            .complete;
+    MemoryPlanCache cache(*gp.value(), 1, 0, false);
+    Executor ex(nullptr);
+    auto pr = cache.plan_for(bound, ex);
+    if (!pr.is_ok()) return fail(pr.status().with_context(a.model));
+    const MemoryPlan& p = *pr.value();
+    const double ratio = p.lower_bound_bytes ? static_cast<double>(p.arena_bytes) / p.lower_bound_bytes : 1.0;
+    nlohmann::json j;
+    j["model"] = a.model;
+    j["arena_bytes"] = p.arena_bytes;
+    j["lower_bound_bytes"] = p.lower_bound_bytes;
+    j["naive_bytes"] = p.naive_bytes;
+    j["ratio"] = ratio;
+    j["tensors"] = p.tensors;
+    j["inplace"] = p.inplace;
+    j["views"] = p.views;
+    j["dynamic"] = dynamic;
+    j["sizes_from"] = from_types ? "types" : "run";
+    j["inputs"] = inputs;
+    if (a.json) {
+        std::cout << j.dump(2) << "\n";
+        return kExitOk;
+    }
+    std::cout << fmt::format("model        {}\n", a.model);
+    std::cout << "inputs      ";
+    for (const auto& [name, shape] : inputs.items()) {
+        std::cout << " " << name << "=" << shape_to_string(shape.get<Shape>());
+    }
+    std::cout << (dynamic ? " (dynamic: the plan is made per input shape)" : "") << "\n";
+    std::cout << fmt::format("arena        {} ({} bytes)\n", mib(p.arena_bytes), p.arena_bytes);
+    std::cout << fmt::format("lower bound  {} ({} bytes; most bytes live at once)\n", mib(p.lower_bound_bytes),
+                             p.lower_bound_bytes);
+    std::cout << fmt::format("naive        {} ({} bytes; one allocation per tensor)\n", mib(p.naive_bytes),
+                             p.naive_bytes);
+    std::cout << fmt::format("ratio        {:.3f} (arena / lower bound)\n", ratio);
+    std::cout << fmt::format("tensors      {} planned, {} in place, {} views; sizes from {}\n", p.tensors, p.inplace,
+                             p.views, from_types ? "inferred types" : "a run");
+    return kExitOk;
+}
+
 int inspect_command(const InspectArgs& a) {
+    if (!a.memory && !a.shapes.empty()) return fail(invalid_argument("--shape is only used with --memory"));
     SessionOptions opts;
     opts.threads = 1;
     auto sr = Session::load(a.model, opts);
     if (!sr.is_ok()) return fail(sr.status());
+    if (a.memory) return memory_command(a, *sr.value());
     const ir::Model& m = sr.value()->model();
     const ir::Graph& g = *m.graph;
     const ModelStats st = compute_stats(g);
@@ -97,6 +172,10 @@ void setup_inspect(CLI::App& app, Action& action) {
     c->add_option("model", args->model, "ONNX model file")->required();
     c->add_flag("--json", args->json, "Machine-readable output");
     c->add_flag("--graph", args->graph, "Also print the graph as text");
+    c->add_flag("--memory", args->memory,
+                "Print the static memory plan instead: arena, lower bound (peak live bytes), naive total");
+    c->add_option("--shape", args->shapes,
+                  "NAME=D1xD2x...: input shape to plan for with --memory (symbolic dims default to 1); repeatable");
     c->callback([args, &action] { action = [args] { return inspect_command(*args); }; });
 }
 

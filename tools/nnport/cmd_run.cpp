@@ -26,6 +26,7 @@ struct RunArgs {
     std::string out_dir;
     int threads = 0;
     int level = 3;
+    bool no_memory_plan = false;
 };
 
 std::string summarize(const Tensor& t) {
@@ -48,6 +49,7 @@ int run_command(const RunArgs& a) {
     SessionOptions opts;
     opts.threads = a.threads;
     opts.optimization_level = a.level;
+    opts.memory_planning = !a.no_memory_plan;
     auto sr = Session::load(a.model, opts);
     if (!sr.is_ok()) return fail(sr.status());
     const Session& s = *sr.value();
@@ -133,6 +135,7 @@ void setup_run(CLI::App& app, Action& action) {
     c->add_option("--threads", args->threads, "Worker threads (default: physical cores)")->check(CLI::NonNegativeNumber);
     c->add_option("--level", args->level, "Graph optimization level: 0 none, 1 basic, 2 extended, 3 all (default)")
         ->check(CLI::Range(0, 3));
+    c->add_flag("--no-memory-plan", args->no_memory_plan, "Allocate every tensor on the heap (no planned arena)");
     c->callback([args, &action] { action = [args] { return run_command(*args); }; });
 }
 
