@@ -91,6 +91,8 @@ public:
                "prefer (PassContext::prefer_conv_for_fc)";
     }
     Result<bool> run(ir::Graph& g, PassContext& ctx) override {
+        // A backend preference of nnport's runtime: a model written for other tools keeps its layers as they are.
+        if (!ctx.allow_custom_ops) return false;
         std::vector<ir::Node*> nodes;
         for (const auto& n : g.nodes()) nodes.push_back(n.get());
         bool changed = false;

@@ -24,8 +24,9 @@ inline constexpr int kDefaultLevel = 3;
 struct PassContext {
     const ir::Model* model = nullptr;
     int level = kDefaultLevel;
-    /// May passes emit nodes of nnport's own domain (fused ops)? False when the result must load in other
-    /// runtimes (e.g. `nnport optimize` without --keep-fused).
+    /// May passes emit nodes of nnport's own domain (fused ops)? True when the result runs in nnport's runtime
+    /// (sessions, `optimize --keep-fused`); false when it must load in other tools (`nnport optimize`), which also
+    /// turns off rewrites made only for our backends' preferences (fc_conv).
     bool allow_custom_ops = true;
     /// Backend preference for fully connected layers: true when the backends in use run a 1x1 Conv faster than a
     /// Gemm/MatMul (set from the chosen backends; the reference backend prefers Gemm).

@@ -106,5 +106,11 @@ TEST(FcConv, GemmOnUnpooledOrRuntimeWeightsStays) {
     check_pass_ctx(make_model(h), "fc_conv", ctx, false);
 }
 
+TEST(FcConv, OffForModelsWrittenForOtherTools) {
+    passes::PassContext ctx;
+    ctx.allow_custom_ops = false;  // `nnport optimize` without --keep-fused
+    check_pass_ctx(make_model(se_block(1, true)), "fc_conv", ctx, false);
+}
+
 }  // namespace
 }  // namespace nnport::testing
