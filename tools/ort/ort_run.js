@@ -3,6 +3,7 @@
 //   node tools/ort/ort_run.js --batch JOBS.json     (JOBS: [{"model","out","inputs":[...]}]; one process, many models)
 // Inputs without NAME bind by position among the model's inputs. Exit 1 with a one-line reason on failure; in batch
 // mode every job gets OUT/outputs.json or OUT/error.txt and the exit status is 0.
+// As a module (require), it exports { ort, readNpy, writeNpy } for bench/ort_bench.js.
 'use strict';
 const fs = require('fs');
 const path = require('path');
@@ -96,7 +97,11 @@ async function main() {
   await runOne(model, outDir, specs);
 }
 
-main().catch((e) => {
-  console.error(`ort_run: ${String(e.message || e).split('\n')[0]}`);
-  process.exit(1);
-});
+module.exports = { ort, readNpy, writeNpy };
+
+if (require.main === module) {
+  main().catch((e) => {
+    console.error(`ort_run: ${String(e.message || e).split('\n')[0]}`);
+    process.exit(1);
+  });
+}
