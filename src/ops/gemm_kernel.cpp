@@ -315,10 +315,10 @@ void sgemm_blocked(bool ta, bool tb, int64_t m, int64_t n, int64_t k, float alph
                             store_tile(tmp, cp, ldc, rows, cols, acc);
                         }
                     }
-                    // The last depth block finished this column strip of the tile: it is still in L1.
-                    if (epilogue && k0 + kc >= k) (*epilogue)(pm0 * kMr, std::min(m, pm1 * kMr), j, j + cols);
                 }
             }
+            // The tile (at most 96 x 256) is finished and still in L2: rows of up to 256 columns vectorize well.
+            if (epilogue) (*epilogue)(pm0 * kMr, std::min(m, pm1 * kMr), qn0 * kNr, std::min(n, qn1 * kNr));
         }
     });
 }
