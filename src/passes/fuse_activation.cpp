@@ -3,7 +3,8 @@
 //   MatMul -> Add(constant bias over the last axis)          (FusedMatMul's bias input)
 //   Conv   -> Add(tensor of the output's shape)              (FusedConv's residual Z, added before the activation)
 //   then one activation: Relu, Clip(constant min/max), LeakyRelu, Sigmoid, HardSigmoid, HardSwish, Tanh, Gelu,
-//   Swish, or x * Sigmoid(x) (SiLU).
+//   Swish, or x * Sigmoid(x) (SiLU), also behind a Reshape/Unsqueeze/Squeeze/Flatten (which then follows the fused
+//   node).
 // A ResNet block's Conv -> Add -> Relu becomes one FusedConv. At least one of bias, Z or activation must be absorbed.
 #include <limits>
 
@@ -136,6 +137,18 @@ private:
             }
         }
         std::optional<Act> act = cur->is_graph_output() ? std::nullopt : match_activation(cur);
+        // An activation behind a reshape-like view (e.g. Gemm -> Unsqueeze -> Relu where fc_conv turned a 1x1 Conv
+        // into a Gemm): elementwise ops commute with views, so the view moves after the fused node.
+        ir::Node* view = nullptr;
+        if (!act && single_use(cur)) {
+            ir::Node* v = sole_consumer(cur);
+            const bool is_view =
+                is_op(v, "Reshape") || is_op(v, "Unsqueeze") || is_op(v, "Squeeze") || is_op(v, "Flatten");
+            if (is_view && v->input(0) == cur && v->outputs().size() == 1 && !v->output(0)->is_graph_output()) {
+                act = match_activation(v->output(0));
+                if (act) view = v;
+            }
+        }
         if (act) {
             chain.insert(chain.end(), act->nodes.begin(), act->nodes.end());
             cur = act->out;
@@ -153,12 +166,22 @@ private:
         for (const auto& [k, a] : p->attrs) f->attrs[k] = a;
         f->attrs["activation"] = ir::Attribute::make_string(act ? act->name : "Identity");
         if (act && !act->params.empty()) f->attrs["activation_params"] = ir::Attribute::make_floats(act->params);
-        if (!replace_value(g, cur, f->output(0))) {
+        if (view) {
+            // The view now reads the fused output and its result replaces the activation's.
+            ir::Value* before = view->input(0);
+            view->set_input(0, f->output(0));
+            if (!replace_value(g, cur, view->output(0))) {
+                view->set_input(0, before);
+                g.remove_node(f);
+                return false;
+            }
+        } else if (!replace_value(g, cur, f->output(0))) {
             g.remove_node(f);
             return false;
         }
         std::string what = p->describe();
         for (size_t i = 1; i < chain.size(); ++i) what += " + " + chain[i]->op_type();
+        if (view) what += " (moved after " + view->describe() + ")";
         ctx.record(what);
         remove_dead(g, chain);
         return true;

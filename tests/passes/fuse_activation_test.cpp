@@ -121,6 +121,23 @@ TEST(FuseActivation, MatMulBiasAndGelu) {
     }
 }
 
+TEST(FuseActivation, ActivationBehindAViewMovesTheViewAfterTheFusedNode) {
+    onnx::GraphProto g = gemm();
+    add_init_i64(&g, "axes", {2}, {2, 3});
+    add_node(&g, "Unsqueeze", {"gm", "axes"}, {"u"});
+    add_node(&g, "Sigmoid", {"u"}, {"y"});
+    add_output(&g, "y");
+    auto m = check_pass(make_model(g), "fuse_activation");
+    ASSERT_EQ(m->graph->nodes().size(), 2u);
+    const ir::Node* f = find_node(*m, "FusedGemm");
+    ASSERT_NE(f, nullptr);
+    EXPECT_EQ(f->attr("activation")->s, "Sigmoid");
+    const ir::Node* u = find_node(*m, "Unsqueeze");
+    ASSERT_NE(u, nullptr);
+    EXPECT_EQ(u->input(0), f->output(0));
+    EXPECT_EQ(u->output(0)->name(), "y");
+}
+
 TEST(FuseActivation, DoesNotFuseSharedOutputsBroadcastResidualVariableClipOrWithoutCustomOps) {
     onnx::GraphProto g = conv();
     add_node(&g, "Relu", {"c"}, {"y"});
