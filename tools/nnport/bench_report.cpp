@@ -207,24 +207,22 @@ nlohmann::json profile_json(const RunProfile& p, double run_ms) {
 
 std::string profile_text(const nlohmann::json& profile, size_t top) {
     std::string s = fmt::format("profile     {} runs; % of the measured run time\n", profile["runs"].get<int64_t>());
+    const auto row = [&s](const std::string& name, const std::string& op, const nlohmann::json& r, const char* count) {
+        s += fmt::format("  {:<36} {:<22} {:<8} {:>10.3f} {:>10.3f} {:>6.1f}% {:>6}\n", name, op,
+                         r["backend"].get<std::string>(), r["total_ms"].get<double>(), r["ms_per_run"].get<double>(),
+                         r["percent"].get<double>(), r[count].get<int64_t>());
+    };
+    const char* head = "  {:<36} {:<22} {:<8} {:>10} {:>10} {:>7} {:>6}\n";
     const auto& nodes = profile["nodes"];
-    s += fmt::format("  {:<36} {:<22} {:<8} {:>10} {:>7} {:>6}\n", "node", "op", "backend", "ms/run", "% run", "calls");
+    s += fmt::format(fmt::runtime(head), "node", "op", "backend", "total ms", "ms/run", "% run", "calls");
     for (size_t i = 0; i < nodes.size() && i < top; ++i) {
-        const auto& n = nodes[i];
-        std::string name = n["name"].get<std::string>();
+        std::string name = nodes[i]["name"].get<std::string>();
         if (name.size() > 36) name = name.substr(0, 33) + "...";
-        s += fmt::format("  {:<36} {:<22} {:<8} {:>10.3f} {:>6.1f}% {:>6}\n", name, n["op"].get<std::string>(),
-                         n["backend"].get<std::string>(), n["ms_per_run"].get<double>(), n["percent"].get<double>(),
-                         n["calls"].get<int64_t>());
+        row(name, nodes[i]["op"].get<std::string>(), nodes[i], "calls");
     }
     if (nodes.size() > top) s += fmt::format("  ... {} more nodes (--json lists all)\n", nodes.size() - top);
-    s +=
-        fmt::format("  {:<36} {:<22} {:<8} {:>10} {:>7} {:>6}\n", "op type", "", "backend", "ms/run", "% run", "nodes");
-    for (const auto& o : profile["ops"]) {
-        s += fmt::format("  {:<36} {:<22} {:<8} {:>10.3f} {:>6.1f}% {:>6}\n", o["op"].get<std::string>(), "",
-                         o["backend"].get<std::string>(), o["ms_per_run"].get<double>(), o["percent"].get<double>(),
-                         o["nodes"].get<int64_t>());
-    }
+    s += fmt::format(fmt::runtime(head), "op type", "", "backend", "total ms", "ms/run", "% run", "nodes");
+    for (const auto& o : profile["ops"]) row(o["op"].get<std::string>(), "", o, "nodes");
     return s;
 }
 
