@@ -43,6 +43,7 @@ struct BenchArgs {
     std::vector<std::string> inputs;
     std::vector<std::string> shapes;
     bool no_memory_plan = false;
+    int level = 3;
 };
 
 using Clock = std::chrono::steady_clock;
@@ -129,6 +130,7 @@ int bench_command(const BenchArgs& a) {
     SessionOptions opts;
     opts.threads = a.threads;
     opts.memory_planning = !a.no_memory_plan;
+    opts.optimization_level = a.level;
     const auto t_load = Clock::now();
     auto sr = Session::load(a.model, opts);
     if (!sr.is_ok()) return fail(sr.status());
@@ -278,6 +280,8 @@ void setup_bench(CLI::App& app, Action& action) {
     c->add_flag("--profile", args->profile, "Time every node: per-node and per-op-type table");
     c->add_option("--trace", args->trace, "Write a Chrome trace (chrome://tracing, Perfetto) of the timed runs");
     c->add_flag("--json", args->json, "Machine-readable output (schema_version 1)");
+    c->add_option("--level", args->level, "Graph optimization level: 0 none, 1 basic, 2 extended, 3 all (default)")
+        ->check(CLI::Range(0, 3));
     c->add_flag("--no-memory-plan", args->no_memory_plan, "Allocate every tensor on the heap (no planned arena)");
     c->callback([args, &action] { action = [args] { return bench_command(*args); }; });
 }
