@@ -305,6 +305,10 @@ TEST_F(CliTest, InspectMemoryRejectsBadModelsAndShapes) {
     expect_error(nnport("inspect --memory --shape z=1x3 " + d), "no input named 'z'");
     expect_error(nnport("inspect --memory --shape x=1x4 " + d), "dimension 1 must be 3");
     expect_error(nnport("inspect --shape x=1x3 " + d), "only used with --memory");
+    EXPECT_EQ(nnport("inspect --memory --level 4 " + d).code, 2);
+    const CliRun r = nnport("inspect --memory --json --level 0 " + d);
+    ASSERT_EQ(r.code, 0) << r.out;
+    EXPECT_EQ(nlohmann::json::parse(r.out)["tensors"], 2);
 }
 
 TEST_F(CliTest, ExportWritesALoadableModelAndLowersOpset) {

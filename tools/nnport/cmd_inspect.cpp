@@ -24,6 +24,7 @@ struct InspectArgs {
     bool graph = false;
     bool memory = false;
     std::vector<std::string> shapes;
+    int level = 3;
 };
 
 nlohmann::json value_json(const ir::Value& v) {
@@ -111,6 +112,7 @@ int inspect_command(const InspectArgs& a) {
     if (!a.memory && !a.shapes.empty()) return fail(invalid_argument("--shape is only used with --memory"));
     SessionOptions opts;
     opts.threads = 1;
+    opts.optimization_level = a.level;
     auto sr = Session::load(a.model, opts);
     if (!sr.is_ok()) return fail(sr.status());
     if (a.memory) return memory_command(a, *sr.value());
@@ -174,6 +176,8 @@ void setup_inspect(CLI::App& app, Action& action) {
     c->add_flag("--graph", args->graph, "Also print the graph as text");
     c->add_flag("--memory", args->memory,
                 "Print the static memory plan instead: arena, lower bound (peak live bytes), naive total");
+    c->add_option("--level", args->level, "Graph optimization level of the session: 0 none ... 3 all (default)")
+        ->check(CLI::Range(0, 3));
     c->add_option("--shape", args->shapes,
                   "NAME=D1xD2x...: input shape to plan for with --memory (symbolic dims default to 1); repeatable");
     c->callback([args, &action] { action = [args] { return inspect_command(*args); }; });
