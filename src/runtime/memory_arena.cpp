@@ -215,6 +215,22 @@ MemoryPlanCache::MemoryPlanCache(const GraphPlan& gp, size_t capacity, size_t id
 std::shared_ptr<const MemoryPlan> MemoryPlanCache::make_plan(const std::vector<SlotDesc>& descs) const {
     std::vector<SlotDesc> d = descs;
     for (int s : gp_.pinned_slots()) d[static_cast<size_t>(s)] = SlotDesc::unplanned();
+    // Steps that compute float16/bfloat16 inputs in float32 get no placements (see Executor::run_step).
+    auto is_half = [](DType t) { return t == DType::kFloat16 || t == DType::kBFloat16; };
+    for (const GraphPlan::Step& st : gp_.steps()) {
+        bool half = false;
+        for (size_t k = 0; k < st.in_slots.size(); ++k) {
+            const ir::Value* v = st.node->input(k);
+            if (st.in_slots[k] >= 0 &&
+                ((v && is_half(v->type.dtype)) || is_half(descs[static_cast<size_t>(st.in_slots[k])].dtype))) {
+                half = true;
+            }
+        }
+        if (!half || !st.node->def || !st.node->def->half_via_float) continue;
+        for (int s : st.out_slots) {
+            if (s >= 0) d[static_cast<size_t>(s)] = SlotDesc::unplanned();
+        }
+    }
     return std::make_shared<const MemoryPlan>(plan_memory(steps_, d));
 }
 

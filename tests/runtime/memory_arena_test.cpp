@@ -229,6 +229,31 @@ TEST(MemoryArena, StrayArenaValuesAreCopiedOutAndCorruptionIsCaught) {
     EXPECT_NE(st.message().find("'a'"), std::string::npos) << st.message();
 }
 
+TEST(MemoryArena, HalfStepsComputedInFloat32StayOffThePlan) {
+    // Relu and Sigmoid take float16 through float32: no arena slots for their outputs; Reshape (views) and
+    // Identity keep the dtype. Results equal the heap run's.
+    auto model = [] {
+        Builder b;
+        ir::Value* x = b.input("x", DType::kFloat16, {4, 8});
+        ir::Value* a = b.op("Relu", {x}, "a");
+        ir::Value* r = b.op("Reshape", {a, b.constant("shape", Tensor::from_vector<int64_t>({1}, {32}))}, "r");
+        b.g->outputs() = {b.op("Sigmoid", {b.op("Neg", {r}, "n")}, "y")};
+        return std::move(b.model);
+    };
+    auto planned = session(model(), true);
+    auto heap = session(model(), false);
+    std::vector<Float16> v(32);
+    for (size_t i = 0; i < v.size(); ++i) v[i] = Float16(static_cast<float>(i) / 8.0f - 2.0f);
+    const Tensor x = Tensor::from_vector<Float16>({4, 8}, v);
+    expect_same(planned->run({{"x", x}}).value(), heap->run({{"x", x}}).value());
+    auto gp = GraphPlan::build(*planned->model().graph);
+    ASSERT_TRUE(gp.is_ok());
+    MemoryPlanCache cache(*gp.value(), 8, 2, true);
+    auto run = cache.begin_run({RtValue(x)});
+    EXPECT_EQ(run->plan().tensors, 0);
+    EXPECT_EQ(run->plan().arena_bytes, 0u);
+}
+
 TEST(MemoryArena, SessionsRunConcurrentlyWithPlanning) {
     auto s = session(aliasing_model(true), true);
     auto heap = session(aliasing_model(true), false);
