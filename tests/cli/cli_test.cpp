@@ -333,6 +333,50 @@ TEST_F(CliTest, ExportRefusesToOverwriteItsInputAndEscapingDataFiles) {
     EXPECT_EQ(nnport("export " + m + " -o " + path("e.onnx") + " --opset 3").code, 2);
 }
 
+// ---- nnport optimize ----
+
+TEST_F(CliTest, OptimizeWritesAStandardModelAndReports) {
+    onnx::ModelProto m = relu_model();
+    // x -> Identity -> Relu: the Identity goes, the Relu stays, names are kept.
+    auto* g = m.mutable_graph();
+    g->mutable_node(0)->set_input(0, "xi");
+    auto* id = g->add_node();
+    id->set_op_type("Identity");
+    id->set_name("id1");
+    id->add_input("x");
+    id->add_output("xi");
+    const std::string in = save(m);
+    CliRun r = nnport("optimize " + in + " -o " + path("o.onnx") + " --report");
+    ASSERT_EQ(r.code, 0) << r.out;
+    EXPECT_NE(r.out.find("nodes: 2 -> 1"), std::string::npos) << r.out;
+    EXPECT_NE(r.out.find("eliminate_noop"), std::string::npos) << r.out;
+    onnx::ModelProto out;
+    std::ifstream f(path("o.onnx"), std::ios::binary);
+    ASSERT_TRUE(out.ParseFromIstream(&f));
+    ASSERT_EQ(out.graph().node_size(), 1);
+    EXPECT_EQ(out.graph().node(0).op_type(), "Relu");
+    EXPECT_EQ(out.graph().input(0).name(), "x");
+    EXPECT_EQ(out.graph().output(0).name(), "y");
+    for (const auto& o : out.opset_import()) EXPECT_TRUE(o.domain().empty() || o.domain() == "ai.onnx");
+    EXPECT_EQ(nnport("run " + path("o.onnx")).code, 0);
+    // Level 0 changes nothing; --list names every pass.
+    r = nnport("optimize " + in + " -o " + path("o0.onnx") + " --level 0");
+    ASSERT_EQ(r.code, 0) << r.out;
+    const CliRun list = nnport("optimize --list");
+    EXPECT_EQ(list.code, 0);
+    EXPECT_NE(list.out.find("fuse_activation"), std::string::npos);
+}
+
+TEST_F(CliTest, OptimizeRejectsBadArguments) {
+    const std::string m = save(relu_model());
+    expect_error(nnport("optimize " + m + " -o " + m), "refusing to overwrite");
+    expect_error(nnport("optimize " + m + " -o " + path("o.onnx") + " --disable no_such_pass"), "no_such_pass");
+    expect_error(nnport("optimize " + path("missing.onnx") + " -o " + path("o.onnx")), "missing.onnx");
+    expect_error(nnport("optimize " + m), "-o");
+    EXPECT_EQ(nnport("optimize " + m + " -o " + path("o.onnx") + " --level 5").code, 2);
+    EXPECT_FALSE(fs::exists(path("o.onnx")));
+}
+
 // ---- nnport bench ----
 
 /// Runs `bench ARGS --json` and parses the report.

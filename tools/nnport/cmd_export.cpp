@@ -1,5 +1,4 @@
 // `nnport export MODEL -o OUT.onnx [--opset N] [--external-data FILE]`: import, check and infer, then write ONNX again.
-#include <filesystem>
 #include <iostream>
 
 #include "commands.hpp"
@@ -20,15 +19,8 @@ struct ExportArgs {
 };
 
 int export_command(const ExportArgs& a) {
-    namespace fs = std::filesystem;
-    std::error_code ec;
-    if (fs::exists(a.out, ec) && fs::equivalent(a.model, a.out, ec)) {
-        return fail(invalid_argument(a.out + ": refusing to overwrite the input model"));
-    }
-    if (!a.external_data.empty() && (fs::path(a.external_data).is_absolute() ||
-                                     fs::path(a.external_data).lexically_normal().string().starts_with(".."))) {
-        return fail(invalid_argument(a.external_data + ": external data file must be relative to the output folder"));
-    }
+    Status paths = check_output_paths(a.model, a.out, a.external_data);
+    if (!paths.is_ok()) return fail(paths);
     SessionOptions opts;
     opts.threads = 1;
     opts.optimization_level = 0;  // export writes the model as given; `nnport optimize` writes an optimized one

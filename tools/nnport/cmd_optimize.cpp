@@ -1,6 +1,5 @@
 // `nnport optimize MODEL -o OUT.onnx [--level N] [--keep-fused] [--disable P,..] [--report] [--list]`: runs the
 // graph optimizer and writes a standard ONNX model (nnport's fused ops only with --keep-fused).
-#include <filesystem>
 #include <iostream>
 
 #include "commands.hpp"
@@ -35,15 +34,8 @@ int list_passes() {
 int optimize_command(const OptimizeArgs& a) {
     if (a.list) return list_passes();
     if (a.model.empty() || a.out.empty()) return fail(invalid_argument("optimize needs MODEL and -o OUT.onnx"));
-    namespace fs = std::filesystem;
-    std::error_code ec;
-    if (fs::exists(a.out, ec) && fs::equivalent(a.model, a.out, ec)) {
-        return fail(invalid_argument(a.out + ": refusing to overwrite the input model"));
-    }
-    if (!a.external_data.empty() && (fs::path(a.external_data).is_absolute() ||
-                                     fs::path(a.external_data).lexically_normal().string().starts_with(".."))) {
-        return fail(invalid_argument(a.external_data + ": external data file must be relative to the output folder"));
-    }
+    Status paths = check_output_paths(a.model, a.out, a.external_data);
+    if (!paths.is_ok()) return fail(paths);
     auto mr = onnx_import::load_model(a.model);
     if (!mr.is_ok()) return fail(mr.status());
     ir::Model& model = *mr.value();

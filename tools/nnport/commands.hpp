@@ -28,4 +28,8 @@ void setup_optimize(CLI::App& app, Action& action);
 /// Prints "nnport: <message>" to stderr and returns kExitError.
 int fail(const Status& st);
 
+/// For commands that write a model: refuses to overwrite the input model and an external data file path that is
+/// absolute or leaves the output's folder.
+Status check_output_paths(const std::string& model, const std::string& out, const std::string& external_data);
+
 }  // namespace nnport::cli

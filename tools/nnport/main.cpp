@@ -1,5 +1,6 @@
 // nnport CLI entry point: parses the command line and dispatches to a subcommand.
 #include <exception>
+#include <filesystem>
 #include <iostream>
 
 #include "commands.hpp"
@@ -10,6 +11,19 @@ namespace nnport::cli {
 int fail(const Status& st) {
     std::cerr << "nnport: " << st.message() << "\n";
     return kExitError;
+}
+
+Status check_output_paths(const std::string& model, const std::string& out, const std::string& external_data) {
+    namespace fs = std::filesystem;
+    std::error_code ec;
+    if (fs::exists(out, ec) && fs::equivalent(model, out, ec)) {
+        return invalid_argument(out + ": refusing to overwrite the input model");
+    }
+    if (!external_data.empty() && (fs::path(external_data).is_absolute() ||
+                                   fs::path(external_data).lexically_normal().string().starts_with(".."))) {
+        return invalid_argument(external_data + ": external data file must be relative to the output folder");
+    }
+    return Status::ok();
 }
 
 }  // namespace nnport::cli
