@@ -236,6 +236,19 @@ Result<std::vector<RtValue>> Executor::run(const GraphPlan& plan, std::vector<Rt
     outs.reserve(plan.output_slots_.size());
     for (int s : plan.output_slots_) outs.push_back(frame.slots[static_cast<size_t>(s)]);
     if (arena) arena->detach(outs);
+    if (!parent) {
+        // The caller owns what run() returns: an output that is (or views) a model constant gets its own copy, so
+        // writing into it cannot change the model's weights for later runs.
+        for (RtValue& o : outs) {
+            if (!o.is_tensor() || !o.tensor.storage()) continue;
+            for (const auto& [slot, t] : plan.constants_) {
+                if (t.storage() == o.tensor.storage()) {
+                    o = RtValue(o.tensor.clone());
+                    break;
+                }
+            }
+        }
+    }
     return outs;
 }
 

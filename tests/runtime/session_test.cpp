@@ -5,6 +5,7 @@
 #include <thread>
 
 #include "nnport/nnport.hpp"
+#include "onnx/proto.hpp"
 #include "ops/op_def.hpp"
 
 namespace nnport {
@@ -81,4 +82,44 @@ TEST(Session, ConcurrentRunsGiveIndependentResults) {
     EXPECT_EQ(errors.load(), 0);
 }
 
+}  // namespace nnport
+
+namespace nnport {
+namespace {
+
+// An output that is a model constant (a folded subgraph, or Identity of an initializer at level 0) must come back as
+// the caller's own copy: writing into it must not change what later runs return.
+TEST(Session, OutputsThatAreConstantsAreCopies) {
+    for (int level : {0, 3}) {
+        onnx::ModelProto m;
+        m.set_ir_version(8);
+        m.add_opset_import()->set_version(17);
+        auto* g = m.mutable_graph();
+        auto* c = g->add_initializer();
+        c->set_name("c");
+        c->set_data_type(onnx::TensorProto::FLOAT);
+        c->add_dims(2);
+        c->add_float_data(1.0f);
+        c->add_float_data(2.0f);
+        auto* n = g->add_node();
+        n->set_op_type("Identity");
+        n->add_input("c");
+        n->add_output("y");
+        auto* o = g->add_output();
+        o->set_name("y");
+        const std::string bytes = m.SerializeAsString();
+        SessionOptions opts;
+        opts.optimization_level = level;
+        auto s = Session::load_from_memory(bytes.data(), bytes.size(), opts);
+        ASSERT_TRUE(s.is_ok()) << s.status().message();
+        auto r1 = (*s)->run({});
+        ASSERT_TRUE(r1.is_ok()) << r1.status().message();
+        (*r1)[0].data<float>()[0] = 42.0f;
+        auto r2 = (*s)->run({});
+        ASSERT_TRUE(r2.is_ok());
+        EXPECT_EQ((*r2)[0].data<float>()[0], 1.0f) << "level " << level;
+    }
+}
+
+}  // namespace
 }  // namespace nnport
