@@ -7,7 +7,8 @@ cd "$(dirname "$0")/.."
 PACKAGES=(
   build-essential cmake ninja-build ccache pkg-config
   libprotobuf-dev protobuf-compiler libonnx-dev   # ONNX import/export through the system onnx.proto
-  libgtest-dev libgmock-dev                       # unit tests
+  libgtest-dev libgmock-dev libbenchmark-dev      # unit tests, micro-benchmarks
+  libxnnpack-dev libpthreadpool-dev libdnnl-dev   # CPU backends: XNNPACK on pthreadpool (the session's pool), oneDNN
   libcli11-dev nlohmann-json3-dev libfmt-dev      # CLI, JSON, formatting
   libonnx-testdata                                # ONNX backend test data: the conformance gate
   python3-torch python3-torchvision python3-onnx python3-numpy  # zoo model generation and references only

@@ -1,25 +1,26 @@
 // ThreadPool implementation.
 #include "core/thread_pool.hpp"
 
+#include <pthreadpool.h>
+
 #include <algorithm>
 #include <fstream>
 #include <set>
+#include <thread>
 #include <string>
 #include <utility>
 
 namespace nnport {
 
-ThreadPool::ThreadPool(int threads) {
-    for (int i = 1; i < threads; ++i) workers_.emplace_back([this, i] { worker_loop(i); });
+ThreadPool::ThreadPool(int threads) : threads_(threads < 1 ? 1 : threads) {
+    if (threads_ > 1) {
+        pool_ = pthreadpool_create(static_cast<size_t>(threads_));
+        if (!pool_) threads_ = 1;  // out of resources: run inline
+    }
 }
 
 ThreadPool::~ThreadPool() {
-    {
-        std::lock_guard<std::mutex> lk(mu_);
-        stop_ = true;
-    }
-    cv_.notify_all();
-    for (auto& t : workers_) t.join();
+    if (pool_) pthreadpool_destroy(static_cast<pthreadpool_t>(pool_));
 }
 
 static std::pair<int64_t, int64_t> chunk(int64_t n, int parts, int index) {
@@ -37,56 +38,31 @@ struct ChunkScope {
     ChunkScope() { t_in_parallel_chunk = true; }
     ~ChunkScope() { t_in_parallel_chunk = false; }
 };
+
+struct Job {
+    const std::function<void(int64_t, int64_t)>* fn;
+    int64_t n;
+    int parts;
+};
+
+void run_part(void* ctx, size_t index) {
+    const Job& job = *static_cast<const Job*>(ctx);
+    auto [b, e] = chunk(job.n, job.parts, static_cast<int>(index));
+    if (b < e) {
+        ChunkScope scope;
+        (*job.fn)(b, e);
+    }
+}
 }  // namespace
 
 void ThreadPool::parallel_for(int64_t n, const std::function<void(int64_t, int64_t)>& fn) {
     if (n <= 0) return;
-    if (workers_.empty() || n == 1 || t_in_parallel_chunk) {
+    if (!pool_ || n == 1 || t_in_parallel_chunk) {
         fn(0, n);
         return;
     }
-    std::lock_guard<std::mutex> call_lock(call_mutex_);
-    {
-        std::lock_guard<std::mutex> lk(mu_);
-        job_ = &fn;
-        job_n_ = n;
-        pending_ = static_cast<int>(workers_.size());
-        ++generation_;
-    }
-    cv_.notify_all();
-    auto [b, e] = chunk(n, num_threads(), 0);
-    if (b < e) {
-        ChunkScope scope;
-        fn(b, e);
-    }
-    std::unique_lock<std::mutex> lk(mu_);
-    done_cv_.wait(lk, [this] { return pending_ == 0; });
-    job_ = nullptr;
-}
-
-void ThreadPool::worker_loop(int index) {
-    int64_t seen = 0;
-    for (;;) {
-        const std::function<void(int64_t, int64_t)>* job;
-        int64_t n;
-        {
-            std::unique_lock<std::mutex> lk(mu_);
-            cv_.wait(lk, [&] { return stop_ || generation_ != seen; });
-            if (stop_) return;
-            seen = generation_;
-            job = job_;
-            n = job_n_;
-        }
-        auto [b, e] = chunk(n, num_threads(), index);
-        if (b < e) {
-            ChunkScope scope;
-            (*job)(b, e);
-        }
-        {
-            std::lock_guard<std::mutex> lk(mu_);
-            if (--pending_ == 0) done_cv_.notify_all();
-        }
-    }
+    Job job{&fn, n, static_cast<int>(std::min<int64_t>(n, threads_))};
+    pthreadpool_parallelize_1d(static_cast<pthreadpool_t>(pool_), run_part, &job, static_cast<size_t>(job.parts), 0);
 }
 
 int ThreadPool::default_threads() {

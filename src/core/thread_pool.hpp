@@ -1,12 +1,9 @@
-// A small fixed-size thread pool with a blocking parallel_for (used by reference kernels).
+// The session's thread pool: a blocking parallel_for over pthreadpool, the pool XNNPACK runs on, so the reference
+// kernels and the XNNPACK backend share one set of threads (no oversubscription).
 #pragma once
 
-#include <condition_variable>
 #include <cstdint>
 #include <functional>
-#include <mutex>
-#include <thread>
-#include <vector>
 
 namespace nnport {
 
@@ -18,26 +15,21 @@ public:
     ThreadPool(const ThreadPool&) = delete;
     ThreadPool& operator=(const ThreadPool&) = delete;
 
-    int num_threads() const { return static_cast<int>(workers_.size()) + 1; }
+    int num_threads() const { return threads_; }
     /// Calls fn(begin, end) over [0, n) split into contiguous chunks; returns when all are done.
     /// Concurrent calls from several threads are serialised; a nested call from inside a chunk runs inline.
     void parallel_for(int64_t n, const std::function<void(int64_t, int64_t)>& fn);
+
+    /// The underlying pthreadpool_t (nullptr with one thread: libraries then run on the caller). Calls through it
+    /// from several threads are serialised by pthreadpool.
+    void* pthreadpool() const { return pool_; }
 
     /// Physical cores of this machine (falls back to hardware_concurrency).
     static int default_threads();
 
 private:
-    void worker_loop(int index);
-
-    std::vector<std::thread> workers_;
-    std::mutex call_mutex_;  // one parallel_for at a time
-    std::mutex mu_;
-    std::condition_variable cv_, done_cv_;
-    const std::function<void(int64_t, int64_t)>* job_ = nullptr;
-    int64_t job_n_ = 0;
-    int64_t generation_ = 0;
-    int pending_ = 0;
-    bool stop_ = false;
+    int threads_ = 1;
+    void* pool_ = nullptr;  // pthreadpool_t
 };
 
 }  // namespace nnport
