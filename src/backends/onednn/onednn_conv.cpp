@@ -1,0 +1,220 @@
+// oneDNN convolution: Conv / FusedConv (answered channels-last) and NhwcConv / NhwcFusedConv. Activations run as
+// nhwc memory; the constant weights are reordered once into the layout the primitive prefers (format `any`); bias is
+// the primitive's bias; the residual Z is a `sum` post-op (the output is first filled with Z) ahead of the activation's
+// eltwise post-ops. A primitive depends on the input's spatial size, so primitives are cached per input shape and the
+// static shape's is created at prepare time.
+#include <cstring>
+
+#include "backends/onednn/onednn_common.hpp"
+#include "backends/onednn/onednn_kernels.hpp"
+#include "ops/nn_util.hpp"
+
+namespace nnport::onednn {
+
+namespace {
+
+bool is_nhwc(const ir::Node& n) { return n.domain() == "com.nnport" && n.op_type().rfind("Nhwc", 0) == 0; }
+bool is_fused(const ir::Node& n) { return n.op_type() == "FusedConv" || n.op_type() == "NhwcFusedConv"; }
+
+/// Channels and spatial sizes of a rank-4 activation type in the node's layout (-1 where unknown).
+void split_dims(const ir::Value* v, bool nhwc, int64_t& c, std::vector<int64_t>& hw) {
+    const std::vector<ir::Dim>& d = v->type.dims;
+    auto get = [&](size_t i) { return d[i].is_static() ? d[i].value : int64_t{-1}; };
+    c = get(nhwc ? 3 : 1);
+    hw = nhwc ? std::vector<int64_t>{get(1), get(2)} : std::vector<int64_t>{get(2), get(3)};
+}
+
+struct ConvEntry {
+    dnnl::convolution_forward::primitive_desc pd;
+    dnnl::convolution_forward prim;
+    dnnl::memory weights;
+    dnnl::memory::desc src_md, dst_md;
+    Shape out_shape;
+};
+
+class ConvKernel final : public BackendKernel {
+public:
+    ConvKernel(const ir::Node& node, const PrepareContext& ctx, Tensor w, Tensor bias, fused::Activation act)
+        : nhwc_(is_nhwc(node)),
+          has_z_(is_fused(node) && node.input(3) != nullptr),
+          threads_(ctx.threads),
+          act_(act),
+          w_(std::move(w)),
+          bias_(std::move(bias)) {
+        AttrAccess a(node, *node.def);
+        m_ = w_.dim(0);
+        cg_ = w_.dim(1);
+        kh_ = w_.dim(2);
+        kw_ = w_.dim(3);
+        group_ = a.attr_int("group");
+        const dims wd = group_ > 1 ? dims{group_, m_ / group_, cg_, kh_, kw_} : dims{m_, cg_, kh_, kw_};
+        weights_ = WeightCache(dnnl::memory::desc(wd, dt::f32, group_ > 1 ? tag::goihw : tag::oihw), w_.raw_data());
+    }
+
+    /// Creates the primitive for the input's static shape, when known.
+    Status warm_up(const ir::Node& node) {
+        const std::vector<int64_t> d = static_dims(node.input(0));
+        if (d.size() != 4) return Status::ok();
+        AttrAccess a(node, *node.def);
+        return entry_for(a, d).status();
+    }
+
+    Status run(KernelContext& ctx) override {
+        const Tensor& x = ctx.input(0);
+        if (x.dtype() != DType::kFloat32 || x.rank() != 4) {
+            return ctx.input_error("X must be a rank-4 float32 tensor, got " + std::string(dtype_name(x.dtype())) +
+                                   " " + shape_to_string(x.shape()));
+        }
+        const int64_t c = x.dim(nhwc_ ? 3 : 1);
+        if (c != cg_ * group_) {
+            return ctx.input_error("X has " + std::to_string(c) + " channels, the weights expect " +
+                                   std::to_string(cg_ * group_));
+        }
+        NNPORT_ASSIGN_OR_RETURN(std::shared_ptr<const ConvEntry> e, entry_for(ctx, x.shape()));
+        NNPORT_ASSIGN_OR_RETURN(Tensor * y, ctx.output(0, DType::kFloat32, e->out_shape));
+        if (has_z_) {
+            if (!ctx.has_input(3)) return ctx.input_error("Z is missing");
+            const Tensor& z = ctx.input(3);
+            if (z.dtype() != DType::kFloat32 || z.shape() != e->out_shape) {
+                return ctx.input_error("Z " + shape_to_string(z.shape()) + " must be float32 with the output's shape " +
+                                       shape_to_string(e->out_shape));
+            }
+            if (z.raw_data() != y->raw_data() && y->numel() > 0) {
+                const float* zs = z.data<float>();
+                float* yd = y->data<float>();
+                constexpr int64_t kChunk = 1 << 16;
+                ctx.parallel_for((y->numel() + kChunk - 1) / kChunk, [&](int64_t b, int64_t en) {
+                    const int64_t lo = b * kChunk, hi = std::min(en * kChunk, y->numel());
+                    std::memcpy(yd + lo, zs + lo, static_cast<size_t>(hi - lo) * sizeof(float));
+                });
+            }
+        }
+        if (x.numel() == 0 || y->numel() == 0) return Status::ok();
+        try {
+            set_threads(threads_);
+            std::unordered_map<int, dnnl::memory> args = {{DNNL_ARG_SRC, wrap(e->src_md, x.raw_data())},
+                                                          {DNNL_ARG_WEIGHTS, e->weights},
+                                                          {DNNL_ARG_DST, wrap(e->dst_md, y->raw_data())}};
+            if (bias_.defined()) args.emplace(DNNL_ARG_BIAS, wrap(bias_md(), bias_.raw_data()));
+            execute(e->prim, e->pd, std::move(args));
+        } catch (const dnnl::error& err) {
+            return error_status(ctx.node(), "convolution", err);
+        }
+        return Status::ok();
+    }
+
+private:
+    dnnl::memory::desc bias_md() const { return dnnl::memory::desc({m_}, dt::f32, tag::x); }
+
+    Result<std::shared_ptr<const ConvEntry>> entry_for(const AttrAccess& a, const Shape& xs) {
+        std::lock_guard<std::mutex> lock(mu_);
+        if (auto e = cache_.find(xs)) return e;
+        const int64_t n = xs[0], h = xs[nhwc_ ? 1 : 2], w = xs[nhwc_ ? 2 : 3], c = xs[nhwc_ ? 3 : 1];
+        NNPORT_ASSIGN_OR_RETURN(nn::Geometry g, nn::window_geometry(a, {h, w}, {kh_, kw_}, false));
+        auto e = std::make_shared<ConvEntry>();
+        const tag t = nhwc_ ? tag::nhwc : tag::nchw;
+        e->src_md = dnnl::memory::desc({n, c, h, w}, dt::f32, t);
+        e->dst_md = dnnl::memory::desc({n, m_, g.out[0], g.out[1]}, dt::f32, t);
+        e->out_shape = nhwc_ ? Shape{n, g.out[0], g.out[1], m_} : Shape{n, m_, g.out[0], g.out[1]};
+        const dims wd = group_ > 1 ? dims{group_, m_ / group_, cg_, kh_, kw_} : dims{m_, cg_, kh_, kw_};
+        const dnnl::memory::desc w_any(wd, dt::f32, tag::any);
+        const dims strides = {g.strides[0], g.strides[1]};
+        const dims dil = {g.dilations[0] - 1, g.dilations[1] - 1};  // oneDNN counts the gaps: ONNX dilation - 1
+        const dims pl = {g.pads_begin[0], g.pads_begin[1]}, pr = {g.pads_end[0], g.pads_end[1]};
+        try {
+            set_threads(threads_);
+            using cf = dnnl::convolution_forward;
+            const cf::desc d = bias_.defined()
+                                   ? cf::desc(dnnl::prop_kind::forward_inference, dnnl::algorithm::convolution_direct,
+                                              e->src_md, w_any, bias_md(), e->dst_md, strides, dil, pl, pr)
+                                   : cf::desc(dnnl::prop_kind::forward_inference, dnnl::algorithm::convolution_direct,
+                                              e->src_md, w_any, e->dst_md, strides, dil, pl, pr);
+            dnnl::primitive_attr attr = base_attr();
+            dnnl::post_ops po;
+            if (has_z_) po.append_sum(1.0f);
+            append_activation(po, act_);
+            attr.set_post_ops(po);
+            e->pd = cf::primitive_desc(d, attr, engine());
+            e->prim = cf(e->pd);
+            e->weights = weights_.get(e->pd.weights_desc());
+        } catch (const dnnl::error& err) {
+            return error_status(a.node(), "creating a convolution", err);
+        }
+        std::shared_ptr<const ConvEntry> ce = e;
+        cache_.put(xs, ce);
+        return ce;
+    }
+
+    bool nhwc_, has_z_;
+    int threads_;
+    fused::Activation act_;
+    Tensor w_, bias_;
+    int64_t m_ = 0, cg_ = 0, kh_ = 0, kw_ = 0, group_ = 1;
+    std::mutex mu_;
+    ShapeCache<ConvEntry> cache_;
+    WeightCache weights_;
+};
+
+}  // namespace
+
+bool is_conv(const ir::Node& node) {
+    return is_op(node, "", "Conv") ||
+           (node.domain() == "com.nnport" &&
+            (node.op_type() == "FusedConv" || node.op_type() == "NhwcConv" || node.op_type() == "NhwcFusedConv"));
+}
+
+Support conv_supports(const ir::Node& node, const ConstantFn& constant) {
+    if (!node.def) return Support::no("unknown op");
+    const bool nhwc = is_nhwc(node);
+    const ir::Value* x = node.input(0);
+    if (!is_f32(x)) return Support::no("only float32 input");
+    if (rank_of(x) != 4) return Support::no("only 2-D convolution (rank-4 input of known rank)");
+    if (node.outputs().size() != 1) return Support::no("one output expected");
+    const Tensor* w = constant(node.input(1));
+    if (!w) return Support::no("weights are not constant");
+    if (w->dtype() != DType::kFloat32 || w->rank() != 4) return Support::no("weights must be rank-4 float32");
+    const ir::Value* b = node.input(2);
+    if (b) {
+        const Tensor* bt = constant(b);
+        if (!bt) return Support::no("bias is not constant");
+        if (bt->dtype() != DType::kFloat32 || bt->rank() != 1 || bt->dim(0) != w->dim(0)) {
+            return Support::no("bias must be float32 [M]");
+        }
+    }
+    AttrAccess a(node, *node.def);
+    if (is_fused(node)) {
+        auto act = fused::parse_activation(a);
+        if (!act.is_ok()) return Support::no(act.status().message());
+        const ir::Value* z = node.input(3);
+        if (z && (!is_f32(z) || (rank_of(z) != -1 && rank_of(z) != 4))) return Support::no("Z must be float32 rank 4");
+    }
+    const int64_t group = a.attr_int("group");
+    if (group < 1 || w->dim(0) % group != 0) return Support::no("group must be positive and divide M");
+    int64_t c;
+    std::vector<int64_t> hw;
+    split_dims(x, nhwc, c, hw);
+    if (c >= 0 && c != w->dim(1) * group) return Support::no("input channels differ from weights x group");
+    if (a.has_attr("kernel_shape") && a.attr_ints("kernel_shape") != std::vector<int64_t>{w->dim(2), w->dim(3)}) {
+        return Support::no("kernel_shape differs from the weights");
+    }
+    auto g = nn::window_geometry(a, hw, {w->dim(2), w->dim(3)}, false);
+    if (!g.is_ok()) return Support::no(g.status().message());
+    return Support::yes(Layout::kNHWC);
+}
+
+Result<std::unique_ptr<BackendKernel>> conv_prepare(const ir::Node& node, const PrepareContext& ctx) {
+    const Support s = conv_supports(node, ctx.constant);
+    if (!s.ok) return unsupported("onednn: " + node.describe() + ": " + s.reason);
+    fused::Activation act;
+    if (is_fused(node)) {
+        AttrAccess a(node, *node.def);
+        NNPORT_ASSIGN_OR_RETURN(act, fused::parse_activation(a));
+    }
+    const Tensor* w = ctx.constant(node.input(1));
+    const Tensor* b = node.input(2) ? ctx.constant(node.input(2)) : nullptr;
+    auto k = std::make_unique<ConvKernel>(node, ctx, *w, b ? *b : Tensor(), act);
+    NNPORT_RETURN_IF_ERROR(k->warm_up(node));
+    return std::unique_ptr<BackendKernel>(std::move(k));
+}
+
+}  // namespace nnport::onednn

@@ -1,0 +1,35 @@
+// The oneDNN backend's op families: each answers supports() for its nodes and prepares their kernels.
+#pragma once
+
+#include <memory>
+
+#include "backends/backend.hpp"
+
+namespace nnport::onednn {
+
+/// True if `node` is `domain`::`op` ("" = ai.onnx).
+inline bool is_op(const ir::Node& node, const char* domain, const char* op) {
+    return node.op_type() == op && node.domain() == domain;
+}
+
+/// Conv, com.nnport FusedConv and their channels-last twins NhwcConv / NhwcFusedConv (2-D).
+bool is_conv(const ir::Node& node);
+Support conv_supports(const ir::Node& node, const ConstantFn& constant);
+Result<std::unique_ptr<BackendKernel>> conv_prepare(const ir::Node& node, const PrepareContext& ctx);
+
+/// MaxPool, AveragePool, GlobalAveragePool, GlobalMaxPool (2-D) and their Nhwc* twins.
+bool is_pool(const ir::Node& node);
+Support pool_supports(const ir::Node& node, const ConstantFn& constant);
+Result<std::unique_ptr<BackendKernel>> pool_prepare(const ir::Node& node, const PrepareContext& ctx);
+
+/// MatMul, Gemm, com.nnport FusedGemm and FusedMatMul.
+bool is_matmul(const ir::Node& node);
+Support matmul_supports(const ir::Node& node, const ConstantFn& constant);
+Result<std::unique_ptr<BackendKernel>> matmul_prepare(const ir::Node& node, const PrepareContext& ctx);
+
+/// LayerNormalization (ai.onnx and com.nnport) over the last axis, and Softmax.
+bool is_norm(const ir::Node& node);
+Support norm_supports(const ir::Node& node, const ConstantFn& constant);
+Result<std::unique_ptr<BackendKernel>> norm_prepare(const ir::Node& node, const PrepareContext& ctx);
+
+}  // namespace nnport::onednn
