@@ -1,0 +1,198 @@
+// The XNNPACK backend's output epilogue: y = act(y + z) over a finished output, for the activations XNNPACK cannot
+// fuse as an output clamp (and for the residual add of FusedConv). AVX2/FMA loops chosen at run time by CPU
+// features (no -march flag needed), the portable fused::apply_activation elsewhere.
+#include <immintrin.h>
+
+#include <algorithm>
+
+#include "backends/xnnpack/xnn_common.hpp"
+#include "core/thread_pool.hpp"
+
+namespace nnport::xnn {
+
+namespace {
+
+using fused::Act;
+
+#define NNPORT_AVX2 __attribute__((target("avx2,fma")))
+
+// ---- vector math (8 floats) ---------------------------------------------------------------------------------------
+
+/// e^x, Cephes-style: range reduction by ln 2 in two parts and a degree-6 polynomial (about 1 ulp); inputs are
+/// clamped to the range with finite, normal results.
+NNPORT_AVX2 inline __m256 exp8(__m256 x) {
+    x = _mm256_min_ps(_mm256_max_ps(x, _mm256_set1_ps(-87.33654f)), _mm256_set1_ps(88.0f));
+    const __m256 n = _mm256_round_ps(_mm256_mul_ps(x, _mm256_set1_ps(1.44269504088896341f)),
+                                     _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+    __m256 r = _mm256_fnmadd_ps(n, _mm256_set1_ps(0.693359375f), x);
+    r = _mm256_fnmadd_ps(n, _mm256_set1_ps(-2.12194440e-4f), r);
+    __m256 p = _mm256_set1_ps(1.9875691500e-4f);
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.3981999507e-3f));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(8.3334519073e-3f));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(4.1665795894e-2f));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.6666665459e-1f));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(5.0000001201e-1f));
+    p = _mm256_fmadd_ps(p, _mm256_mul_ps(r, r), _mm256_add_ps(r, _mm256_set1_ps(1.0f)));
+    const __m256i e = _mm256_slli_epi32(_mm256_add_epi32(_mm256_cvtps_epi32(n), _mm256_set1_epi32(127)), 23);
+    return _mm256_mul_ps(p, _mm256_castsi256_ps(e));
+}
+
+NNPORT_AVX2 inline __m256 abs8(__m256 x) { return _mm256_andnot_ps(_mm256_set1_ps(-0.0f), x); }
+
+/// 1 / (1 + e^-x) without overflow: e = e^-|x|, then 1/(1+e) or e/(1+e) by sign.
+NNPORT_AVX2 inline __m256 sigmoid8(__m256 x) {
+    const __m256 e = exp8(_mm256_sub_ps(_mm256_setzero_ps(), abs8(x)));
+    const __m256 r = _mm256_div_ps(_mm256_set1_ps(1.0f), _mm256_add_ps(_mm256_set1_ps(1.0f), e));
+    const __m256 neg = _mm256_cmp_ps(x, _mm256_setzero_ps(), _CMP_LT_OQ);
+    return _mm256_blendv_ps(r, _mm256_mul_ps(e, r), neg);
+}
+
+/// tanh: an odd Taylor polynomial below |x| = 0.2 (keeps relative accuracy near 0), (1 - t) / (1 + t) with
+/// t = e^-2|x| above.
+NNPORT_AVX2 inline __m256 tanh8(__m256 x) {
+    const __m256 a = abs8(x);
+    const __m256 t = exp8(_mm256_mul_ps(a, _mm256_set1_ps(-2.0f)));
+    const __m256 one = _mm256_set1_ps(1.0f);
+    const __m256 big = _mm256_div_ps(_mm256_sub_ps(one, t), _mm256_add_ps(one, t));
+    const __m256 a2 = _mm256_mul_ps(a, a);
+    __m256 p = _mm256_set1_ps(62.0f / 2835.0f);
+    p = _mm256_fmadd_ps(p, a2, _mm256_set1_ps(-17.0f / 315.0f));
+    p = _mm256_fmadd_ps(p, a2, _mm256_set1_ps(2.0f / 15.0f));
+    p = _mm256_fmadd_ps(p, a2, _mm256_set1_ps(-1.0f / 3.0f));
+    const __m256 small = _mm256_fmadd_ps(_mm256_mul_ps(p, a2), a, a);
+    const __m256 r = _mm256_blendv_ps(big, small, _mm256_cmp_ps(a, _mm256_set1_ps(0.2f), _CMP_LT_OQ));
+    return _mm256_or_ps(r, _mm256_and_ps(x, _mm256_set1_ps(-0.0f)));  // sign of x
+}
+
+/// 0.5 x (1 + erf(x / sqrt 2)) with erfc(|u|) by Abramowitz-Stegun 7.1.26 (absolute error below 1.5e-7):
+/// 1 + erf(u) = 2 - erfc(u) for u >= 0 and erfc(-u) for u < 0.
+NNPORT_AVX2 inline __m256 gelu8(__m256 x) {
+    const __m256 u = _mm256_mul_ps(x, _mm256_set1_ps(0.7071067811865476f));
+    const __m256 z = abs8(u);
+    const __m256 one = _mm256_set1_ps(1.0f);
+    const __m256 t = _mm256_div_ps(one, _mm256_fmadd_ps(z, _mm256_set1_ps(0.3275911f), one));
+    __m256 p = _mm256_set1_ps(1.061405429f);
+    p = _mm256_fmadd_ps(p, t, _mm256_set1_ps(-1.453152027f));
+    p = _mm256_fmadd_ps(p, t, _mm256_set1_ps(1.421413741f));
+    p = _mm256_fmadd_ps(p, t, _mm256_set1_ps(-0.284496736f));
+    p = _mm256_fmadd_ps(p, t, _mm256_set1_ps(0.254829592f));
+    p = _mm256_mul_ps(p, t);
+    const __m256 erfc = _mm256_mul_ps(p, exp8(_mm256_sub_ps(_mm256_setzero_ps(), _mm256_mul_ps(z, z))));
+    const __m256 neg = _mm256_cmp_ps(u, _mm256_setzero_ps(), _CMP_LT_OQ);
+    const __m256 one_plus_erf = _mm256_blendv_ps(_mm256_sub_ps(_mm256_set1_ps(2.0f), erfc), erfc, neg);
+    return _mm256_mul_ps(_mm256_mul_ps(_mm256_set1_ps(0.5f), x), one_plus_erf);
+}
+
+/// 0.5 x (1 + tanh(v)) = x * sigmoid(2v), v = sqrt(2/pi) (x + 0.044715 x^3).
+NNPORT_AVX2 inline __m256 gelu_tanh8(__m256 x) {
+    const __m256 x3 = _mm256_mul_ps(_mm256_mul_ps(x, x), x);
+    const __m256 v = _mm256_mul_ps(_mm256_fmadd_ps(x3, _mm256_set1_ps(0.044715f), x),
+                                   _mm256_set1_ps(2.0f * 0.7978845608028654f));
+    return _mm256_mul_ps(x, sigmoid8(v));
+}
+
+/// One activation on 8 floats.
+template <Act K>
+NNPORT_AVX2 inline __m256 act8(__m256 v, __m256 p0, __m256 p1) {
+    const __m256 zero = _mm256_setzero_ps(), one = _mm256_set1_ps(1.0f);
+    if constexpr (K == Act::kIdentity) {
+        return v;
+    } else if constexpr (K == Act::kRelu) {
+        return _mm256_max_ps(v, zero);
+    } else if constexpr (K == Act::kClip) {
+        return _mm256_min_ps(_mm256_max_ps(v, p0), p1);
+    } else if constexpr (K == Act::kLeakyRelu) {
+        return _mm256_blendv_ps(v, _mm256_mul_ps(v, p0), _mm256_cmp_ps(v, zero, _CMP_LT_OQ));
+    } else if constexpr (K == Act::kSigmoid) {
+        return sigmoid8(v);
+    } else if constexpr (K == Act::kHardSigmoid) {
+        return _mm256_min_ps(one, _mm256_max_ps(zero, _mm256_fmadd_ps(v, p0, p1)));
+    } else if constexpr (K == Act::kHardSwish) {
+        const __m256 g = _mm256_fmadd_ps(v, _mm256_set1_ps(1.0f / 6.0f), _mm256_set1_ps(0.5f));
+        return _mm256_mul_ps(v, _mm256_min_ps(one, _mm256_max_ps(zero, g)));
+    } else if constexpr (K == Act::kSwish) {
+        return _mm256_mul_ps(v, sigmoid8(_mm256_mul_ps(v, p0)));
+    } else if constexpr (K == Act::kGelu) {
+        return gelu8(v);
+    } else if constexpr (K == Act::kGeluTanh) {
+        return gelu_tanh8(v);
+    } else {
+        static_assert(K == Act::kTanh);
+        return tanh8(v);
+    }
+}
+
+/// y = act(y + z) over [0, n); the tail goes through masked loads and stores so every element takes the same path.
+template <Act K>
+NNPORT_AVX2 void run8(float* y, const float* z, int64_t n, float a0, float a1) {
+    const __m256 p0 = _mm256_set1_ps(a0), p1 = _mm256_set1_ps(a1);
+    int64_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        __m256 v = _mm256_loadu_ps(y + i);
+        if (z) v = _mm256_add_ps(v, _mm256_loadu_ps(z + i));
+        _mm256_storeu_ps(y + i, act8<K>(v, p0, p1));
+    }
+    if (i < n) {
+        const __m256i idx = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+        const __m256i mask = _mm256_cmpgt_epi32(_mm256_set1_epi32(static_cast<int>(n - i)), idx);
+        __m256 v = _mm256_maskload_ps(y + i, mask);
+        if (z) v = _mm256_add_ps(v, _mm256_maskload_ps(z + i, mask));
+        _mm256_maskstore_ps(y + i, mask, act8<K>(v, p0, p1));
+    }
+}
+
+using RunFn = void (*)(float*, const float*, int64_t, float, float);
+
+RunFn avx2_fn(Act k) {
+    switch (k) {
+        case Act::kIdentity: return run8<Act::kIdentity>;
+        case Act::kRelu: return run8<Act::kRelu>;
+        case Act::kClip: return run8<Act::kClip>;
+        case Act::kLeakyRelu: return run8<Act::kLeakyRelu>;
+        case Act::kSigmoid: return run8<Act::kSigmoid>;
+        case Act::kHardSigmoid: return run8<Act::kHardSigmoid>;
+        case Act::kHardSwish: return run8<Act::kHardSwish>;
+        case Act::kSwish: return run8<Act::kSwish>;
+        case Act::kGelu: return run8<Act::kGelu>;
+        case Act::kGeluTanh: return run8<Act::kGeluTanh>;
+        case Act::kTanh: return run8<Act::kTanh>;
+    }
+    return nullptr;
+}
+
+bool have_avx2() {
+    static const bool yes = [] {
+        __builtin_cpu_init();
+        return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+    }();
+    return yes;
+}
+
+/// Portable path: the residual add, then the reference activation formulas.
+void run_portable(const fused::Activation& a, float* y, const float* z, int64_t n) {
+    if (z) {
+        for (int64_t i = 0; i < n; ++i) y[i] += z[i];
+    }
+    fused::apply_activation(a, y, n);
+}
+
+}  // namespace
+
+void apply_epilogue(const fused::Activation& a, float* y, const float* z, int64_t n, ThreadPool* pool) {
+    if (n <= 0 || (a.kind == Act::kIdentity && !z)) return;
+    const RunFn fn = have_avx2() ? avx2_fn(a.kind) : nullptr;
+    auto body = [&](int64_t b, int64_t e) {
+        if (fn) fn(y + b, z ? z + b : nullptr, e - b, a.p0, a.p1);
+        else run_portable(a, y + b, z ? z + b : nullptr, e - b);
+    };
+    // Chunks of 4096 floats (16 KiB, a multiple of the vector width) keep the tail path to the very end.
+    constexpr int64_t kChunk = 4096;
+    const int64_t chunks = (n + kChunk - 1) / kChunk;
+    if (!pool || pool->num_threads() <= 1 || chunks < 4) {
+        body(0, n);
+        return;
+    }
+    pool->parallel_for(chunks, [&](int64_t c0, int64_t c1) { body(c0 * kChunk, std::min(n, c1 * kChunk)); });
+}
+
+}  // namespace nnport::xnn

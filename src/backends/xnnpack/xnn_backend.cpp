@@ -1,0 +1,143 @@
+// The XNNPACK backend: float32 convolution, pooling, fully connected and elementwise operators of Debian's XNNPACK
+// (February 2022 operator API). Convolutions and pools run channels-last (the partitioner rewrites them into their
+// com.nnport Nhwc* twins); weights are packed once when the node is prepared; each run sets the operator up for the
+// actual input shape and runs it on the session's pthreadpool.
+#include <mutex>
+
+#include "backends/xnnpack/xnn_common.hpp"
+#include "core/thread_pool.hpp"
+
+namespace nnport {
+
+namespace xnn {
+
+const char* status_name(xnn_status s) {
+    switch (s) {
+        case xnn_status_success: return "xnn_status_success";
+        case xnn_status_uninitialized: return "xnn_status_uninitialized";
+        case xnn_status_invalid_parameter: return "xnn_status_invalid_parameter";
+        case xnn_status_invalid_state: return "xnn_status_invalid_state";
+        case xnn_status_unsupported_parameter: return "xnn_status_unsupported_parameter";
+        case xnn_status_unsupported_hardware: return "xnn_status_unsupported_hardware";
+        case xnn_status_out_of_memory: return "xnn_status_out_of_memory";
+    }
+    return "unknown xnn_status";
+}
+
+Status call_error(const ir::Node& n, const char* call, xnn_status s) {
+    return internal_error(n.describe() + ": XNNPACK " + call + " failed (" + status_name(s) + ")");
+}
+
+pthreadpool_t threadpool(const KernelContext& ctx) {
+    return ctx.pool() ? static_cast<pthreadpool_t>(ctx.pool()->pthreadpool()) : nullptr;
+}
+
+std::string need_f32(const ir::Value* v, const char* what) {
+    if (!v) return std::string(what) + " is missing";
+    if (!v->type.is_tensor()) return std::string(what) + " is not a tensor";
+    if (v->type.dtype != DType::kFloat32) {
+        return std::string(what) + " is " + dtype_name(v->type.dtype) + " (only float32 is supported)";
+    }
+    return {};
+}
+
+std::string need_f32_rank(const ir::Value* v, const char* what, int64_t lo, int64_t hi) {
+    std::string why = need_f32(v, what);
+    if (!why.empty()) return why;
+    if (!v->type.has_shape) return std::string(what) + " has an unknown rank";
+    const int64_t r = v->type.rank();
+    if (r < lo || r > hi) {
+        return std::string(what) + " has rank " + std::to_string(r) + " (supported: " +
+               (lo == hi ? std::to_string(lo) : std::to_string(lo) + " to " + std::to_string(hi)) + ")";
+    }
+    return {};
+}
+
+bool is_onnx(const ir::Node& n, const char* op) {
+    return (n.domain().empty() || n.domain() == "ai.onnx") && n.op_type() == op;
+}
+
+bool is_nnport(const ir::Node& n, const char* op) { return n.domain() == "com.nnport" && n.op_type() == op; }
+
+std::string activation_obstacle(const ir::Node& n) {
+    auto a = fused::parse_activation(attrs_of(n));
+    return a.is_ok() ? std::string() : a.status().message();
+}
+
+ActSplit split_activation(const fused::Activation& a) {
+    ActSplit s;
+    if (a.kind == fused::Act::kRelu) {
+        s.min = 0.0f;
+    } else if (a.kind == fused::Act::kClip && a.p0 < a.p1) {
+        s.min = a.p0;
+        s.max = a.p1;
+    } else {
+        s.post = a;
+    }
+    return s;
+}
+
+}  // namespace xnn
+
+namespace {
+
+/// Initialises XNNPACK once per process; the status stays for available().
+xnn_status initialize_once() {
+    static const xnn_status s = xnn_initialize(nullptr);
+    return s;
+}
+
+class XnnpackBackend final : public Backend {
+public:
+    std::string_view name() const override { return "xnnpack"; }
+    std::string description() const override {
+        return "XNNPACK (Debian 0.0~git20220216 operator API): float32 Conv/FusedConv and pooling channels-last, "
+               "Gemm/MatMul with constant weights, elementwise and Softmax";
+    }
+    Support available() const override {
+        const xnn_status s = initialize_once();
+        if (s != xnn_status_success) return Support::no(std::string("xnn_initialize failed: ") + xnn::status_name(s));
+        return Support::yes();
+    }
+    Support supports(const ir::Node& n, const ConstantFn& constant) const override {
+        if (!n.def) return Support::no("unknown op");
+        if (initialize_once() != xnn_status_success) return available();
+        const std::string& op = n.op_type();
+        const bool nnport = n.domain() == "com.nnport";
+        const bool onnx = n.domain().empty() || n.domain() == "ai.onnx";
+        if ((onnx && op == "Conv") || (nnport && (op == "FusedConv" || op == "NhwcConv" || op == "NhwcFusedConv"))) {
+            return xnn::conv_supports(n, constant);
+        }
+        if ((onnx && (op == "MaxPool" || op == "AveragePool" || op == "GlobalAveragePool" || op == "GlobalMaxPool")) ||
+            (nnport && (op == "NhwcMaxPool" || op == "NhwcAveragePool" || op == "NhwcGlobalAveragePool" ||
+                        op == "NhwcGlobalMaxPool"))) {
+            return xnn::pool_supports(n, constant);
+        }
+        if ((onnx && (op == "Gemm" || op == "MatMul")) || (nnport && (op == "FusedGemm" || op == "FusedMatMul"))) {
+            return xnn::gemm_supports(n, constant);
+        }
+        return xnn::elementwise_supports(n, constant);
+    }
+    Result<std::unique_ptr<BackendKernel>> prepare(const ir::Node& n, const PrepareContext& ctx) const override {
+        const Support s = supports(n, ctx.constant);
+        if (!s.ok) return unsupported(n.describe() + ": " + s.reason);
+        const std::string& op = n.op_type();
+        if (op == "Conv" || op == "FusedConv" || op == "NhwcConv" || op == "NhwcFusedConv") {
+            return xnn::conv_prepare(n, ctx);
+        }
+        if (op.find("Pool") != std::string::npos) return xnn::pool_prepare(n, ctx);
+        if (op == "Gemm" || op == "MatMul" || op == "FusedGemm" || op == "FusedMatMul") {
+            return xnn::gemm_prepare(n, ctx);
+        }
+        return xnn::elementwise_prepare(n, ctx);
+    }
+};
+
+}  // namespace
+
+const Backend& backend_xnnpack() {
+    static const XnnpackBackend b;
+    return b;
+}
+
+}  // namespace nnport

@@ -1,0 +1,88 @@
+// Shared pieces of the XNNPACK backend: operator handles, status messages, type checks for supports(), the split of
+// a fused activation into XNNPACK's output clamp and a vectorised epilogue, and the per-family entry points that
+// xnn_backend.cpp dispatches to (xnn_conv.cpp, xnn_pool.cpp, xnn_gemm.cpp, xnn_elementwise.cpp).
+#pragma once
+
+#include <xnnpack.h>
+
+#include <limits>
+#include <memory>
+#include <mutex>
+#include <string>
+
+#include "backends/backend.hpp"
+#include "ops/fused_util.hpp"
+
+namespace nnport::xnn {
+
+/// Deletes an XNNPACK operator.
+struct OpDeleter {
+    void operator()(xnn_operator_t op) const {
+        if (op) xnn_delete_operator(op);
+    }
+};
+/// An owned XNNPACK operator.
+using OpPtr = std::unique_ptr<xnn_operator, OpDeleter>;
+
+/// The name of an xnn_status ("xnn_status_invalid_parameter").
+const char* status_name(xnn_status s);
+/// "<node>: XNNPACK <call> failed (<status>)" as an internal error.
+Status call_error(const ir::Node& n, const char* call, xnn_status s);
+/// The session's pthreadpool for XNNPACK (nullptr: run on the calling thread).
+pthreadpool_t threadpool(const KernelContext& ctx);
+
+constexpr float kInf = std::numeric_limits<float>::infinity();
+
+// ---- supports() helpers -------------------------------------------------------------------------------------------
+
+/// Empty when value `v` (named `what` in messages) is a float32 tensor; else why not.
+std::string need_f32(const ir::Value* v, const char* what);
+/// Empty when `v` is a float32 tensor of known rank in [lo, hi]; else why not.
+std::string need_f32_rank(const ir::Value* v, const char* what, int64_t lo, int64_t hi);
+/// The node's attribute access (node.def must be set).
+inline AttrAccess attrs_of(const ir::Node& n) { return AttrAccess(n, *n.def); }
+/// True for an ai.onnx node ("" or "ai.onnx") of type `op`.
+bool is_onnx(const ir::Node& n, const char* op);
+/// True for a com.nnport node of type `op`.
+bool is_nnport(const ir::Node& n, const char* op);
+/// Whether the node's `activation` attributes parse (com.nnport fused ops); the reason when not.
+std::string activation_obstacle(const ir::Node& n);
+
+// ---- activations --------------------------------------------------------------------------------------------------
+
+/// A fused activation split into the output clamp XNNPACK applies inside its kernel (Relu, Clip) and the rest,
+/// applied afterwards by apply_epilogue.
+struct ActSplit {
+    float min = -kInf, max = kInf;  ///< XNNPACK output range
+    fused::Activation post;         ///< what remains (Identity when the clamp covers it)
+};
+/// Relu -> [0, inf), Clip with min < max -> [min, max]; everything else stays in `post`.
+ActSplit split_activation(const fused::Activation& a);
+
+/// y[i] = act(y[i] + z[i]) for i in [0, n) (z may be null; Identity with null z does nothing), vectorised (AVX2/FMA
+/// where the CPU has it) and split across `pool` for large n. Formulas match fused::apply_activation to float
+/// rounding (exp-based functions use polynomial approximations accurate to a few ulp, erf to 1.5e-7 absolute).
+void apply_epilogue(const fused::Activation& a, float* y, const float* z, int64_t n, ThreadPool* pool);
+
+// ---- op families --------------------------------------------------------------------------------------------------
+
+using KernelPtr = std::unique_ptr<BackendKernel>;
+
+/// Conv, com.nnport FusedConv (-> kNHWC) and their Nhwc forms.
+Support conv_supports(const ir::Node& n, const ConstantFn& constant);
+Result<KernelPtr> conv_prepare(const ir::Node& n, const PrepareContext& ctx);
+
+/// MaxPool, AveragePool, GlobalAveragePool (-> kNHWC) and their Nhwc forms.
+Support pool_supports(const ir::Node& n, const ConstantFn& constant);
+Result<KernelPtr> pool_prepare(const ir::Node& n, const PrepareContext& ctx);
+
+/// Gemm, com.nnport FusedGemm, MatMul, com.nnport FusedMatMul with a constant 2-D B.
+Support gemm_supports(const ir::Node& n, const ConstantFn& constant);
+Result<KernelPtr> gemm_prepare(const ir::Node& n, const PrepareContext& ctx);
+
+/// Binary (Add, Sub, Mul, Div, Max, Min), unary (Relu, Clip, LeakyRelu, Sigmoid, HardSwish, Abs, Neg, Sqrt, Floor,
+/// Ceil, Elu, Round) and Softmax.
+Support elementwise_supports(const ir::Node& n, const ConstantFn& constant);
+Result<KernelPtr> elementwise_prepare(const ir::Node& n, const PrepareContext& ctx);
+
+}  // namespace nnport::xnn

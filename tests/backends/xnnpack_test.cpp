@@ -1,0 +1,604 @@
+// XNNPACK backend: every supported op against the reference kernels (one-node models through
+// backend_test_util.hpp; small graphs for pooling behind a conv, dynamic shapes and threads), and the declines.
+#include <random>
+#include <thread>
+
+#include "backends/backend.hpp"
+#include "backends/backend_test_util.hpp"
+#include "ops/op_def.hpp"
+
+namespace nnport {
+namespace {
+
+using testing::expect_backend_declines;
+using testing::expect_backend_matches_ref;
+using testing::OpRun;
+
+ir::Attribute ints(std::vector<int64_t> v) { return ir::Attribute::make_ints(std::move(v)); }
+ir::Attribute int1(int64_t v) { return ir::Attribute::make_int(v); }
+ir::Attribute flt(float v) { return ir::Attribute::make_float(v); }
+ir::Attribute str(std::string s) { return ir::Attribute::make_string(std::move(s)); }
+ir::Attribute flts(std::vector<float> v) { return ir::Attribute::make_floats(std::move(v)); }
+
+/// Uniform values in [lo, hi) from a fixed seed per call site.
+Tensor rand_f32(Shape s, uint32_t seed, float lo = -1.0f, float hi = 1.0f) {
+    std::mt19937 g(seed);
+    std::uniform_real_distribution<float> d(lo, hi);
+    std::vector<float> v(static_cast<size_t>(shape_numel(s)));
+    for (float& x : v) x = d(g);
+    return Tensor::from_vector<float>(std::move(s), v);
+}
+
+// ---- one-node models ------------------------------------------------------------------------------------------------
+
+OpRun conv_run(Shape x, Shape w, bool bias, ir::Attributes attrs, uint32_t seed = 1) {
+    OpRun r;
+    r.op_type = "Conv";
+    r.inputs = {rand_f32(x, seed), rand_f32(w, seed + 1)};
+    r.as_initializer = {false, true, true};
+    if (bias) r.inputs.push_back(rand_f32({w[0]}, seed + 2));
+    r.attrs = std::move(attrs);
+    return r;
+}
+
+TEST(XnnConv, Basic3x3PadBias) {
+    expect_backend_matches_ref(conv_run({1, 8, 10, 12}, {16, 8, 3, 3}, true, {{"pads", ints({1, 1, 1, 1})}}),
+                               "xnnpack");
+}
+
+TEST(XnnConv, NoBiasBatchAndPointwise) {
+    expect_backend_matches_ref(conv_run({3, 16, 7, 9}, {24, 16, 1, 1}, false, {}), "xnnpack");
+    expect_backend_matches_ref(conv_run({2, 16, 9, 9}, {8, 16, 1, 1}, true, {{"strides", ints({2, 2})}}), "xnnpack");
+}
+
+TEST(XnnConv, Depthwise) {
+    for (int64_t s : {1, 2}) {
+        expect_backend_matches_ref(conv_run({1, 32, 15, 14}, {32, 1, 3, 3}, true,
+                                            {{"group", int1(32)}, {"pads", ints({1, 1, 1, 1})}, {"strides", ints({s, s})}}),
+                                   "xnnpack");
+    }
+    // 5x5 depthwise, asymmetric pads
+    expect_backend_matches_ref(
+        conv_run({2, 16, 11, 13}, {16, 1, 5, 5}, true, {{"group", int1(16)}, {"pads", ints({2, 1, 2, 3})}}), "xnnpack");
+    // channel multiplier 2
+    expect_backend_matches_ref(
+        conv_run({1, 8, 9, 9}, {16, 1, 3, 3}, true, {{"group", int1(8)}, {"pads", ints({1, 1, 1, 1})}}), "xnnpack");
+}
+
+TEST(XnnConv, Grouped) {
+    expect_backend_matches_ref(
+        conv_run({2, 8, 10, 10}, {12, 2, 3, 3}, true, {{"group", int1(4)}, {"pads", ints({0, 1, 1, 0})}}), "xnnpack");
+    expect_backend_matches_ref(conv_run({1, 12, 8, 8}, {6, 4, 1, 1}, false, {{"group", int1(3)}}), "xnnpack");
+}
+
+TEST(XnnConv, StridesDilationsKernelShapes) {
+    expect_backend_matches_ref(
+        conv_run({1, 4, 17, 19}, {6, 4, 3, 5}, true, {{"strides", ints({2, 3})}, {"pads", ints({1, 2, 1, 2})}}),
+        "xnnpack");
+    expect_backend_matches_ref(
+        conv_run({1, 4, 16, 16}, {5, 4, 3, 3}, true, {{"dilations", ints({2, 3})}, {"pads", ints({2, 3, 1, 0})}}),
+        "xnnpack");
+    expect_backend_matches_ref(conv_run({1, 3, 12, 12}, {4, 3, 2, 2}, true,
+                                        {{"kernel_shape", ints({2, 2})}, {"strides", ints({2, 2})}}),
+                               "xnnpack");
+    // pads larger than the window
+    expect_backend_matches_ref(conv_run({1, 2, 5, 5}, {3, 2, 2, 2}, true, {{"pads", ints({3, 0, 2, 4})}}), "xnnpack");
+}
+
+TEST(XnnConv, AutoPad) {
+    for (const char* ap : {"SAME_UPPER", "SAME_LOWER", "VALID"}) {
+        for (int64_t size : {9, 10}) {
+            for (int64_t s : {1, 2, 3}) {
+                SCOPED_TRACE(std::string(ap) + " size " + std::to_string(size) + " stride " + std::to_string(s));
+                expect_backend_matches_ref(conv_run({1, 3, size, size + 1}, {4, 3, 3, 2}, true,
+                                                    {{"auto_pad", str(ap)}, {"strides", ints({s, s})}}),
+                                           "xnnpack");
+            }
+        }
+    }
+    // SAME with a 1x1 stride-2 window (the total padding would be negative: it is zero)
+    expect_backend_matches_ref(
+        conv_run({1, 4, 10, 10}, {4, 4, 1, 1}, true, {{"auto_pad", str("SAME_UPPER")}, {"strides", ints({2, 2})}}),
+        "xnnpack");
+    // dilated SAME_LOWER
+    expect_backend_matches_ref(
+        conv_run({1, 4, 11, 12}, {4, 4, 3, 3}, true, {{"auto_pad", str("SAME_LOWER")}, {"dilations", ints({2, 2})}}),
+        "xnnpack");
+}
+
+OpRun fused_conv_run(const std::string& act, std::vector<float> params, bool residual, uint32_t seed,
+                     int64_t group = 1) {
+    OpRun r;
+    r.op_type = "FusedConv";
+    r.domain = "com.nnport";
+    r.opset = 1;
+    const int64_t c = 8, m = 8;
+    r.inputs = {rand_f32({2, c, 9, 7}, seed, -2.0f, 2.0f), rand_f32({m, c / group, 3, 3}, seed + 1, -0.5f, 0.5f),
+                rand_f32({m}, seed + 2)};
+    r.as_initializer = {false, true, true, false};
+    if (residual) r.inputs.push_back(rand_f32({2, m, 9, 7}, seed + 3, -2.0f, 2.0f));
+    r.attrs = {{"pads", ints({1, 1, 1, 1})}, {"activation", str(act)}, {"group", int1(group)}};
+    if (!params.empty()) r.attrs["activation_params"] = flts(params);
+    return r;
+}
+
+const std::vector<std::pair<std::string, std::vector<float>>>& all_activations() {
+    static const std::vector<std::pair<std::string, std::vector<float>>> acts = {
+        {"Identity", {}},          {"Relu", {}},      {"Clip", {-0.5f, 1.5f}}, {"Clip", {0.25f, 0.25f}},
+        {"LeakyRelu", {0.1f}},     {"Sigmoid", {}},   {"HardSigmoid", {0.3f, 0.4f}},
+        {"HardSwish", {}},         {"Swish", {1.0f}}, {"Swish", {1.702f}},   {"Gelu", {}},
+        {"GeluTanh", {}},          {"Tanh", {}}};
+    return acts;
+}
+
+TEST(XnnConv, FusedActivations) {
+    uint32_t seed = 10;
+    for (const auto& [act, params] : all_activations()) {
+        for (bool residual : {false, true}) {
+            SCOPED_TRACE(act + (residual ? " + residual" : ""));
+            expect_backend_matches_ref(fused_conv_run(act, params, residual, seed += 4), "xnnpack");
+        }
+    }
+    // depthwise with residual and Relu
+    expect_backend_matches_ref(fused_conv_run("Relu", {}, true, 99, 8), "xnnpack");
+}
+
+// ---- graphs: several nodes, symbolic shapes, threads ---------------------------------------------------------------
+
+/// A small graph builder: inputs (possibly symbolic dims), initializers, nodes in order.
+struct Net {
+    std::unique_ptr<ir::Model> m = std::make_unique<ir::Model>();
+    ir::Graph* g;
+    Net() {
+        m->opset_imports[""] = 18;
+        m->opset_imports["com.nnport"] = 1;
+        m->graph = std::make_unique<ir::Graph>("test");
+        g = m->graph.get();
+    }
+    void input(const std::string& name, std::vector<ir::Dim> dims, DType dt = DType::kFloat32) {
+        ir::Value* v = g->add_value(name, ir::ValueType::tensor(dt, std::move(dims))).value();
+        g->inputs().push_back(v);
+    }
+    void constant(const std::string& name, const Tensor& t) {
+        ir::Value* v = g->add_value(name, ir::ValueType::tensor(t.dtype(), t.shape())).value();
+        v->set_initializer(t);
+    }
+    void node(const std::string& op, std::vector<std::string> ins, std::vector<std::string> outs,
+              ir::Attributes attrs = {}, const std::string& domain = "") {
+        std::vector<ir::Value*> iv;
+        for (const std::string& s : ins) iv.push_back(s.empty() ? nullptr : g->find_value(s));
+        ir::Node* n = g->add_node(op, domain, outs[0] + "_node", iv, outs).value();
+        n->attrs = std::move(attrs);
+        n->opset = domain.empty() ? 18 : 1;
+        n->def = find_op(domain, op);
+    }
+    void output(const std::string& name) { g->outputs().push_back(g->find_value(name)); }
+};
+
+using NetFn = std::function<void(Net&)>;
+
+std::unique_ptr<Session> make_session(const NetFn& build, const std::string& backends, int threads) {
+    Net net;
+    build(net);
+    SessionOptions o;
+    o.threads = threads;
+    o.backends = backends;
+    auto s = Session::from_model(std::move(net.m), o);
+    EXPECT_TRUE(s.is_ok()) << s.status().message();
+    return s.is_ok() ? std::move(*s) : nullptr;
+}
+
+/// Runs the graph on "xnnpack,ref" and on "ref" for each feed set; expects the ops named in `on_xnn` (op types as
+/// placements report them) to run on XNNPACK and the outputs to match.
+void expect_graph_matches(const NetFn& build, const std::vector<std::vector<std::pair<std::string, RtValue>>>& feeds,
+                          const std::vector<std::string>& on_xnn, int threads = 1, double rtol = 1e-4,
+                          double atol = 1e-5) {
+    auto sx = make_session(build, "xnnpack,ref", threads);
+    auto sr = make_session(build, "ref", 1);
+    ASSERT_TRUE(sx && sr);
+    for (const std::string& op : on_xnn) {
+        bool found = false;
+        for (const NodePlacement& p : sx->placements()) {
+            if (p.op_type != op) continue;
+            found = true;
+            EXPECT_EQ(p.backend, "xnnpack") << op << " fell back: " << p.fallback_reason;
+        }
+        EXPECT_TRUE(found) << "no " << op << " node in the partitioned graph";
+    }
+    for (const auto& f : feeds) {
+        auto got = sx->run_values(f);
+        ASSERT_TRUE(got.is_ok()) << got.status().message();
+        auto want = sr->run_values(f);
+        ASSERT_TRUE(want.is_ok()) << want.status().message();
+        ASSERT_EQ(got->size(), want->size());
+        for (size_t i = 0; i < got->size(); ++i) {
+            testing::expect_close((*got)[i].tensor, (*want)[i].tensor, rtol, atol, "output " + std::to_string(i));
+        }
+    }
+}
+
+using Feeds = std::vector<std::pair<std::string, RtValue>>;
+Feeds feed(const Tensor& x) { return {{"x", RtValue(x)}}; }
+
+TEST(XnnConv, DynamicShapesRunTwice) {
+    for (const char* ap : {"NOTSET", "SAME_UPPER", "SAME_LOWER", "VALID"}) {
+        SCOPED_TRACE(ap);
+        auto build = [ap](Net& n) {
+            n.input("x", {ir::Dim::symbol("N"), 6, ir::Dim::symbol("H"), ir::Dim::symbol("W")});
+            n.constant("w", rand_f32({8, 6, 3, 3}, 5));
+            n.constant("b", rand_f32({8}, 6));
+            ir::Attributes a = {{"auto_pad", str(ap)}, {"strides", ints({2, 2})}};
+            if (std::string(ap) == "NOTSET") a["pads"] = ints({1, 0, 1, 2});
+            n.node("Conv", {"x", "w", "b"}, {"y"}, a);
+            n.output("y");
+        };
+        expect_graph_matches(build,
+                             {feed(rand_f32({1, 6, 12, 13}, 7)), feed(rand_f32({2, 6, 9, 16}, 8)),
+                              feed(rand_f32({1, 6, 7, 7}, 9)), feed(rand_f32({1, 6, 12, 13}, 10))},
+                             {"com.nnport.NhwcConv"});
+    }
+}
+
+TEST(XnnConv, ThreadsAndConcurrentRuns) {
+    auto build = [](Net& n) {
+        n.input("x", {2, 16, 20, 20});
+        n.constant("w", rand_f32({32, 16, 3, 3}, 21, -0.2f, 0.2f));
+        n.constant("b", rand_f32({32}, 22));
+        n.constant("w2", rand_f32({32, 1, 3, 3}, 23, -0.5f, 0.5f));
+        n.node("FusedConv", {"x", "w", "b"}, {"c1"}, {{"pads", ints({1, 1, 1, 1})}, {"activation", str("Swish")}},
+               "com.nnport");
+        n.node("FusedConv", {"c1", "w2", "", "c1"}, {"y"},
+               {{"pads", ints({1, 1, 1, 1})}, {"group", int1(32)}, {"activation", str("Relu")}}, "com.nnport");
+        n.output("y");
+    };
+    const Tensor x = rand_f32({2, 16, 20, 20}, 24);
+    expect_graph_matches(build, {feed(x)}, {"com.nnport.NhwcFusedConv"}, 2);
+    // Four threads running one session at once give the single-run answer.
+    auto s = make_session(build, "xnnpack,ref", 2);
+    ASSERT_TRUE(s);
+    auto ref = s->run_values(feed(x));
+    ASSERT_TRUE(ref.is_ok());
+    std::vector<std::thread> ts;
+    std::vector<Tensor> outs(4);
+    for (int t = 0; t < 4; ++t) {
+        ts.emplace_back([&, t] {
+            for (int k = 0; k < 5; ++k) {
+                auto r = s->run_values(feed(x));
+                if (r.is_ok()) outs[static_cast<size_t>(t)] = (*r)[0].tensor;
+            }
+        });
+    }
+    for (auto& t : ts) t.join();
+    for (const Tensor& o : outs) {
+        ASSERT_TRUE(o.defined());
+        testing::expect_close(o, (*ref)[0].tensor, 0, 0, "concurrent run");
+    }
+}
+
+/// x -> 1x1 Conv (so the pool has a channels-last producer) -> pool -> y.
+NetFn conv_then(const std::string& op, ir::Attributes attrs, std::vector<ir::Dim> x_dims, int64_t c = 8) {
+    return [=](Net& n) {
+        n.input("x", x_dims);
+        n.constant("w", rand_f32({c, c, 1, 1}, 31));
+        n.node("Conv", {"x", "w"}, {"c"});
+        n.node(op, {"c"}, {"y"}, attrs);
+        n.output("y");
+    };
+}
+
+TEST(XnnPool, MaxPool) {
+    const std::vector<ir::Attributes> cases = {
+        {{"kernel_shape", ints({3, 3})}, {"strides", ints({2, 2})}, {"pads", ints({1, 1, 1, 1})}},
+        {{"kernel_shape", ints({2, 2})}, {"strides", ints({2, 2})}},
+        {{"kernel_shape", ints({3, 2})}, {"strides", ints({1, 2})}, {"pads", ints({0, 1, 2, 0})}},
+        {{"kernel_shape", ints({3, 3})}, {"strides", ints({2, 2})}, {"ceil_mode", int1(1)}},
+        {{"kernel_shape", ints({3, 3})}, {"strides", ints({3, 3})}, {"ceil_mode", int1(1)}, {"pads", ints({1, 1, 1, 1})}},
+        {{"kernel_shape", ints({2, 3})}, {"dilations", ints({2, 2})}},
+        {{"kernel_shape", ints({3, 3})}, {"strides", ints({2, 2})}, {"auto_pad", str("SAME_UPPER")}},
+        {{"kernel_shape", ints({4, 4})}, {"strides", ints({3, 3})}, {"auto_pad", str("SAME_LOWER")}},
+        {{"kernel_shape", ints({3, 3})}, {"auto_pad", str("VALID")}, {"storage_order", int1(1)}},
+        {{"kernel_shape", ints({2, 2})}, {"strides", ints({3, 4})}, {"pads", ints({1, 0, 1, 1})}},
+        {{"kernel_shape", ints({2, 3})}, {"strides", ints({3, 5})}, {"ceil_mode", int1(1)}},
+    };
+    uint32_t seed = 40;
+    for (const ir::Attributes& a : cases) {
+        SCOPED_TRACE(seed);
+        // Static and symbolic spatial sizes, two input sizes each.
+        expect_graph_matches(conv_then("MaxPool", a, {2, 8, 13, 16}), {feed(rand_f32({2, 8, 13, 16}, seed++))},
+                             {"com.nnport.NhwcMaxPool"});
+        expect_graph_matches(conv_then("MaxPool", a, {1, 8, ir::Dim::symbol("H"), ir::Dim::symbol("W")}),
+                             {feed(rand_f32({1, 8, 13, 16}, seed++)), feed(rand_f32({1, 8, 10, 11}, seed++))},
+                             {"com.nnport.NhwcMaxPool"});
+    }
+}
+
+TEST(XnnPool, AveragePool) {
+    const std::vector<ir::Attributes> cases = {
+        {{"kernel_shape", ints({3, 3})}, {"strides", ints({2, 2})}, {"pads", ints({1, 1, 1, 1})}},
+        {{"kernel_shape", ints({2, 2})}, {"strides", ints({2, 2})}, {"count_include_pad", int1(1)}},
+        {{"kernel_shape", ints({3, 3})}, {"strides", ints({2, 2})}, {"count_include_pad", int1(1)}, {"ceil_mode", int1(1)}},
+        {{"kernel_shape", ints({3, 3})}, {"strides", ints({2, 2})}, {"ceil_mode", int1(1)}, {"pads", ints({1, 0, 0, 1})}},
+        {{"kernel_shape", ints({3, 2})}, {"auto_pad", str("SAME_UPPER")}},
+        {{"kernel_shape", ints({3, 3})}, {"strides", ints({2, 2})}, {"auto_pad", str("SAME_LOWER")}},
+        {{"kernel_shape", ints({5, 5})}, {"strides", ints({1, 1})}, {"count_include_pad", int1(1)}},
+        {{"kernel_shape", ints({2, 2})}, {"strides", ints({3, 4})}, {"pads", ints({1, 0, 1, 1})}},
+        {{"kernel_shape", ints({2, 3})}, {"strides", ints({3, 5})}, {"ceil_mode", int1(1)}, {"count_include_pad", int1(1)}},
+    };
+    uint32_t seed = 60;
+    for (const ir::Attributes& a : cases) {
+        SCOPED_TRACE(seed);
+        expect_graph_matches(conv_then("AveragePool", a, {2, 8, 13, 16}), {feed(rand_f32({2, 8, 13, 16}, seed++))},
+                             {"com.nnport.NhwcAveragePool"});
+        expect_graph_matches(conv_then("AveragePool", a, {1, 8, ir::Dim::symbol("H"), ir::Dim::symbol("W")}),
+                             {feed(rand_f32({1, 8, 13, 16}, seed++)), feed(rand_f32({1, 8, 9, 12}, seed++))},
+                             {"com.nnport.NhwcAveragePool"});
+    }
+}
+
+TEST(XnnPool, GlobalAveragePool) {
+    expect_graph_matches(conv_then("GlobalAveragePool", {}, {2, 16, 7, 9}, 16), {feed(rand_f32({2, 16, 7, 9}, 80))},
+                         {"com.nnport.NhwcGlobalAveragePool"});
+    expect_graph_matches(conv_then("GlobalAveragePool", {}, {ir::Dim::symbol("N"), 16, ir::Dim::symbol("H"), 5}, 16),
+                         {feed(rand_f32({1, 16, 7, 5}, 81)), feed(rand_f32({3, 16, 2, 5}, 82))},
+                         {"com.nnport.NhwcGlobalAveragePool"});
+}
+
+/// Expects the pool node of conv_then(op, attrs) to stay on the reference kernels with a reason mentioning `why`.
+void expect_pool_declined(const std::string& op, ir::Attributes attrs, const std::string& why, int outputs = 1) {
+    auto build = [&](Net& n) {
+        n.input("x", {1, 8, 12, 12});
+        n.constant("w", rand_f32({8, 8, 1, 1}, 31));
+        n.node("Conv", {"x", "w"}, {"c"});
+        std::vector<std::string> outs = {"y"};
+        if (outputs == 2) outs.push_back("idx");
+        n.node(op, {"c"}, outs, attrs);
+        n.output("y");
+        if (outputs == 2) n.output("idx");
+    };
+    auto s = make_session(build, "xnnpack,ref", 1);
+    ASSERT_TRUE(s);
+    bool seen = false;
+    for (const NodePlacement& p : s->placements()) {
+        if (p.op_type.find("Pool") == std::string::npos) continue;
+        seen = true;
+        EXPECT_EQ(p.backend, "ref");
+        EXPECT_NE(p.fallback_reason.find(why), std::string::npos) << p.fallback_reason;
+    }
+    EXPECT_TRUE(seen);
+    auto r = s->run_values(feed(rand_f32({1, 8, 12, 12}, 90)));
+    EXPECT_TRUE(r.is_ok()) << r.status().message();
+}
+
+TEST(XnnPool, Declines) {
+    expect_pool_declined("MaxPool", {{"kernel_shape", ints({2, 2})}}, "Indices", 2);
+    expect_pool_declined("MaxPool", {{"kernel_shape", ints({1, 1})}, {"strides", ints({2, 2})}}, "1x1");
+    expect_pool_declined("MaxPool",
+                         {{"kernel_shape", ints({2, 2})}, {"dilations", ints({2, 2})}, {"pads", ints({1, 1, 1, 1})}},
+                         "dilated");
+    expect_pool_declined("AveragePool",
+                         {{"kernel_shape", ints({3, 3})}, {"pads", ints({1, 1, 1, 1})}, {"count_include_pad", int1(1)}},
+                         "count_include_pad");
+    expect_pool_declined("AveragePool", {{"kernel_shape", ints({2, 2})}, {"dilations", ints({2, 2})}}, "dilated");
+    expect_pool_declined("GlobalMaxPool", {}, "global max pooling");
+}
+
+// ---- Gemm / MatMul ----------------------------------------------------------------------------------------------
+
+OpRun gemm_run(int64_t m, int64_t k, int64_t n, bool tb, float alpha, float beta, Shape c, uint32_t seed) {
+    OpRun r;
+    r.op_type = "Gemm";
+    r.inputs = {rand_f32({m, k}, seed), rand_f32(tb ? Shape{n, k} : Shape{k, n}, seed + 1)};
+    r.as_initializer = {false, true, true};
+    if (c != Shape{-1}) r.inputs.push_back(rand_f32(c, seed + 2));  // {-1}: no C
+    r.attrs = {{"transB", int1(tb ? 1 : 0)}, {"alpha", flt(alpha)}, {"beta", flt(beta)}};
+    return r;
+}
+
+TEST(XnnGemm, Forms) {
+    uint32_t seed = 100;
+    for (bool tb : {false, true}) {
+        for (const Shape& c : std::vector<Shape>{{-1}, {24}, {1, 24}, {}, {1}, {1, 1}}) {
+            SCOPED_TRACE(std::to_string(tb) + " C " + shape_to_string(c));
+            expect_backend_matches_ref(gemm_run(7, 33, 24, tb, 1.0f, 1.0f, c, seed += 3), "xnnpack");
+            expect_backend_matches_ref(gemm_run(5, 16, 24, tb, 0.5f, -2.0f, c, seed += 3), "xnnpack");
+        }
+    }
+    // beta = 0 ignores C, even a full [M, N] one
+    expect_backend_matches_ref(gemm_run(4, 8, 24, true, 1.5f, 0.0f, {4, 24}, 140), "xnnpack");
+}
+
+TEST(XnnGemm, FusedActivations) {
+    uint32_t seed = 200;
+    for (const auto& [act, params] : all_activations()) {
+        SCOPED_TRACE(act);
+        OpRun r = gemm_run(6, 20, 40, true, 1.0f, 1.0f, {40}, seed += 3);
+        r.op_type = "FusedGemm";
+        r.domain = "com.nnport";
+        r.opset = 1;
+        r.inputs[0] = rand_f32({6, 20}, seed, -2.0f, 2.0f);
+        r.attrs["activation"] = str(act);
+        if (!params.empty()) r.attrs["activation_params"] = flts(params);
+        expect_backend_matches_ref(r, "xnnpack");
+    }
+}
+
+TEST(XnnGemm, MatMul) {
+    uint32_t seed = 300;
+    for (const Shape& a : std::vector<Shape>{{9, 17}, {3, 5, 17}, {2, 3, 4, 17}, {17}}) {
+        SCOPED_TRACE(shape_to_string(a));
+        OpRun r;
+        r.op_type = "MatMul";
+        r.inputs = {rand_f32(a, seed++), rand_f32({17, 12}, seed++)};
+        r.as_initializer = {false, true};
+        expect_backend_matches_ref(r, "xnnpack");
+        OpRun f = r;
+        f.op_type = "FusedMatMul";
+        f.domain = "com.nnport";
+        f.opset = 1;
+        f.inputs.push_back(rand_f32({12}, seed++));
+        f.as_initializer = {false, true, true};
+        f.attrs = {{"activation", str("GeluTanh")}};
+        expect_backend_matches_ref(f, "xnnpack");
+    }
+}
+
+TEST(XnnGemm, Declines) {
+    OpRun full = gemm_run(4, 8, 6, false, 1.0f, 1.0f, {4, 6}, 400);
+    expect_backend_declines(full, "xnnpack", "row broadcast");
+    OpRun ta = gemm_run(4, 8, 6, false, 1.0f, 1.0f, {6}, 401);
+    ta.inputs[0] = rand_f32({8, 4}, 402);
+    ta.attrs["transA"] = int1(1);
+    expect_backend_declines(ta, "xnnpack", "transA");
+    OpRun dyn = gemm_run(4, 8, 6, false, 1.0f, 1.0f, {6}, 403);
+    dyn.as_initializer = {false, false, true};
+    expect_backend_declines(dyn, "xnnpack", "not a constant");
+    OpRun b3;
+    b3.op_type = "MatMul";
+    b3.inputs = {rand_f32({2, 4, 8}, 404), rand_f32({2, 8, 6}, 405)};
+    b3.as_initializer = {false, true};
+    expect_backend_declines(b3, "xnnpack", "2-D B");
+}
+
+// ---- elementwise ------------------------------------------------------------------------------------------------
+
+OpRun binary_run(const std::string& op, Shape a, Shape b, uint32_t seed) {
+    OpRun r;
+    r.op_type = op;
+    r.inputs = {rand_f32(a, seed, -2.0f, 2.0f), rand_f32(b, seed + 1, 0.5f, 2.0f)};
+    return r;
+}
+
+TEST(XnnElementwise, BinaryBroadcast) {
+    const std::vector<std::pair<Shape, Shape>> shapes = {{{2, 3, 32, 32}, {2, 3, 32, 32}}, {{2, 3, 32, 32}, {3, 1, 1}},
+                                                         {{64, 80}, {80}},   {{64, 80}, {64, 1}},
+                                                         {{}, {70, 70}},     {{1}, {4, 1100}},
+                                                         {{1, 64, 1}, {8, 1, 64}},
+                                                         {{2, 2, 2, 2, 16, 32}, {2, 1, 2, 1, 16, 1}}};
+    uint32_t seed = 500;
+    for (const char* op : {"Add", "Sub", "Mul", "Div", "Max", "Min"}) {
+        for (const auto& [a, b] : shapes) {
+            SCOPED_TRACE(std::string(op) + " " + shape_to_string(a) + " " + shape_to_string(b));
+            expect_backend_matches_ref(binary_run(op, a, b, seed += 2), "xnnpack");
+            expect_backend_matches_ref(binary_run(op, b, a, seed += 2), "xnnpack");
+        }
+    }
+}
+
+TEST(XnnElementwise, Unary) {
+    uint32_t seed = 600;
+    const std::vector<std::pair<std::string, ir::Attributes>> ops = {
+        {"Relu", {}},  {"LeakyRelu", {{"alpha", flt(0.2f)}}}, {"Sigmoid", {}}, {"HardSwish", {}}, {"Abs", {}},
+        {"Neg", {}},   {"Floor", {}},  {"Ceil", {}},  {"Elu", {{"alpha", flt(0.7f)}}}, {"Round", {}}};
+    for (const auto& [op, attrs] : ops) {
+        SCOPED_TRACE(op);
+        OpRun r;
+        r.op_type = op;
+        r.inputs = {rand_f32({3, 40, 50}, seed++, -6.0f, 6.0f)};
+        r.attrs = attrs;
+        expect_backend_matches_ref(r, "xnnpack");
+    }
+    OpRun sq;
+    sq.op_type = "Sqrt";
+    sq.inputs = {rand_f32({100, 70}, seed++, 0.0f, 9.0f)};
+    expect_backend_matches_ref(sq, "xnnpack");
+    // Round: exact halves go to even
+    std::vector<float> halves(5000);
+    for (size_t i = 0; i < halves.size(); ++i) halves[i] = static_cast<float>(i) * 0.5f - 1250.0f;
+    OpRun rd;
+    rd.op_type = "Round";
+    rd.inputs = {Tensor::from_vector<float>({5000}, halves)};
+    expect_backend_matches_ref(rd, "xnnpack", 0, 0);
+    // Clip with constant bounds, one bound, none
+    for (int bounds = 0; bounds < 3; ++bounds) {
+        OpRun c;
+        c.op_type = "Clip";
+        c.inputs = {rand_f32({80, 90}, seed++, -3.0f, 3.0f)};
+        if (bounds >= 1) c.inputs.push_back(Tensor::scalar<float>(-0.5f));
+        if (bounds >= 2) c.inputs.push_back(Tensor::scalar<float>(1.25f));
+        c.as_initializer = {false, true, true};
+        expect_backend_matches_ref(c, "xnnpack");
+    }
+}
+
+TEST(XnnElementwise, Softmax) {
+    uint32_t seed = 700;
+    for (const Shape& s : std::vector<Shape>{{64, 100}, {4, 16, 128}, {2, 3, 8, 1000}}) {
+        OpRun r;
+        r.op_type = "Softmax";
+        r.inputs = {rand_f32(s, seed++, -8.0f, 8.0f)};
+        expect_backend_matches_ref(r, "xnnpack", 1e-4, 1e-6);
+        r.attrs = {{"axis", int1(static_cast<int64_t>(s.size()) - 1)}};
+        expect_backend_matches_ref(r, "xnnpack", 1e-4, 1e-6);
+    }
+    // Legacy opset: a 2-D input with axis 1
+    OpRun old;
+    old.op_type = "Softmax";
+    old.opset = 11;
+    old.inputs = {rand_f32({50, 100}, seed++, -8.0f, 8.0f)};
+    old.attrs = {{"axis", int1(1)}};
+    expect_backend_matches_ref(old, "xnnpack", 1e-4, 1e-6);
+}
+
+TEST(XnnElementwise, Declines) {
+    expect_backend_declines(binary_run("Add", {4, 8}, {8}, 800), "xnnpack", "small tensor");
+    OpRun mid;
+    mid.op_type = "Softmax";
+    mid.inputs = {rand_f32({64, 100, 2}, 801)};
+    mid.attrs = {{"axis", int1(1)}};
+    expect_backend_declines(mid, "xnnpack", "last");
+    OpRun ints32;
+    ints32.op_type = "Add";
+    ints32.inputs = {Tensor::from_vector<int32_t>({80, 80}, std::vector<int32_t>(6400, 3)),
+                     Tensor::from_vector<int32_t>({80, 80}, std::vector<int32_t>(6400, 4))};
+    expect_backend_declines(ints32, "xnnpack", "only float32");
+    OpRun clip;
+    clip.op_type = "Clip";
+    clip.inputs = {rand_f32({80, 90}, 802), Tensor::scalar<float>(0.0f), Tensor::scalar<float>(1.0f)};
+    clip.as_initializer = {false, false, true};
+    expect_backend_declines(clip, "xnnpack", "not a constant");
+}
+
+// ---- declines: types and weights ---------------------------------------------------------------------------------
+
+TEST(XnnConv, Declines) {
+    OpRun dyn_w = conv_run({1, 4, 8, 8}, {4, 4, 3, 3}, true, {});
+    dyn_w.as_initializer = {false, false, true};
+    expect_backend_declines(dyn_w, "xnnpack", "not a constant");
+    OpRun conv1d;
+    conv1d.op_type = "Conv";
+    conv1d.inputs = {rand_f32({1, 4, 16}, 900), rand_f32({4, 4, 3}, 901)};
+    conv1d.as_initializer = {false, true};
+    expect_backend_declines(conv1d, "xnnpack", "2-D");
+    // float16 data: the backend says which type it got
+    OpRun half = conv_run({1, 4, 8, 8}, {4, 4, 3, 3}, false, {});
+    half.inputs[0] = Tensor::create(DType::kFloat16, {1, 4, 8, 8}, true).value();
+    half.inputs[1] = Tensor::create(DType::kFloat16, {4, 4, 3, 3}, true).value();
+    expect_backend_declines(half, "xnnpack", "float16");
+}
+
+TEST(XnnBackend, SupportsAnswersDirectly) {
+    const Backend* b = find_backend("xnnpack");
+    ASSERT_NE(b, nullptr);
+    EXPECT_TRUE(b->available().ok);
+    EXPECT_EQ(all_backends().front(), b);  // first in the default order
+    // A Conv node answers channels-last; an unknown op is declined with a reason.
+    ir::Graph g("g");
+    ir::Value* x = g.add_value("x", ir::ValueType::tensor(DType::kFloat32, Shape{1, 4, 8, 8})).value();
+    ir::Value* w = g.add_value("w", ir::ValueType::tensor(DType::kFloat32, Shape{4, 4, 3, 3})).value();
+    w->set_initializer(rand_f32({4, 4, 3, 3}, 1));
+    ir::Node* n = g.add_node("Conv", "", "c", {x, w}, {"y"}).value();
+    n->def = find_op("", "Conv");
+    n->opset = 18;
+    const ConstantFn constant = [](const ir::Value* v) { return v->has_initializer() ? &v->initializer() : nullptr; };
+    const Support s = b->supports(*n, constant);
+    EXPECT_TRUE(s.ok) << s.reason;
+    EXPECT_EQ(s.layout, Layout::kNHWC);
+    ir::Node* t = g.add_node("Transpose", "", "t", {x}, {"z"}).value();
+    t->def = find_op("", "Transpose");
+    const Support st = b->supports(*t, constant);
+    EXPECT_FALSE(st.ok);
+    EXPECT_FALSE(st.reason.empty());
+}
+
+}  // namespace
+}  // namespace nnport
