@@ -1,7 +1,8 @@
 // transpose_cancel: Transpose(Transpose(x)) becomes one Transpose of x with the composed permutation, or x itself
 // when the two cancel (so a Transpose and its inverse disappear wherever they meet, also when the first one has
 // other consumers); a chain of Reshape/Flatten/Squeeze/Unsqueeze ending in a static shape becomes one Reshape of the
-// chain's input. Earlier links that nothing else uses are removed.
+// chain's input; a Transpose that only moves dims of size 1 (the order of the others kept) becomes a Reshape, so it
+// can merge with a following Flatten/Reshape. Earlier links that nothing else uses are removed.
 #include "passes/pass_util.hpp"
 #include "passes/rewrite_util.hpp"
 
@@ -65,6 +66,43 @@ Result<bool> merge_reshapes(ir::Graph& g, ir::Node* n, ir::Node* r1, PassContext
     return true;
 }
 
+/// A Transpose that keeps the memory order (only size-1 dims move) becomes a Reshape to its output shape (at most one
+/// dim unknown, written -1).
+Result<bool> transpose_as_reshape(ir::Graph& g, ir::Node* n, PassContext& ctx) {
+    const ir::ValueType& it = n->input(0)->type;
+    const ir::ValueType& ot = n->output(0)->type;
+    if (!it.has_shape || !ot.has_shape || n->output(0)->is_captured()) return false;
+    const std::vector<int64_t> perm = transpose_perm(*n, static_cast<int64_t>(it.dims.size()));
+    if (perm.size() != it.dims.size() || is_identity_perm(perm)) return false;
+    int64_t last = -1;
+    for (int64_t p : perm) {
+        const ir::Dim& d = it.dims[static_cast<size_t>(p)];
+        if (d.is_static() && d.value == 1) continue;
+        if (p < last) return false;  // a dim that is not 1 changes place: the data moves
+        last = p;
+    }
+    std::vector<int64_t> shape;
+    int unknown = 0;
+    for (const ir::Dim& d : ot.dims) {
+        if (d.is_static() && d.value == 0) return false;
+        shape.push_back(d.is_static() ? d.value : -1);
+        unknown += d.is_static() ? 0 : 1;
+    }
+    if (unknown > 1) return false;
+    ir::Value* target =
+        add_constant(g, n->name() + "_shape", Tensor::from_vector<int64_t>({int64_t(shape.size())}, shape));
+    NNPORT_ASSIGN_OR_RETURN(ir::Node * r,
+                            make_node(g, ctx, "Reshape", "", n->name() + "_reshape", {n->input(0), target}));
+    r->output(0)->type = ot;
+    if (!replace_value(g, n->output(0), r->output(0))) {
+        g.remove_node(r);
+        return false;
+    }
+    ctx.record(n->describe() + " moves only size-1 dims -> Reshape " + shape_to_string(shape));
+    g.remove_node(n);
+    return true;
+}
+
 class TransposeCancelPass : public Pass {
 public:
     const char* name() const override { return "transpose_cancel"; }
@@ -78,6 +116,13 @@ public:
         bool changed = false;
         for (ir::Node* n : nodes) {
             ir::Value* in = n->input(0);
+            if (in && is_op(n, "Transpose")) {
+                NNPORT_ASSIGN_OR_RETURN(bool c, transpose_as_reshape(g, n, ctx));
+                if (c) {
+                    changed = true;
+                    continue;
+                }
+            }
             ir::Node* p = in ? in->producer() : nullptr;
             if (!p || p->graph() != &g) continue;
             if (is_op(n, "Transpose") && is_op(p, "Transpose")) {

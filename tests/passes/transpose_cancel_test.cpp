@@ -56,6 +56,28 @@ TEST(TransposeCancel, ReshapeChainWithStaticResultMerges) {
     EXPECT_EQ(const_input(r, 1)->to_int_vector(), (std::vector<int64_t>{6, 4}));
 }
 
+TEST(TransposeCancel, TransposeMovingOnlyUnitDimsBecomesAReshapeAndMergesWithFlatten) {
+    onnx::GraphProto g;
+    add_input(&g, "x", F, {-1, 1, 1, 8});  // NHWC global pooling output, dynamic batch
+    attr_ints(add_node(&g, "Transpose", {"x"}, {"t"}), "perm", {0, 3, 1, 2});
+    add_node(&g, "Flatten", {"t"}, {"y"});
+    add_output(&g, "y");
+    auto m = check_pass(make_model(g), "transpose_cancel");
+    ASSERT_NE(m, nullptr);
+    EXPECT_EQ(count_op(*m, "Transpose"), 0);
+    const ir::Node* r = first_node(*m, "Reshape");
+    ASSERT_NE(r, nullptr);
+    EXPECT_EQ(const_input(r, 1)->to_int_vector(), (std::vector<int64_t>{-1, 8, 1, 1}));
+}
+
+TEST(TransposeCancel, TransposeMovingDataStays) {
+    onnx::GraphProto g;
+    add_input(&g, "x", F, {2, 1, 3, 4});
+    attr_ints(add_node(&g, "Transpose", {"x"}, {"y"}), "perm", {0, 1, 3, 2});
+    add_output(&g, "y");
+    check_pass(make_model(g), "transpose_cancel", false);
+}
+
 TEST(TransposeCancel, DynamicReshapeChainStays) {
     onnx::GraphProto g;
     add_input(&g, "x", F, {-1, 3, 4});
