@@ -34,6 +34,18 @@ struct SessionOptions {
     /// Place intermediate tensors in one arena per run by a static memory plan (made per input shape, cached);
     /// false allocates every tensor on the heap.
     bool memory_planning = true;
+    /// Backends in preference order, comma-separated ("xnnpack,onednn,ref"); each node runs on the first that
+    /// supports it and the reference backend ("ref") runs the rest. Empty: every available backend in the default
+    /// order (see `nnport inspect --partition`); "ref" alone: the portable reference kernels only.
+    std::string backends;
+};
+
+/// Which backend runs one node of the main graph (after optimization and partitioning).
+struct NodePlacement {
+    std::string name;
+    std::string op_type;          ///< "domain.Op" outside the default ONNX domain
+    std::string backend;
+    std::string fallback_reason;  ///< why backends preferred over `backend` declined it (empty if none did)
 };
 
 /// Name, element type and shape of a model input or output. Dynamic dims are -1 with a name in dim_names.
@@ -99,6 +111,10 @@ public:
 
     /// The IR model (for tools: inspect, export).
     const ir::Model& model() const;
+    /// Backend of every node of the main graph, in execution order.
+    std::vector<NodePlacement> placements() const;
+    /// The backends this session uses, in preference order.
+    std::vector<std::string> backends() const;
     int threads() const;
 
 private:

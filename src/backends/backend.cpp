@@ -1,6 +1,8 @@
 // Backend registry and preference-list parsing.
 #include "backends/backend.hpp"
 
+#include <mutex>
+
 namespace nnport {
 
 #define NNPORT_BACKEND(name) const Backend& backend_##name();
@@ -19,11 +21,33 @@ const std::vector<const Backend*>& all_backends() {
     return list;
 }
 
+namespace {
+std::mutex g_registered_mu;
+std::vector<const Backend*>& registered() {
+    static std::vector<const Backend*> v;
+    return v;
+}
+}  // namespace
+
 const Backend* find_backend(std::string_view name) {
     for (const Backend* b : all_backends()) {
         if (b->name() == name) return b;
     }
+    std::lock_guard<std::mutex> lk(g_registered_mu);
+    for (const Backend* b : registered()) {
+        if (b->name() == name) return b;
+    }
     return nullptr;
+}
+
+Status register_backend(const Backend* backend) {
+    if (!backend || backend->name().empty()) return invalid_argument("register_backend: a backend needs a name");
+    if (find_backend(backend->name())) {
+        return invalid_argument("register_backend: a backend named '" + std::string(backend->name()) + "' exists");
+    }
+    std::lock_guard<std::mutex> lk(g_registered_mu);
+    registered().push_back(backend);
+    return Status::ok();
 }
 
 Result<std::vector<const Backend*>> parse_backend_list(const std::string& list) {
@@ -36,6 +60,10 @@ Result<std::vector<const Backend*>> parse_backend_list(const std::string& list) 
     }
     std::string known;
     for (const Backend* b : all_backends()) known += (known.empty() ? "" : ", ") + std::string(b->name());
+    {
+        std::lock_guard<std::mutex> lk(g_registered_mu);
+        for (const Backend* b : registered()) known += ", " + std::string(b->name());
+    }
     size_t pos = 0;
     while (pos <= list.size()) {
         size_t comma = list.find(',', pos);

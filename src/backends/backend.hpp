@@ -61,7 +61,8 @@ struct PrepareContext {
 class Backend {
 public:
     virtual ~Backend() = default;
-    /// Short lower-case name used by `--backend` ("xnnpack", "onednn", "ref").
+    /// Short lower-case name used by `--backend` ("xnnpack", "onednn", "ref"); a string literal (the executor keeps
+    /// its data() pointer for profiles).
     virtual std::string_view name() const = 0;
     /// One line for `nnport inspect --partition` and docs (library and version).
     virtual std::string description() const = 0;
@@ -77,8 +78,11 @@ public:
 
 /// Every compiled-in backend in the default preference order (the reference backend last).
 const std::vector<const Backend*>& all_backends();
-/// A backend by name, or nullptr.
+/// A backend by name (compiled-in or registered), or nullptr.
 const Backend* find_backend(std::string_view name);
+/// Adds a backend from outside the library (a plugin, a test). It is used only where a preference list names it,
+/// never by default. Fails if the name is taken. The backend must outlive every session that uses it.
+Status register_backend(const Backend* backend);
 /// The reference backend (always available; runs every op with a kernel in its OpDef).
 const Backend& reference_backend();
 /// Parses a preference list like "xnnpack,onednn,ref" (empty: the defaults, every available backend in

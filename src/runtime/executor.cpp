@@ -27,7 +27,7 @@ static void implicit_inputs(const ir::Graph& g, const ir::Graph* owner, std::vec
     }
 }
 
-Result<std::unique_ptr<GraphPlan>> GraphPlan::build(const ir::Graph& g) {
+Result<std::unique_ptr<GraphPlan>> GraphPlan::build(const ir::Graph& g, const Partition* partition) {
     auto p = std::make_unique<GraphPlan>();
     p->graph_ = &g;
     int& n = p->num_slots_;
@@ -44,6 +44,12 @@ Result<std::unique_ptr<GraphPlan>> GraphPlan::build(const ir::Graph& g) {
         }
         Step s;
         s.node = &node;
+        if (partition) {
+            const NodeAssignment* a = partition->find(&node);
+            if (!a) return internal_error(node.describe() + ": the partition has no backend for it");
+            s.kernel = a->kernel.get();
+            s.backend = a->backend->name().data();
+        }
         for (const ir::Value* v : node.inputs()) {
             if (!v) {
                 s.in_slots.push_back(-1);
@@ -58,7 +64,7 @@ Result<std::unique_ptr<GraphPlan>> GraphPlan::build(const ir::Graph& g) {
         for (const ir::Graph* sg : node.subgraphs()) {
             implicit_inputs(*sg, &g, implicit);
             if (!p->subplans_.count(sg)) {
-                NNPORT_ASSIGN_OR_RETURN(auto sub, build(*sg));
+                NNPORT_ASSIGN_OR_RETURN(auto sub, build(*sg, partition));
                 p->subplans_[sg] = std::move(sub);
             }
         }
@@ -174,7 +180,7 @@ Status Executor::run_step(const GraphPlan::Step& step, Frame& frame) const {
         frame.arena->placements(step_index, placements);
         if (!placements.empty()) kc.set_placements(&placements);
     }
-    NNPORT_RETURN_IF_ERROR(def.kernel(kc));
+    NNPORT_RETURN_IF_ERROR(step.kernel ? step.kernel->run(kc) : def.kernel(kc));
     for (size_t i = 0; i < step.out_slots.size(); ++i) {
         if (step.out_slots[i] < 0) continue;
         RtValue& o = outs[i];
@@ -222,6 +228,7 @@ Result<std::vector<RtValue>> Executor::run(const GraphPlan& plan, std::vector<Rt
             const auto t1 = std::chrono::steady_clock::now();
             NodeProfile& np = profile->steps[si];
             np.node = s.node;
+            np.backend = s.backend;
             np.total_ms += std::chrono::duration<double, std::milli>(t1 - t0).count();
             np.calls++;
             if (profile->record_events) {

@@ -1,4 +1,5 @@
-// Executor: runs a prepared graph on the reference kernels, freeing each intermediate after its last use.
+// Executor: runs a prepared graph, each node on the kernel its backend prepared (the OpDef reference kernel for the
+// reference backend), freeing each intermediate after its last use (or placing it by the memory plan).
 #pragma once
 
 #include <chrono>
@@ -10,13 +11,14 @@
 #include "ir/graph.hpp"
 #include "nnport/rt_value.hpp"
 #include "ops/op_def.hpp"
+#include "runtime/partition.hpp"
 
 namespace nnport {
 
 /// Per-node run statistics (filled when profiling is on).
 struct NodeProfile {
     const ir::Node* node = nullptr;
-    const char* backend = "ref";  ///< backend whose kernel ran the node (only the reference kernels exist today)
+    const char* backend = "ref";  ///< backend whose kernel ran the node
     double total_ms = 0.0;
     int64_t calls = 0;
 };
@@ -45,10 +47,13 @@ public:
         std::vector<int> out_slots;  ///< -1 for an omitted output
         std::vector<int> release;    ///< slots dead after this step
         std::vector<DType> out_dtypes;  ///< inferred output dtypes (for half conversion)
+        BackendKernel* kernel = nullptr;  ///< the backend's prepared kernel; null: the OpDef kernel
+        const char* backend = "ref";      ///< name of the backend that runs the node
     };
 
-    /// Builds plans for `g` and every subgraph inside it.
-    static Result<std::unique_ptr<GraphPlan>> build(const ir::Graph& g);
+    /// Builds plans for `g` and every subgraph inside it. With `partition`, nodes run on the kernels it prepared
+    /// (it must outlive the plan).
+    static Result<std::unique_ptr<GraphPlan>> build(const ir::Graph& g, const Partition* partition = nullptr);
 
     const ir::Graph& graph() const { return *graph_; }
     int slot_of(const ir::Value* v) const;

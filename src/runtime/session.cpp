@@ -16,6 +16,7 @@ const char* version() { return "0.1.0"; }
 struct Session::Impl {
     std::unique_ptr<ir::Model> model;
     std::unique_ptr<ThreadPool> pool;
+    std::unique_ptr<Partition> partition;  // before plan: the plan points at its kernels
     std::unique_ptr<GraphPlan> plan;
     std::unique_ptr<Executor> executor;
     std::unique_ptr<MemoryPlanCache> memory;  ///< null when memory planning is off
@@ -51,9 +52,11 @@ Result<std::unique_ptr<Session>> Session::from_model(std::unique_ptr<ir::Model> 
         oo.verify_each = false;
         NNPORT_RETURN_IF_ERROR(passes::optimize(*model, oo));
     }
-    NNPORT_ASSIGN_OR_RETURN(impl->plan, GraphPlan::build(g));
+    NNPORT_ASSIGN_OR_RETURN(std::vector<const Backend*> backends, parse_backend_list(options.backends));
     const int threads = options.threads > 0 ? options.threads : ThreadPool::default_threads();
     impl->pool = std::make_unique<ThreadPool>(threads);
+    NNPORT_ASSIGN_OR_RETURN(impl->partition, partition_model(*model, backends, impl->pool.get()));
+    NNPORT_ASSIGN_OR_RETURN(impl->plan, GraphPlan::build(g, impl->partition.get()));
     impl->executor = std::make_unique<Executor>(impl->pool.get());
     if (options.memory_planning) impl->memory = std::make_unique<MemoryPlanCache>(*impl->plan);
     for (const ir::Value* v : g.inputs()) {
@@ -82,6 +85,27 @@ const std::vector<TensorInfo>& Session::inputs() const { return impl_->inputs; }
 const std::vector<TensorInfo>& Session::outputs() const { return impl_->outputs; }
 const ir::Model& Session::model() const { return *impl_->model; }
 int Session::threads() const { return impl_->pool->num_threads(); }
+
+std::vector<NodePlacement> Session::placements() const {
+    std::vector<NodePlacement> out;
+    for (const auto& n : impl_->model->graph->nodes()) {
+        NodePlacement p;
+        p.name = n->name();
+        p.op_type = n->domain().empty() ? n->op_type() : n->domain() + "." + n->op_type();
+        if (const NodeAssignment* a = impl_->partition->find(n.get())) {
+            p.backend = std::string(a->backend->name());
+            p.fallback_reason = a->fallback_reason;
+        }
+        out.push_back(std::move(p));
+    }
+    return out;
+}
+
+std::vector<std::string> Session::backends() const {
+    std::vector<std::string> out;
+    for (const Backend* b : impl_->partition->backends()) out.emplace_back(b->name());
+    return out;
+}
 
 /// Checks a fed tensor against the declared input type; binds symbolic dims consistently across inputs.
 static Status check_input(const ir::Value& v, const RtValue& val, std::map<std::string, int64_t>& symbols) {

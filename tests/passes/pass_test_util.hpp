@@ -103,6 +103,7 @@ inline std::vector<Tensor> run_ir(std::unique_ptr<ir::Model> m,
     SessionOptions o;
     o.threads = 1;
     o.optimization_level = 0;
+    o.backends = "ref";  // the graph exactly as the pass left it, on the reference kernels
     auto s = Session::from_model(std::move(m), o);
     EXPECT_TRUE(s.is_ok()) << s.status().message();
     if (!s.is_ok()) return {};

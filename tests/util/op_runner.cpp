@@ -41,6 +41,8 @@ Result<std::unique_ptr<Session>> make_op_session(const OpRun& r) {
     NNPORT_ASSIGN_OR_RETURN(auto m, build(r));
     SessionOptions o;
     o.threads = 1;
+    o.backends = r.backends;
+    o.optimization_level = r.level;
     return Session::from_model(std::move(m), o);
 }
 

@@ -18,6 +18,10 @@ struct OpRun {
     int num_outputs = 1;
     /// Inputs given as initializers (constants) instead of graph inputs, by position.
     std::vector<bool> as_initializer;
+    /// Backend preference list of the session (SessionOptions::backends); op tests check the reference kernels.
+    std::string backends = "ref";
+    /// Graph optimization level of the session.
+    int level = 3;
 };
 
 /// Builds and runs the single-node model; outputs in order.
