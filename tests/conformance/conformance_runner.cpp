@@ -48,6 +48,7 @@ struct Options {
     std::string expectations;
     std::string write_expectations;
     std::string filter;
+    std::string backends;  ///< passed to `nnport run --backend` (empty: the default backends)
     std::string work_dir = "";
     int jobs = 2;
     int timeout_s = 120;
@@ -246,6 +247,10 @@ CaseResult run_case(const Options& o, const fs::path& case_dir, const std::strin
         fs::remove_all(out_dir);
         std::vector<std::string> argv = {o.nnport_bin, "run", (case_dir / "model.onnx").string(), "-o", out_dir,
                                          "--threads", "1"};
+        if (!o.backends.empty()) {
+            argv.push_back("--backend");
+            argv.push_back(o.backends);
+        }
         for (const fs::path& in : sorted_files(set, "input_")) {
             argv.push_back("-i");
             argv.push_back(in.string());
@@ -402,6 +407,7 @@ int main(int argc, char** argv) {
         else if (a == "--expect") o.expectations = next();
         else if (a == "--write-expectations") o.write_expectations = next();
         else if (a == "--filter") o.filter = next();
+        else if (a == "--backend") o.backends = next();
         else if (a == "--jobs") o.jobs = std::max(1, std::atoi(next().c_str()));
         else if (a == "--timeout") o.timeout_s = std::atoi(next().c_str());
         else if (a == "--verbose" || a == "-v") o.verbose = true;
@@ -412,7 +418,8 @@ int main(int argc, char** argv) {
             while (std::getline(ss, f, ',')) o.folders.push_back(f);
         } else {
             std::cerr << "usage: nnport_conformance [--data DIR] [--folders a,b] [--nnport BIN] [--expect FILE]\n"
-                         "       [--write-expectations FILE] [--filter REGEX] [--jobs N] [--timeout S] [--verbose]\n";
+                         "       [--write-expectations FILE] [--filter REGEX] [--backend LIST] [--jobs N] [--timeout S]\n"
+                         "       [--verbose]\n";
             return 2;
         }
     }

@@ -163,34 +163,39 @@ TEST_P(ZooTest, MatchesPyTorch) {
         return why;
     };
 
-    auto session = Session::load(c.file.string());
-    ASSERT_TRUE(session.is_ok()) << fail("load: " + session.status().to_string());
-    std::vector<std::pair<std::string, Tensor>> feeds;
-    for (const auto& [name, file] : c.inputs) {
-        auto t = io::read_npy(file.string());
-        ASSERT_TRUE(t.is_ok()) << fail("input: " + t.status().to_string());
-        feeds.emplace_back(name, std::move(t).value());
-    }
-    auto outs = (*session)->run(feeds);
-    ASSERT_TRUE(outs.is_ok()) << fail("run: " + outs.status().to_string());
-    ASSERT_EQ(outs->size(), c.outputs.size()) << fail("wrong number of outputs");
-
+    // Every model twice: on the default backends (fastest first) and on the reference kernels alone.
     double worst = 0;
     std::string why;
-    for (size_t k = 0; k < c.outputs.size(); ++k) {
-        const auto& [name, file] = c.outputs[k];
-        auto ref = io::read_npy(file.string());
-        ASSERT_TRUE(ref.is_ok()) << fail("reference: " + ref.status().to_string());
-        const Tensor& got = (*outs)[k];
-        if (got.shape() != ref->shape() || got.dtype() != ref->dtype()) {
-            why = "output '" + name + "': got " + dtype_name(got.dtype()) + shape_to_string(got.shape()) +
-                  ", expected " + dtype_name(ref->dtype()) + shape_to_string(ref->shape());
-            worst = INFINITY;
-            continue;
+    for (const char* backends : {"", "ref"}) {
+        SessionOptions so;
+        so.backends = backends;
+        const std::string tag = std::string(" [backends ") + (*backends ? backends : "default") + "]";
+        auto session = Session::load(c.file.string(), so);
+        ASSERT_TRUE(session.is_ok()) << fail("load: " + session.status().to_string() + tag);
+        std::vector<std::pair<std::string, Tensor>> feeds;
+        for (const auto& [name, file] : c.inputs) {
+            auto t = io::read_npy(file.string());
+            ASSERT_TRUE(t.is_ok()) << fail("input: " + t.status().to_string());
+            feeds.emplace_back(name, std::move(t).value());
         }
-        const double err = max_rel_error(got, *ref);
-        EXPECT_LE(err, c.tolerance) << "output '" << name << "' (" << k << "): max relative error " << err;
-        if (!(err <= worst)) worst = err;
+        auto outs = (*session)->run(feeds);
+        ASSERT_TRUE(outs.is_ok()) << fail("run: " + outs.status().to_string() + tag);
+        ASSERT_EQ(outs->size(), c.outputs.size()) << fail("wrong number of outputs" + tag);
+        for (size_t k = 0; k < c.outputs.size(); ++k) {
+            const auto& [name, file] = c.outputs[k];
+            auto ref = io::read_npy(file.string());
+            ASSERT_TRUE(ref.is_ok()) << fail("reference: " + ref.status().to_string());
+            const Tensor& got = (*outs)[k];
+            if (got.shape() != ref->shape() || got.dtype() != ref->dtype()) {
+                why = "output '" + name + "': got " + dtype_name(got.dtype()) + shape_to_string(got.shape()) +
+                      ", expected " + dtype_name(ref->dtype()) + shape_to_string(ref->shape()) + tag;
+                worst = INFINITY;
+                continue;
+            }
+            const double err = max_rel_error(got, *ref);
+            EXPECT_LE(err, c.tolerance) << "output '" << name << "' (" << k << "): max relative error " << err << tag;
+            if (!(err <= worst)) worst = err;
+        }
     }
     const double secs = seconds();
     std::cout << "[zoo] " << c.model << " opset " << c.opset << ": " << c.nodes << " nodes, max rel err " << worst

@@ -23,15 +23,12 @@ namespace nnport::cli {
 
 namespace {
 
-/// Backends a --backend list may name. Only the reference kernels exist today; others join as they land.
-const std::vector<std::string> kKnownBackends = {"ref"};
-
 /// Trace events kept at most (about 100 bytes each in the file); later runs are timed but not traced.
 constexpr size_t kMaxTraceEvents = 1'000'000;
 
 struct BenchArgs {
     std::string model;
-    std::string backends = "ref";
+    std::string backends;
     int threads = 0;
     int warmup = 3;
     int iters = 0;
@@ -59,27 +56,6 @@ double process_cpu_ms() {
 
 int64_t steady_ns(Clock::time_point t) {
     return std::chrono::duration_cast<std::chrono::nanoseconds>(t.time_since_epoch()).count();
-}
-
-std::vector<std::string> split_list(const std::string& s) {
-    std::vector<std::string> out;
-    std::stringstream ss(s);
-    for (std::string item; std::getline(ss, item, ',');) out.push_back(item);
-    return out;
-}
-
-/// CLI11 check of a --backend list: empty string when every name is known.
-std::string check_backends(const std::string& list) {
-    const auto names = split_list(list);
-    if (names.empty()) return "--backend needs at least one name";
-    for (const std::string& n : names) {
-        if (std::find(kKnownBackends.begin(), kKnownBackends.end(), n) == kKnownBackends.end()) {
-            std::string known;
-            for (const std::string& k : kKnownBackends) known += (known.empty() ? "" : ", ") + k;
-            return "unknown backend '" + n + "' (known: " + known + ")";
-        }
-    }
-    return "";
 }
 
 nlohmann::json latency_json(const LatencySummary& l) {
@@ -125,9 +101,8 @@ void print_text(const nlohmann::json& j, const BenchArgs& a) {
 }
 
 int bench_command(const BenchArgs& a) {
-    const std::vector<std::string> requested = split_list(a.backends);
-    const std::string backend = requested.front();  // every known backend is available today
     SessionOptions opts;
+    opts.backends = a.backends;
     opts.threads = a.threads;
     opts.memory_planning = !a.no_memory_plan;
     opts.optimization_level = a.level;
@@ -137,6 +112,12 @@ int bench_command(const BenchArgs& a) {
     const double load_ms = ms_since(t_load);
     const Session& s = *sr.value();
     const ir::Graph& g = *s.model().graph;
+    std::string backend;
+    for (const std::string& b : s.backends()) backend += (backend.empty() ? "" : ",") + b;
+    nlohmann::json backend_nodes = nlohmann::json::object();
+    for (const NodePlacement& p : s.placements()) {
+        backend_nodes[p.backend] = backend_nodes.value(p.backend, 0) + 1;
+    }
     FeedOptions fo;
     fo.inputs = a.inputs;
     fo.shapes = a.shapes;
@@ -199,7 +180,7 @@ int bench_command(const BenchArgs& a) {
     j["model"] = a.model;
     j["model_bytes"] = model_bytes(a.model, s.model());
     j["backend"] = backend;
-    j["backends_requested"] = requested;
+    j["backend_nodes"] = backend_nodes;
     j["threads"] = s.threads();
     j["optimization_level"] = opts.optimization_level;
     j["memory_planning"] = opts.memory_planning;
@@ -263,8 +244,7 @@ void setup_bench(CLI::App& app, Action& action) {
     CLI::App* c =
         app.add_subcommand("bench", "Measure load time, latency, throughput, memory, accuracy and per-node time");
     c->add_option("model", args->model, "ONNX model file")->required();
-    c->add_option("--backend", args->backends, "Backends in order of preference, comma-separated (known: ref)")
-        ->check(CLI::Validator(check_backends, "LIST"));
+    c->add_option("--backend", args->backends, backend_option_help())->check(backend_list_validator());
     c->add_option("--threads", args->threads, "Worker threads (default: physical cores)")
         ->check(CLI::NonNegativeNumber);
     c->add_option("--warmup", args->warmup, "Untimed runs after the first run (default 3)")

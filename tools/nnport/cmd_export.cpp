@@ -24,6 +24,7 @@ int export_command(const ExportArgs& a) {
     SessionOptions opts;
     opts.threads = 1;
     opts.optimization_level = 0;  // export writes the model as given; `nnport optimize` writes an optimized one
+    opts.backends = "ref";        // no channels-last rewrite either
     auto sr = Session::load(a.model, opts);
     if (!sr.is_ok()) return fail(sr.status());
     onnx_export::ExportOptions eo;

@@ -1,6 +1,8 @@
 // `nnport inspect MODEL [--json] [--graph]`: inputs/outputs, op histogram, opsets, parameters, FLOPs.
 // `nnport inspect --memory MODEL [--json] [--shape NAME=DxD...]`: the static memory plan of the optimized graph.
+#include <algorithm>
 #include <iostream>
+#include <map>
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
@@ -25,6 +27,8 @@ struct InspectArgs {
     bool memory = false;
     std::vector<std::string> shapes;
     int level = 3;
+    bool partition = false;
+    std::string backends;  ///< empty: "ref" for the model summary, the default list for --partition and --memory
 };
 
 nlohmann::json value_json(const ir::Value& v) {
@@ -108,14 +112,58 @@ int memory_command(const InspectArgs& a, const Session& s) {
     return kExitOk;
 }
 
+/// Which backend runs each node, and why a node fell back.
+int partition_command(const InspectArgs& a, const Session& s) {
+    const std::vector<NodePlacement> ps = s.placements();
+    std::map<std::string, int> per_backend;
+    int fallbacks = 0, transposes = 0;
+    for (const NodePlacement& p : ps) {
+        per_backend[p.backend]++;
+        fallbacks += p.fallback_reason.empty() ? 0 : 1;
+        transposes += p.op_type == "Transpose" ? 1 : 0;
+    }
+    std::string order;
+    for (const std::string& b : s.backends()) order += (order.empty() ? "" : ",") + b;
+    if (a.json) {
+        nlohmann::json j;
+        j["model"] = a.model;
+        j["backends"] = s.backends();
+        j["nodes_per_backend"] = per_backend;
+        j["fallbacks"] = fallbacks;
+        j["transposes"] = transposes;
+        j["nodes"] = nlohmann::json::array();
+        for (const NodePlacement& p : ps) {
+            j["nodes"].push_back({{"name", p.name}, {"op", p.op_type}, {"backend", p.backend},
+                                  {"fallback_reason", p.fallback_reason}});
+        }
+        std::cout << j.dump(2) << "\n";
+        return kExitOk;
+    }
+    std::cout << fmt::format("model      {}\nbackends   {} (preference order)\nnodes      {}", a.model, order, ps.size());
+    for (const auto& [b, n] : per_backend) std::cout << fmt::format(", {} on {}", n, b);
+    std::cout << fmt::format("\nTransposes {} (layout conversions and the model's own)\n\n", transposes);
+    size_t wn = 4, wo = 2;
+    for (const NodePlacement& p : ps) wn = std::max(wn, p.name.size()), wo = std::max(wo, p.op_type.size());
+    wn = std::min<size_t>(wn, 48);
+    for (const NodePlacement& p : ps) {
+        std::cout << fmt::format("{:<{}}  {:<{}}  {:<8}", p.name, wn, p.op_type, wo, p.backend);
+        if (!p.fallback_reason.empty()) std::cout << "  fell back: " << p.fallback_reason;
+        std::cout << "\n";
+    }
+    return kExitOk;
+}
+
 int inspect_command(const InspectArgs& a) {
     if (!a.memory && !a.shapes.empty()) return fail(invalid_argument("--shape is only used with --memory"));
+    if (a.memory && a.partition) return fail(invalid_argument("--memory and --partition are separate views; pick one"));
     SessionOptions opts;
     opts.threads = 1;
     opts.optimization_level = a.level;
+    opts.backends = a.backends.empty() && !a.memory && !a.partition ? "ref" : a.backends;
     auto sr = Session::load(a.model, opts);
     if (!sr.is_ok()) return fail(sr.status());
     if (a.memory) return memory_command(a, *sr.value());
+    if (a.partition) return partition_command(a, *sr.value());
     const ir::Model& m = sr.value()->model();
     const ir::Graph& g = *m.graph;
     const ModelStats st = compute_stats(g);
@@ -176,6 +224,11 @@ void setup_inspect(CLI::App& app, Action& action) {
     c->add_flag("--graph", args->graph, "Also print the graph as text");
     c->add_flag("--memory", args->memory,
                 "Print the static memory plan instead: arena, lower bound (peak live bytes), naive total");
+    c->add_flag("--partition", args->partition,
+                "Print which backend runs each node (and why a node fell back to a later backend) instead");
+    c->add_option("--backend", args->backends,
+                  backend_option_help() + "; without --partition/--memory the summary describes the model on ref")
+        ->check(backend_list_validator());
     c->add_option("--level", args->level, "Graph optimization level of the session: 0 none ... 3 all (default)")
         ->check(CLI::Range(0, 3));
     c->add_option("--shape", args->shapes,

@@ -27,6 +27,7 @@ struct RunArgs {
     int threads = 0;
     int level = 3;
     bool no_memory_plan = false;
+    std::string backends;
 };
 
 std::string summarize(const Tensor& t) {
@@ -50,6 +51,7 @@ int run_command(const RunArgs& a) {
     opts.threads = a.threads;
     opts.optimization_level = a.level;
     opts.memory_planning = !a.no_memory_plan;
+    opts.backends = a.backends;
     auto sr = Session::load(a.model, opts);
     if (!sr.is_ok()) return fail(sr.status());
     const Session& s = *sr.value();
@@ -133,6 +135,7 @@ void setup_run(CLI::App& app, Action& action) {
     c->add_option("--shape", args->shapes, "NAME=D1xD2x...: shape of a random input with symbolic dims; repeatable");
     c->add_option("-o,--output-dir", args->out_dir, "Write each output as DIR/<name>.npy and DIR/outputs.json");
     c->add_option("--threads", args->threads, "Worker threads (default: physical cores)")->check(CLI::NonNegativeNumber);
+    c->add_option("--backend", args->backends, backend_option_help())->check(backend_list_validator());
     c->add_option("--level", args->level, "Graph optimization level: 0 none, 1 basic, 2 extended, 3 all (default)")
         ->check(CLI::Range(0, 3));
     c->add_flag("--no-memory-plan", args->no_memory_plan, "Allocate every tensor on the heap (no planned arena)");

@@ -25,6 +25,11 @@ void setup_targets(CLI::App& app, Action& action);
 void setup_check(CLI::App& app, Action& action);
 void setup_optimize(CLI::App& app, Action& action);
 
+/// CLI11 check of a --backend list ("xnnpack,onednn,ref"): every name known and available on this machine.
+CLI::Validator backend_list_validator();
+/// Help text of --backend, listing the compiled-in backends.
+std::string backend_option_help();
+
 /// Prints "nnport: <message>" to stderr and returns kExitError.
 int fail(const Status& st);
 

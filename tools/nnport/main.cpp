@@ -3,6 +3,7 @@
 #include <filesystem>
 #include <iostream>
 
+#include "backends/backend.hpp"
 #include "commands.hpp"
 #include "nnport/nnport.hpp"
 
@@ -11,6 +12,23 @@ namespace nnport::cli {
 int fail(const Status& st) {
     std::cerr << "nnport: " << st.message() << "\n";
     return kExitError;
+}
+
+CLI::Validator backend_list_validator() {
+    return CLI::Validator(
+        [](const std::string& list) {
+            if (list.empty()) return std::string("--backend needs at least one name");
+            auto r = parse_backend_list(list);
+            return r.is_ok() ? std::string() : r.status().message();
+        },
+        "LIST");
+}
+
+std::string backend_option_help() {
+    std::string known;
+    for (const Backend* b : all_backends()) known += (known.empty() ? "" : ", ") + std::string(b->name());
+    return "Backends in order of preference, comma-separated; each node runs on the first that supports it, the "
+           "reference backend runs the rest (known: " + known + "; default: all of them in this order)";
 }
 
 Status check_output_paths(const std::string& model, const std::string& out, const std::string& external_data) {
