@@ -468,10 +468,18 @@ TEST(OneDnnPool, RejectsWithReasons) {
 
 // ---- MatMul / Gemm --------------------------------------------------------------------------------------------------
 
+/// Leading dim symbolic: small test products are not declined as too small (the decision needs static sizes).
+std::vector<ir::Dim> lead_symbolic(const Shape& s, const char* name = "m") {
+    std::vector<ir::Dim> d(s.begin(), s.end());
+    d[0] = ir::Dim::symbol(name);
+    return d;
+}
+
 OneNode matmul(Shape a, Shape b, bool const_b = true, const char* op = "MatMul", const char* domain = "") {
     OneNode t;
     t.op = op;
     t.domain = domain;
+    t.dims = {lead_symbolic(a), const_b ? std::vector<ir::Dim>{} : lead_symbolic(b, "b")};
     t.inputs = {rnd(std::move(a), 11), rnd(std::move(b), 12)};
     t.constant = {false, const_b};
     return t;
@@ -519,6 +527,7 @@ OneNode gemm(bool ta, bool tb, float alpha, float beta, std::optional<Shape> c, 
     t.op = op;
     t.domain = domain;
     t.inputs = {rnd(ta ? Shape{k, m} : Shape{m, k}, 21), rnd(tb ? Shape{n, k} : Shape{k, n}, 22)};
+    t.dims = {{ir::Dim::symbol("a0"), ir::Dim::symbol("a1")}};
     t.constant = {false, true};
     if (c) {
         t.inputs.push_back(rnd(*c, 23));
@@ -526,6 +535,38 @@ OneNode gemm(bool ta, bool tb, float alpha, float beta, std::optional<Shape> c, 
     }
     t.attrs = {{"transA", i1(ta)}, {"transB", i1(tb)}, {"alpha", f1(alpha)}, {"beta", f1(beta)}};
     return t;
+}
+
+TEST(OneDnnMatMul, StaticShapesPreparedAtLoad) {
+    for (bool const_b : {true, false}) {
+        auto t = matmul({2, 64, 96}, {2, 96, 48}, const_b);
+        if (const_b) t.inputs[1] = rnd({96, 48}, 3);
+        t.dims.clear();
+        check(t);
+    }
+    auto g = gemm(true, false, 0.5f, 2.0f, Shape{1, 7}, true);
+    g.inputs = {rnd({512, 64}, 1), rnd({512, 7}, 2), rnd({1, 7}, 3)};  // [64, 512] x [512, 7] after transA
+    g.dims.clear();
+    check(g);
+}
+
+TEST(OneDnnMatMul, TinyStaticProductsAreLeftToTheReference) {
+    for (bool const_b : {true, false}) {
+        auto t = matmul({4, 32}, {32, 32}, const_b);
+        t.dims.clear();
+        const Support s = t.supports();
+        EXPECT_FALSE(s.ok);
+        EXPECT_NE(s.reason.find("too small"), std::string::npos) << s.reason;
+    }
+    auto bmm = matmul({4, 16, 32}, {4, 32, 32}, false);  // 64K multiply-adds
+    bmm.dims.clear();
+    EXPECT_FALSE(bmm.supports().ok);
+    auto big = matmul({8, 32, 32}, {8, 32, 32}, false);  // 256K
+    big.dims.clear();
+    EXPECT_TRUE(big.supports().ok);
+    auto g = gemm(false, true, 1.0f, 1.0f, Shape{7}, true);
+    g.dims.clear();
+    EXPECT_FALSE(g.supports().ok);
 }
 
 TEST(OneDnnGemm, Forms) {
