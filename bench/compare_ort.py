@@ -106,8 +106,10 @@ def ort_round(model, inputs, threads, iters, warmup, out=None):
     return json.loads(run(cmd + [f"{n}={p}" for n, p in inputs]))
 
 
-def nnport_round(nnport, model, inputs, threads, iters, warmup, reference=None):
+def nnport_round(nnport, model, inputs, threads, iters, warmup, reference=None, backend=None):
     cmd = [nnport, "bench", model, "--json", "--threads", str(threads), "--warmup", str(warmup), "--iters", str(iters)]
+    if backend:
+        cmd += ["--backend", backend]
     for n, p in inputs:
         cmd += ["-i", f"{n}={p}"]
     if reference:
@@ -127,7 +129,7 @@ def compare(model, nnport, threads, args, tmp):
     ref_dir = os.path.join(tmp, f"{name}.t{threads}.ort")
     # Round 0 times one run of each (after the untimed first run) to size the later rounds; its samples count too.
     ort = ort_round(model, inputs, threads, 1, 0, out=ref_dir)
-    nn = nnport_round(nnport, model, inputs, threads, 1, 0, reference=ref_dir)
+    nn = nnport_round(nnport, model, inputs, threads, 1, 0, reference=ref_dir, backend=args.backend)
     ort_lat, nn_lat = list(ort["latencies_ms"]), list(nn["latencies_ms"])
     ort_cpu, nn_cpu = list(ort["cpu_times_ms"]), list(nn["cpu_times_ms"])
     res.update(flops=nn["flops"], flops_uncounted_nodes=nn["flops_uncounted_nodes"], ort_version=ort["version"],
@@ -137,7 +139,7 @@ def compare(model, nnport, threads, args, tmp):
     w_ort, w_nn = (1 if min(ort_lat) < 500 else 0), (1 if min(nn_lat) < 500 else 0)
     for r in range(args.rounds):
         o = ort_round(model, inputs, threads, k_ort, w_ort)
-        n = nnport_round(nnport, model, inputs, threads, k_nn, w_nn)
+        n = nnport_round(nnport, model, inputs, threads, k_nn, w_nn, backend=args.backend)
         ort_lat += o["latencies_ms"]
         ort_cpu += o["cpu_times_ms"]
         nn_lat += n["latencies_ms"]
@@ -186,6 +188,7 @@ def main():
     ap.add_argument("--round-seconds", type=float, default=2.0, help="target time of one round of one runtime")
     ap.add_argument("--quick", action="store_true", help="a short run: 1 round of about 0.3 s")
     ap.add_argument("--json", help="also write every sample and result to this file")
+    ap.add_argument("--backend", help="nnport backend preference list (default: nnport's default backends)")
     args = ap.parse_args()
     if args.quick:
         args.rounds, args.round_seconds = 1, 0.3

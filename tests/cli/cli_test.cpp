@@ -288,6 +288,49 @@ TEST_F(CliTest, InspectMemoryReportsThePlan) {
     EXPECT_EQ(j["inputs"]["x"], nlohmann::json({100, 3}));
 }
 
+TEST_F(CliTest, InspectPartitionShowsTheBackendOfEveryNodeAndFallbacks) {
+    const std::string m = save(relu_model());
+    CliRun r = nnport("inspect --partition --json --backend ref " + m);
+    ASSERT_EQ(r.code, 0) << r.out;
+    auto j = nlohmann::json::parse(r.out);
+    EXPECT_EQ(j["backends"], nlohmann::json({"ref"}));
+    ASSERT_EQ(j["nodes"].size(), 1u);
+    EXPECT_EQ(j["nodes"][0]["op"], "Relu");
+    EXPECT_EQ(j["nodes"][0]["backend"], "ref");
+    EXPECT_EQ(j["fallbacks"], 0);
+    // Default list: every compiled-in backend, the reference last; the Relu runs on the first that takes it.
+    r = nnport("inspect --partition --json " + m);
+    ASSERT_EQ(r.code, 0) << r.out;
+    j = nlohmann::json::parse(r.out);
+    ASSERT_GE(j["backends"].size(), 1u);
+    EXPECT_EQ(j["backends"].back(), "ref");
+    const auto& bs = j["backends"];
+    EXPECT_NE(std::find(bs.begin(), bs.end(), j["nodes"][0]["backend"]), bs.end()) << r.out;
+    if (j["nodes"][0]["backend"] != bs[0]) {  // a later backend runs it: the earlier ones said why not
+        EXPECT_NE(j["nodes"][0]["fallback_reason"].get<std::string>().find(bs[0].get<std::string>() + ": "),
+                  std::string::npos) << r.out;
+    }
+    // A string input no fast backend takes: it falls back with every declining backend's reason.
+    onnx::ModelProto sm = relu_model();
+    sm.mutable_graph()->mutable_node(0)->set_op_type("Identity");
+    for (auto* v : {sm.mutable_graph()->mutable_input(0), sm.mutable_graph()->mutable_output(0)}) {
+        v->mutable_type()->mutable_tensor_type()->set_elem_type(onnx::TensorProto::STRING);
+    }
+    r = nnport("inspect --partition " + save(sm, "s.onnx"));
+    ASSERT_EQ(r.code, 0) << r.out;
+    EXPECT_NE(r.out.find("Identity"), std::string::npos) << r.out;
+    EXPECT_NE(r.out.find("ref"), std::string::npos) << r.out;
+    if (j["backends"].size() > 1) {
+        EXPECT_NE(r.out.find("fell back: "), std::string::npos) << r.out;
+    }
+    EXPECT_EQ(nnport("inspect --partition --backend nosuch " + m).code, 2);
+    // Outputs agree between the default backends and the reference kernels.
+    const CliRun fast = nnport("run --shape x=2x3 " + m);
+    const CliRun ref = nnport("run --backend ref --shape x=2x3 " + m);
+    ASSERT_EQ(fast.code, 0) << fast.out;
+    EXPECT_EQ(fast.out, ref.out);
+}
+
 TEST_F(CliTest, RunWithoutMemoryPlanGivesTheSameOutputs) {
     const std::string m = save(relu_sigmoid_add(true));
     const CliRun planned = nnport("run --shape x=5x3 " + m);
@@ -388,10 +431,11 @@ nlohmann::json bench_json(const std::string& args) {
 
 TEST_F(CliTest, BenchJsonKeepsTheSchema) {
     const std::string m = save(relu_model());
-    const auto j = bench_json(m + " --threads 1 --iters 7 --warmup 1");
+    const auto j = bench_json(m + " --threads 1 --iters 7 --warmup 1 --backend ref");
     ASSERT_FALSE(j.empty());
     EXPECT_EQ(j["schema_version"], 1);
     EXPECT_EQ(j["backend"], "ref");
+    EXPECT_EQ(j["backend_nodes"], nlohmann::json({{"ref", 1}}));
     EXPECT_EQ(j["threads"], 1);
     EXPECT_EQ(j["iterations"], 7);
     ASSERT_EQ(j["latencies_ms"].size(), 7u);
@@ -439,7 +483,7 @@ TEST_F(CliTest, BenchRunsForSecondsOrIterations) {
 
 TEST_F(CliTest, BenchProfileAndChromeTrace) {
     const std::string m = save(relu_model());
-    const auto j = bench_json(m + " --iters 4 --warmup 0 --profile --trace " + path("t.json"));
+    const auto j = bench_json(m + " --iters 4 --warmup 0 --backend ref --profile --trace " + path("t.json"));
     ASSERT_FALSE(j.empty());
     const auto& p = j["profile"];
     EXPECT_EQ(p["runs"], 4);
@@ -527,8 +571,10 @@ TEST_F(CliTest, BenchRejectsBadFlagsAndMissingModel) {
     const std::string m = save(relu_model());
     const CliRun unknown = nnport("bench " + m + " --backend ref,cuda");
     EXPECT_EQ(unknown.code, 2) << unknown.out;
-    EXPECT_NE(unknown.out.find("unknown backend 'cuda' (known: ref)"), std::string::npos) << unknown.out;
-    EXPECT_EQ(bench_json(m + " --backend ref --iters 1")["backends_requested"], nlohmann::json({"ref"}));
+    EXPECT_NE(unknown.out.find("unknown backend 'cuda' (known: "), std::string::npos) << unknown.out;
+    EXPECT_EQ(bench_json(m + " --backend ref --iters 1")["backend"], "ref");
+    EXPECT_EQ(nnport("bench " + m + " --backend ref,ref").code, 2);
+    EXPECT_EQ(nnport("bench " + m + " --backend ''").code, 2);
     EXPECT_EQ(nnport("bench " + m + " --iters 0").code, 2);
     EXPECT_EQ(nnport("bench " + m + " --threads -1").code, 2);
     EXPECT_EQ(nnport("bench " + m + " --frobnicate").code, 2);
