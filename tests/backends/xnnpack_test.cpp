@@ -5,6 +5,7 @@
 
 #include "backends/backend.hpp"
 #include "backends/backend_test_util.hpp"
+#include "backends/xnnpack/xnn_common.hpp"
 #include "ops/op_def.hpp"
 
 namespace nnport {
@@ -574,6 +575,50 @@ TEST(XnnConv, Declines) {
     half.inputs[0] = Tensor::create(DType::kFloat16, {1, 4, 8, 8}, true).value();
     half.inputs[1] = Tensor::create(DType::kFloat16, {4, 4, 3, 3}, true).value();
     expect_backend_declines(half, "xnnpack", "float16");
+}
+
+// The epilogue's vector math (each instruction set the CPU has) against the reference formulas in double, on random
+// values, the edges of the approximations' ranges and every tail length.
+TEST(XnnEpilogue, MatchesReferenceFormulas) {
+    std::vector<float> base = {0.0f,  -0.0f, 1e-8f, -1e-8f, 0.1999f, 0.2f,  -0.2001f, 0.5f,  -0.5f, 1.0f,  -3.0f,
+                               6.0f,  -6.0f, 9.5f,  -9.5f,  20.0f,   -20.0f, 87.0f,  -87.5f, 100.0f, -100.0f, 1e30f,
+                               -1e30f};
+    std::mt19937 g(7);
+    std::uniform_real_distribution<float> d(-10.0f, 10.0f);
+    while (base.size() < 1000) base.push_back(d(g));
+    for (int level = 0; level <= 2; ++level) {
+        const int before = xnn::limit_epilogue_isa(level);
+        for (const auto& [name, params] : all_activations()) {
+            // Parsed through the attribute reader, as the kernels do.
+            ir::Graph gr("g");
+            ir::Value* x = gr.add_value("x", ir::ValueType::tensor(DType::kFloat32)).value();
+            ir::Node* n = gr.add_node("FusedGemm", "com.nnport", "n", {x, x}, {"y"}).value();
+            n->def = find_op("com.nnport", "FusedGemm");
+            n->attrs["activation"] = str(name);
+            if (!params.empty()) n->attrs["activation_params"] = flts(params);
+            auto parsed = fused::parse_activation(AttrAccess(*n, *n->def));
+            ASSERT_TRUE(parsed.is_ok());
+            const fused::Activation a = *parsed;
+            if (name == "Swish" && params[0] != 1.0f) continue;  // one Swish is enough here
+            for (size_t len : {size_t{1}, size_t{7}, size_t{15}, size_t{16}, size_t{17}, size_t{33}, base.size()}) {
+                for (bool residual : {false, true}) {
+                    std::vector<float> y(base.begin(), base.begin() + static_cast<std::ptrdiff_t>(len));
+                    std::vector<float> z(len, 0.25f);
+                    std::vector<double> want(len);
+                    for (size_t i = 0; i < len; ++i) want[i] = static_cast<double>(residual ? y[i] + z[i] : y[i]);
+                    fused::apply_activation(a, want.data(), static_cast<int64_t>(len));
+                    xnn::apply_epilogue(a, y.data(), residual ? z.data() : nullptr, static_cast<int64_t>(len),
+                                        nullptr);
+                    for (size_t i = 0; i < len; ++i) {
+                        const double in = static_cast<double>(base[i]) + (residual ? 0.25 : 0.0);
+                        const double tol = 2e-6 * std::abs(want[i]) + 1e-6 * std::max(1.0, std::min(std::abs(in), 1e3));
+                        ASSERT_NEAR(y[i], want[i], tol) << name << " level " << level << " x " << in;
+                    }
+                }
+            }
+        }
+        xnn::limit_epilogue_isa(before);
+    }
 }
 
 TEST(XnnBackend, SupportsAnswersDirectly) {

@@ -1,9 +1,16 @@
 // The XNNPACK backend's output epilogue: y = act(y + z) over a finished output, for the activations XNNPACK cannot
-// fuse as an output clamp (and for the residual add of FusedConv). AVX2/FMA loops chosen at run time by CPU
-// features (no -march flag needed), the portable fused::apply_activation elsewhere.
+// fuse as an output clamp (and for the residual add of FusedConv).
+// AVX-512F or AVX2/FMA loops chosen at run time by CPU features (no -march flag needed), the portable
+// fused::apply_activation elsewhere.
+// GCC 12 reports its own _mm512_undefined_ps() inside _mm512_min_ps/_mm512_max_ps as maybe-uninitialized (a false
+// positive at the intrinsic's location in the header).
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 #include <immintrin.h>
+#pragma GCC diagnostic pop
 
 #include <algorithm>
+#include <atomic>
 
 #include "backends/xnnpack/xnn_common.hpp"
 #include "core/thread_pool.hpp"
@@ -141,7 +148,143 @@ NNPORT_AVX2 void run8(float* y, const float* z, int64_t n, float a0, float a1) {
     }
 }
 
+// ---- the same with 16 floats (AVX-512F): reciprocals by rcp14 and one Newton step (about 2^-28 relative) -----------
+
+#define NNPORT_AVX512 __attribute__((target("avx512f")))
+
+NNPORT_AVX512 inline __m512 exp16(__m512 x) {
+    x = _mm512_min_ps(_mm512_max_ps(x, _mm512_set1_ps(-87.33654f)), _mm512_set1_ps(88.0f));
+    const __m512 n = _mm512_roundscale_ps(_mm512_mul_ps(x, _mm512_set1_ps(1.44269504088896341f)),
+                                          _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+    __m512 r = _mm512_fnmadd_ps(n, _mm512_set1_ps(0.693359375f), x);
+    r = _mm512_fnmadd_ps(n, _mm512_set1_ps(-2.12194440e-4f), r);
+    __m512 p = _mm512_set1_ps(1.9875691500e-4f);
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.3981999507e-3f));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(8.3334519073e-3f));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(4.1665795894e-2f));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.6666665459e-1f));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(5.0000001201e-1f));
+    p = _mm512_fmadd_ps(p, _mm512_mul_ps(r, r), _mm512_add_ps(r, _mm512_set1_ps(1.0f)));
+    return _mm512_scalef_ps(p, n);
+}
+
+/// 1 / d: rcp14 refined by one Newton-Raphson step.
+NNPORT_AVX512 inline __m512 recip16(__m512 d) {
+    const __m512 r = _mm512_rcp14_ps(d);
+    return _mm512_mul_ps(r, _mm512_fnmadd_ps(d, r, _mm512_set1_ps(2.0f)));
+}
+
+NNPORT_AVX512 inline __m512 sigmoid16(__m512 x) {
+    const __m512 e = exp16(_mm512_sub_ps(_mm512_setzero_ps(), _mm512_abs_ps(x)));
+    const __m512 r = recip16(_mm512_add_ps(_mm512_set1_ps(1.0f), e));
+    const __mmask16 neg = _mm512_cmp_ps_mask(x, _mm512_setzero_ps(), _CMP_LT_OQ);
+    return _mm512_mask_mul_ps(r, neg, e, r);
+}
+
+NNPORT_AVX512 inline __m512 with_sign_of(__m512 v, __m512 x) {
+    const __m512i sign = _mm512_and_si512(_mm512_castps_si512(x), _mm512_set1_epi32(static_cast<int>(0x80000000u)));
+    return _mm512_castsi512_ps(_mm512_or_si512(_mm512_castps_si512(v), sign));
+}
+
+NNPORT_AVX512 inline __m512 tanh16(__m512 x) {
+    const __m512 a = _mm512_abs_ps(x);
+    const __m512 t = exp16(_mm512_mul_ps(a, _mm512_set1_ps(-2.0f)));
+    const __m512 one = _mm512_set1_ps(1.0f);
+    const __m512 big = _mm512_mul_ps(_mm512_sub_ps(one, t), recip16(_mm512_add_ps(one, t)));
+    const __m512 a2 = _mm512_mul_ps(a, a);
+    __m512 p = _mm512_set1_ps(62.0f / 2835.0f);
+    p = _mm512_fmadd_ps(p, a2, _mm512_set1_ps(-17.0f / 315.0f));
+    p = _mm512_fmadd_ps(p, a2, _mm512_set1_ps(2.0f / 15.0f));
+    p = _mm512_fmadd_ps(p, a2, _mm512_set1_ps(-1.0f / 3.0f));
+    const __m512 small = _mm512_fmadd_ps(_mm512_mul_ps(p, a2), a, a);
+    const __m512 r = _mm512_mask_blend_ps(_mm512_cmp_ps_mask(a, _mm512_set1_ps(0.2f), _CMP_LT_OQ), big, small);
+    return with_sign_of(r, x);
+}
+
+NNPORT_AVX512 inline __m512 gelu16(__m512 x) {
+    const __m512 u = _mm512_mul_ps(x, _mm512_set1_ps(0.7071067811865476f));
+    const __m512 z = _mm512_abs_ps(u);
+    const __m512 t = recip16(_mm512_fmadd_ps(z, _mm512_set1_ps(0.3275911f), _mm512_set1_ps(1.0f)));
+    __m512 p = _mm512_set1_ps(1.061405429f);
+    p = _mm512_fmadd_ps(p, t, _mm512_set1_ps(-1.453152027f));
+    p = _mm512_fmadd_ps(p, t, _mm512_set1_ps(1.421413741f));
+    p = _mm512_fmadd_ps(p, t, _mm512_set1_ps(-0.284496736f));
+    p = _mm512_fmadd_ps(p, t, _mm512_set1_ps(0.254829592f));
+    p = _mm512_mul_ps(p, t);
+    const __m512 erfc = _mm512_mul_ps(p, exp16(_mm512_sub_ps(_mm512_setzero_ps(), _mm512_mul_ps(z, z))));
+    const __mmask16 neg = _mm512_cmp_ps_mask(u, _mm512_setzero_ps(), _CMP_LT_OQ);
+    const __m512 one_plus_erf = _mm512_mask_blend_ps(neg, _mm512_sub_ps(_mm512_set1_ps(2.0f), erfc), erfc);
+    return _mm512_mul_ps(_mm512_mul_ps(_mm512_set1_ps(0.5f), x), one_plus_erf);
+}
+
+template <Act K>
+NNPORT_AVX512 inline __m512 act16(__m512 v, __m512 p0, __m512 p1) {
+    const __m512 zero = _mm512_setzero_ps(), one = _mm512_set1_ps(1.0f);
+    if constexpr (K == Act::kIdentity) {
+        return v;
+    } else if constexpr (K == Act::kRelu) {
+        return _mm512_max_ps(v, zero);
+    } else if constexpr (K == Act::kClip) {
+        return _mm512_min_ps(_mm512_max_ps(v, p0), p1);
+    } else if constexpr (K == Act::kLeakyRelu) {
+        return _mm512_mask_mul_ps(v, _mm512_cmp_ps_mask(v, zero, _CMP_LT_OQ), v, p0);
+    } else if constexpr (K == Act::kSigmoid) {
+        return sigmoid16(v);
+    } else if constexpr (K == Act::kHardSigmoid) {
+        return _mm512_min_ps(one, _mm512_max_ps(zero, _mm512_fmadd_ps(v, p0, p1)));
+    } else if constexpr (K == Act::kHardSwish) {
+        const __m512 g = _mm512_fmadd_ps(v, _mm512_set1_ps(1.0f / 6.0f), _mm512_set1_ps(0.5f));
+        return _mm512_mul_ps(v, _mm512_min_ps(one, _mm512_max_ps(zero, g)));
+    } else if constexpr (K == Act::kSwish) {
+        return _mm512_mul_ps(v, sigmoid16(_mm512_mul_ps(v, p0)));
+    } else if constexpr (K == Act::kGelu) {
+        return gelu16(v);
+    } else if constexpr (K == Act::kGeluTanh) {
+        const __m512 x3 = _mm512_mul_ps(_mm512_mul_ps(v, v), v);
+        const __m512 w = _mm512_mul_ps(_mm512_fmadd_ps(x3, _mm512_set1_ps(0.044715f), v),
+                                       _mm512_set1_ps(2.0f * 0.7978845608028654f));
+        return _mm512_mul_ps(v, sigmoid16(w));
+    } else {
+        static_assert(K == Act::kTanh);
+        return tanh16(v);
+    }
+}
+
+template <Act K>
+NNPORT_AVX512 void run16(float* y, const float* z, int64_t n, float a0, float a1) {
+    const __m512 p0 = _mm512_set1_ps(a0), p1 = _mm512_set1_ps(a1);
+    int64_t i = 0;
+    for (; i + 16 <= n; i += 16) {
+        __m512 v = _mm512_loadu_ps(y + i);
+        if (z) v = _mm512_add_ps(v, _mm512_loadu_ps(z + i));
+        _mm512_storeu_ps(y + i, act16<K>(v, p0, p1));
+    }
+    if (i < n) {
+        const __mmask16 mask = static_cast<__mmask16>((1u << (n - i)) - 1u);
+        __m512 v = _mm512_maskz_loadu_ps(mask, y + i);
+        if (z) v = _mm512_add_ps(v, _mm512_maskz_loadu_ps(mask, z + i));
+        _mm512_mask_storeu_ps(y + i, mask, act16<K>(v, p0, p1));
+    }
+}
+
 using RunFn = void (*)(float*, const float*, int64_t, float, float);
+
+RunFn avx512_fn(Act k) {
+    switch (k) {
+        case Act::kIdentity: return run16<Act::kIdentity>;
+        case Act::kRelu: return run16<Act::kRelu>;
+        case Act::kClip: return run16<Act::kClip>;
+        case Act::kLeakyRelu: return run16<Act::kLeakyRelu>;
+        case Act::kSigmoid: return run16<Act::kSigmoid>;
+        case Act::kHardSigmoid: return run16<Act::kHardSigmoid>;
+        case Act::kHardSwish: return run16<Act::kHardSwish>;
+        case Act::kSwish: return run16<Act::kSwish>;
+        case Act::kGelu: return run16<Act::kGelu>;
+        case Act::kGeluTanh: return run16<Act::kGeluTanh>;
+        case Act::kTanh: return run16<Act::kTanh>;
+    }
+    return nullptr;
+}
 
 RunFn avx2_fn(Act k) {
     switch (k) {
@@ -160,12 +303,18 @@ RunFn avx2_fn(Act k) {
     return nullptr;
 }
 
-bool have_avx2() {
-    static const bool yes = [] {
+enum class Isa { kPortable = 0, kAvx2 = 1, kAvx512 = 2 };
+
+std::atomic<int> g_isa_limit{2};
+
+Isa isa() {
+    static const Isa best = [] {
         __builtin_cpu_init();
-        return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+        if (__builtin_cpu_supports("avx512f")) return Isa::kAvx512;
+        if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) return Isa::kAvx2;
+        return Isa::kPortable;
     }();
-    return yes;
+    return static_cast<Isa>(std::min(static_cast<int>(best), g_isa_limit.load(std::memory_order_relaxed)));
 }
 
 /// Portable path: the residual add, then the reference activation formulas.
@@ -178,9 +327,12 @@ void run_portable(const fused::Activation& a, float* y, const float* z, int64_t 
 
 }  // namespace
 
+int limit_epilogue_isa(int level) { return g_isa_limit.exchange(std::clamp(level, 0, 2)); }
+
 void apply_epilogue(const fused::Activation& a, float* y, const float* z, int64_t n, ThreadPool* pool) {
     if (n <= 0 || (a.kind == Act::kIdentity && !z)) return;
-    const RunFn fn = have_avx2() ? avx2_fn(a.kind) : nullptr;
+    const Isa i = isa();
+    const RunFn fn = i == Isa::kAvx512 ? avx512_fn(a.kind) : i == Isa::kAvx2 ? avx2_fn(a.kind) : nullptr;
     auto body = [&](int64_t b, int64_t e) {
         if (fn) fn(y + b, z ? z + b : nullptr, e - b, a.p0, a.p1);
         else run_portable(a, y + b, z ? z + b : nullptr, e - b);
