@@ -7,6 +7,7 @@
 #include <random>
 
 #include "backends/backend.hpp"
+#include "backends/backend_test_util.hpp"
 #include "ops/op_def.hpp"
 
 namespace nnport {
@@ -733,6 +734,69 @@ TEST(OneDnnNorm, RejectsWithReasons) {
     s = f64.supports();
     EXPECT_FALSE(s.ok);
     EXPECT_NE(s.reason.find("float32"), std::string::npos) << s.reason;
+}
+
+// ---- Whole sessions: the partitioner's rewrite into channels-last twins, then the kernels -------------------------
+// (A pooling node alone stays NCHW on the reference kernels by the partitioner's rule; pools are covered above and by
+// the zoo models, where they sit between channels-last convolutions.)
+
+testing::OpRun op_run(std::string op, std::vector<Tensor> in, std::vector<bool> constant, ir::Attributes attrs = {},
+                      std::string domain = "") {
+    testing::OpRun r;
+    r.op_type = std::move(op);
+    r.domain = std::move(domain);
+    if (!r.domain.empty()) r.opset = 1;
+    r.inputs = std::move(in);
+    r.as_initializer = std::move(constant);
+    r.attrs = std::move(attrs);
+    return r;
+}
+
+TEST(OneDnnSession, ConvAndFusedConvRunChannelsLast) {
+    testing::expect_backend_matches_ref(op_run("Conv", {rnd({1, 8, 12, 12}, 1), rnd({16, 8, 3, 3}, 2), rnd({16}, 3)},
+                                               {false, true, true}, {{"pads", ints({1, 1, 1, 1})}}),
+                                        "onednn");
+    testing::expect_backend_matches_ref(
+        op_run("Conv", {rnd({2, 12, 9, 9}, 1), rnd({12, 1, 3, 3}, 2)}, {false, true},
+               {{"group", i1(12)}, {"strides", ints({2, 2})}, {"auto_pad", str("SAME_UPPER")}}),
+        "onednn");
+    testing::expect_backend_matches_ref(
+        op_run("FusedConv",
+               {rnd({1, 8, 10, 10}, 1), rnd({8, 8, 3, 3}, 2), rnd({8}, 3), rnd({1, 8, 10, 10}, 4)},
+               {false, true, true, false},
+               {{"pads", ints({1, 1, 1, 1})}, {"activation", str("Clip")},
+                {"activation_params", Attribute::make_floats({0.0f, 6.0f})}},
+               "com.nnport"),
+        "onednn");
+}
+
+TEST(OneDnnSession, MatMulGemmNormSoftmax) {
+    testing::expect_backend_matches_ref(op_run("MatMul", {rnd({2, 16, 64}, 1), rnd({64, 48}, 2)}, {false, true}),
+                                        "onednn");
+    testing::expect_backend_matches_ref(op_run("MatMul", {rnd({2, 4, 32, 16}, 1), rnd({2, 4, 16, 32}, 2)}, {false, false}),
+                                        "onednn");
+    testing::expect_backend_matches_ref(
+        op_run("Gemm", {rnd({8, 256}, 1), rnd({100, 256}, 2), rnd({100}, 3)}, {false, true, true},
+               {{"transB", i1(1)}, {"alpha", f1(0.5f)}, {"beta", f1(2.0f)}}),
+        "onednn");
+    testing::expect_backend_matches_ref(
+        op_run("FusedMatMul", {rnd({3, 20, 64}, 1), rnd({64, 96}, 2), rnd({96}, 3)}, {false, true, true},
+               {{"activation", str("Gelu")}}, "com.nnport"),
+        "onednn");
+    testing::OpRun ln = op_run("LayerNormalization", {rnd({2, 10, 48}, 1), rnd({48}, 2), rnd({48}, 3)},
+                               {false, true, true}, {{"axis", i1(-1)}});
+    ln.opset = 17;
+    testing::expect_backend_matches_ref(ln, "onednn", 1e-4, 1e-4);
+    testing::expect_backend_matches_ref(op_run("Softmax", {rnd({3, 7, 50}, 1, -5.0f, 5.0f)}, {false}), "onednn");
+}
+
+TEST(OneDnnSession, DeclinedNodesFallBackWithTheirReason) {
+    testing::expect_backend_declines(
+        op_run("Conv", {rnd({1, 2, 4, 4}, 1), rnd({2, 2, 3, 3}, 2)}, {false, false}), "onednn", "weights are not constant");
+    testing::expect_backend_declines(op_run("Softmax", {rnd({3, 7}, 1)}, {false}, {{"axis", i1(0)}}), "onednn",
+                                     "last axis");
+    testing::expect_backend_declines(op_run("MatMul", {rnd({2, 3}, 1), rnd({3, 2}, 2)}, {false, true}), "onednn",
+                                     "too small");
 }
 
 TEST(OneDnnBackend, RegisteredAndAvailable) {
