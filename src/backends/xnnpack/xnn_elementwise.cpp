@@ -1,8 +1,11 @@
 // XNNPACK backend: elementwise operators. Binary Add, Sub, Mul, Div, Max, Min with numpy broadcasting (the *_nd_f32
 // operators, up to XNN_MAX_TENSOR_DIMS dimensions); unary Relu, Clip, LeakyRelu, Sigmoid, HardSwish, Abs, Neg, Sqrt,
 // Floor, Ceil, Elu, Round (the *_nc_f32 operators over the flat tensor); Softmax over the last axis.
-// Only tensors of at least kMinElements elements are taken (when the size is known at load time): below that the
-// reference kernels are as fast and the call overhead dominates.
+// Measured against the reference kernels (one thread, 256 to 262144 elements): XNNPACK is as fast or faster at every
+// size (2-15x for Sigmoid, Round, Floor, HardSwish, Softmax), so no size threshold. XNNPACK's binary operators
+// parallelise over the outer dimensions of the compressed shape only, so a same-shape or scalar-operand product
+// would run on one thread: those are split into one flat chunk per thread, each on its own operator.
+#include <algorithm>
 #include <cmath>
 #include <vector>
 
@@ -13,8 +16,8 @@ namespace nnport::xnn {
 
 namespace {
 
-/// Smallest statically known output worth an XNNPACK call (measured: see docs of the backend tests).
-constexpr int64_t kMinElements = 4096;
+/// Outputs below this run on the calling thread (splitting them costs more than it saves).
+constexpr int64_t kMinParallel = 16384;
 
 enum class Bin { kAdd, kSub, kMul, kDiv, kMax, kMin };
 
@@ -55,21 +58,6 @@ std::string clip_bound(const ir::Node& n, const ConstantFn& constant, size_t i, 
     return {};
 }
 
-/// Statically known element count of value v, or -1.
-int64_t static_numel(const ir::Value* v) {
-    if (!v || !v->type.has_shape || !v->type.is_static()) return -1;
-    return shape_numel(v->type.static_shape());
-}
-
-std::string small_obstacle(const ir::Node& n) {
-    const int64_t numel = static_numel(n.output(0));
-    if (numel >= 0 && numel < kMinElements) {
-        return "small tensor (" + std::to_string(numel) + " elements < " + std::to_string(kMinElements) +
-               "): the reference kernel is as fast";
-    }
-    return {};
-}
-
 std::string elementwise_obstacle(const ir::Node& n, const ConstantFn& constant) {
     Bin bin;
     const bool binary = binary_op(n, &bin);
@@ -104,7 +92,7 @@ std::string elementwise_obstacle(const ir::Node& n, const ConstantFn& constant) 
         auto axis = normalize_axis(attrs_of(n).attr_int("axis"), t.rank());
         if (!axis.is_ok() || *axis != t.rank() - 1) return "Softmax over an axis other than the last";
     }
-    return small_obstacle(n);
+    return {};
 }
 
 /// Binary elementwise with broadcasting.
@@ -112,19 +100,22 @@ class BinaryKernel final : public BackendKernel {
 public:
     BinaryKernel(const ir::Node& n, Bin op) : node_(&n), bin_(op) {}
 
-    Status init() {
-        xnn_operator_t op = nullptr;
-        xnn_status s = xnn_status_success;
-        switch (bin_) {
-            case Bin::kAdd: s = xnn_create_add_nd_f32(-kInf, kInf, 0, &op); break;
-            case Bin::kSub: s = xnn_create_subtract_nd_f32(-kInf, kInf, 0, &op); break;
-            case Bin::kMul: s = xnn_create_multiply_nd_f32(-kInf, kInf, 0, &op); break;
-            case Bin::kDiv: s = xnn_create_divide_nd_f32(-kInf, kInf, 0, &op); break;
-            case Bin::kMax: s = xnn_create_maximum_nd_f32(0, &op); break;
-            case Bin::kMin: s = xnn_create_minimum_nd_f32(0, &op); break;
+    /// One operator per thread of the session's pool (flat chunks run side by side).
+    Status init(int threads) {
+        for (int t = 0; t < std::max(1, threads); ++t) {
+            xnn_operator_t op = nullptr;
+            xnn_status s = xnn_status_success;
+            switch (bin_) {
+                case Bin::kAdd: s = xnn_create_add_nd_f32(-kInf, kInf, 0, &op); break;
+                case Bin::kSub: s = xnn_create_subtract_nd_f32(-kInf, kInf, 0, &op); break;
+                case Bin::kMul: s = xnn_create_multiply_nd_f32(-kInf, kInf, 0, &op); break;
+                case Bin::kDiv: s = xnn_create_divide_nd_f32(-kInf, kInf, 0, &op); break;
+                case Bin::kMax: s = xnn_create_maximum_nd_f32(0, &op); break;
+                case Bin::kMin: s = xnn_create_minimum_nd_f32(0, &op); break;
+            }
+            if (s != xnn_status_success) return call_error(*node_, "binary create", s);
+            ops_.emplace_back(op);
         }
-        if (s != xnn_status_success) return call_error(*node_, "binary create", s);
-        op_.reset(op);
         return Status::ok();
     }
 
@@ -141,35 +132,59 @@ public:
             return unsupported(node_->describe() + ": rank above XNNPACK's " + std::to_string(XNN_MAX_TENSOR_DIMS));
         }
         NNPORT_ASSIGN_OR_RETURN(Tensor * y, ctx.output(0, DType::kFloat32, out));
-        if (y->numel() == 0) return Status::ok();
-        size_t sa[XNN_MAX_TENSOR_DIMS], sb[XNN_MAX_TENSOR_DIMS];
-        for (int64_t i = 0; i < a.rank(); ++i) sa[i] = static_cast<size_t>(a.dim(i));
-        for (int64_t i = 0; i < b.rank(); ++i) sb[i] = static_cast<size_t>(b.dim(i));
-        const size_t ra = static_cast<size_t>(a.rank()), rb = static_cast<size_t>(b.rank());
+        const int64_t n = y->numel();
+        if (n == 0) return Status::ok();
         const float *pa = a.data<float>(), *pb = b.data<float>();
         float* py = y->data<float>();
         std::lock_guard<std::mutex> lock(mu_);
-        const pthreadpool_t tp = threadpool(ctx);
+        const int parts = ctx.pool() && n >= kMinParallel ? std::min<int>(ctx.pool()->num_threads(),
+                                                                           static_cast<int>(ops_.size()))
+                                                          : 1;
+        const bool flat = a.shape() == b.shape() || a.numel() == 1 || b.numel() == 1;
+        if (flat && parts > 1) {
+            // Chunk c of the flat output on operator c, the threads side by side.
+            std::vector<Status> st(static_cast<size_t>(parts));
+            ctx.pool()->parallel_for(parts, [&](int64_t c0, int64_t c1) {
+                for (int64_t c = c0; c < c1; ++c) {
+                    const int64_t lo = n * c / parts, len = n * (c + 1) / parts - lo;
+                    const bool a1 = a.numel() == 1, b1 = b.numel() == 1;  // a scalar operand (not both: n > 1)
+                    const size_t la = a1 ? 1 : static_cast<size_t>(len), lb = b1 ? 1 : static_cast<size_t>(len);
+                    st[static_cast<size_t>(c)] = run_op(ops_[static_cast<size_t>(c)].get(), 1, &la, 1, &lb,
+                                                        a1 ? pa : pa + lo, b1 ? pb : pb + lo, py + lo, nullptr);
+                }
+            });
+            for (const Status& s : st) NNPORT_RETURN_IF_ERROR(s);
+            return Status::ok();
+        }
+        size_t sa[XNN_MAX_TENSOR_DIMS], sb[XNN_MAX_TENSOR_DIMS];
+        for (int64_t i = 0; i < a.rank(); ++i) sa[i] = static_cast<size_t>(a.dim(i));
+        for (int64_t i = 0; i < b.rank(); ++i) sb[i] = static_cast<size_t>(b.dim(i));
+        return run_op(ops_[0].get(), static_cast<size_t>(a.rank()), sa, static_cast<size_t>(b.rank()), sb, pa, pb, py,
+                      parts > 1 ? threadpool(ctx) : nullptr);
+    }
+
+private:
+    Status run_op(xnn_operator_t op, size_t ra, const size_t* sa, size_t rb, const size_t* sb, const float* pa,
+                  const float* pb, float* py, pthreadpool_t tp) const {
         xnn_status s = xnn_status_success;
         switch (bin_) {
-            case Bin::kAdd: s = xnn_setup_add_nd_f32(op_.get(), ra, sa, rb, sb, pa, pb, py, tp); break;
-            case Bin::kSub: s = xnn_setup_subtract_nd_f32(op_.get(), ra, sa, rb, sb, pa, pb, py, tp); break;
-            case Bin::kMul: s = xnn_setup_multiply_nd_f32(op_.get(), ra, sa, rb, sb, pa, pb, py, tp); break;
-            case Bin::kDiv: s = xnn_setup_divide_nd_f32(op_.get(), ra, sa, rb, sb, pa, pb, py, tp); break;
-            case Bin::kMax: s = xnn_setup_maximum_nd_f32(op_.get(), ra, sa, rb, sb, pa, pb, py, tp); break;
-            case Bin::kMin: s = xnn_setup_minimum_nd_f32(op_.get(), ra, sa, rb, sb, pa, pb, py, tp); break;
+            case Bin::kAdd: s = xnn_setup_add_nd_f32(op, ra, sa, rb, sb, pa, pb, py, tp); break;
+            case Bin::kSub: s = xnn_setup_subtract_nd_f32(op, ra, sa, rb, sb, pa, pb, py, tp); break;
+            case Bin::kMul: s = xnn_setup_multiply_nd_f32(op, ra, sa, rb, sb, pa, pb, py, tp); break;
+            case Bin::kDiv: s = xnn_setup_divide_nd_f32(op, ra, sa, rb, sb, pa, pb, py, tp); break;
+            case Bin::kMax: s = xnn_setup_maximum_nd_f32(op, ra, sa, rb, sb, pa, pb, py, tp); break;
+            case Bin::kMin: s = xnn_setup_minimum_nd_f32(op, ra, sa, rb, sb, pa, pb, py, tp); break;
         }
         if (s != xnn_status_success) return call_error(*node_, "binary setup", s);
-        s = xnn_run_operator(op_.get(), tp);
+        s = xnn_run_operator(op, tp);
         if (s != xnn_status_success) return call_error(*node_, "xnn_run_operator", s);
         return Status::ok();
     }
 
-private:
     const ir::Node* node_;
     Bin bin_;
     std::mutex mu_;
-    OpPtr op_;
+    std::vector<OpPtr> ops_;
 };
 
 using UnarySetup = xnn_status (*)(xnn_operator_t, size_t, const float*, float*, pthreadpool_t);
@@ -303,7 +318,7 @@ Result<KernelPtr> elementwise_prepare(const ir::Node& n, const PrepareContext& c
     Bin bin;
     if (binary_op(n, &bin)) {
         auto k = std::make_unique<BinaryKernel>(n, bin);
-        NNPORT_RETURN_IF_ERROR(k->init());
+        NNPORT_RETURN_IF_ERROR(k->init(ctx.threads));
         return KernelPtr(std::move(k));
     }
     if (is_onnx(n, "Softmax")) return KernelPtr(std::make_unique<SoftmaxKernel>(n));
