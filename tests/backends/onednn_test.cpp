@@ -5,6 +5,7 @@
 #include <cmath>
 #include <optional>
 #include <random>
+#include <thread>
 
 #include "backends/backend.hpp"
 #include "backends/backend_test_util.hpp"
@@ -271,6 +272,41 @@ TEST(OneDnnConv, TwoThreads) {
     auto t = nhwc_conv({1, 16, 16, 32}, 32, 3, 3, {{"pads", ints({1, 1, 1, 1})}});
     t.threads = 2;
     check(t);
+}
+
+TEST(OneDnnConv, ConcurrentRunsOfOneKernel) {
+    // Several threads run one prepared kernel at once, each on its own input size (cache lookups and inserts race).
+    auto t = nhwc_conv({1, 8, 8, 8}, 8, 3, 3, {{"pads", ints({1, 1, 1, 1})}, {"activation", str("Relu")}});
+    t.op = "NhwcFusedConv";
+    t.inputs.push_back(rnd({1, 8, 8, 8}, 9));
+    t.constant.push_back(false);
+    t.dims = {{1, ir::Dim::symbol("h"), ir::Dim::symbol("w"), 8}, {}, {}, {1, ir::Dim::symbol("h"), ir::Dim::symbol("w"), 8}};
+    auto k = t.prepare();
+    ASSERT_TRUE(k.is_ok()) << k.status().message();
+    constexpr int kThreads = 6;
+    std::vector<std::vector<Tensor>> ins(kThreads), got(kThreads);
+    std::vector<Status> st(kThreads, Status::ok());
+    for (int i = 0; i < kThreads; ++i) {
+        const int64_t h = 5 + i % 3, w = 6 + i;
+        ins[i] = {rnd({1, h, w, 8}, 100 + i), t.inputs[1], t.inputs[2], rnd({1, h, w, 8}, 200 + i)};
+    }
+    std::vector<std::thread> pool;
+    for (int i = 0; i < kThreads; ++i) {
+        pool.emplace_back([&, i] {
+            for (int rep = 0; rep < 20 && st[i].is_ok(); ++rep) {
+                auto r = t.run(k.value().get(), &ins[i]);
+                if (!r.is_ok()) st[i] = r.status();
+                else got[i] = std::move(r).value();
+            }
+        });
+    }
+    for (auto& th : pool) th.join();
+    for (int i = 0; i < kThreads; ++i) {
+        ASSERT_TRUE(st[i].is_ok()) << st[i].message();
+        auto want = t.run(nullptr, &ins[i]);
+        ASSERT_TRUE(want.is_ok()) << want.status().message();
+        expect_close(got[i][0], want.value()[0]);
+    }
 }
 
 TEST(OneDnnConv, NchwConvIsAnsweredChannelsLast) {
