@@ -241,6 +241,32 @@ TEST(XnnConv, DynamicShapesRunTwice) {
     }
 }
 
+TEST(XnnConv, PointwiseBands) {
+    // 1x1 convolutions with an epilogue run in pixel bands (64 channels: bands of 1024 pixels, the last one partial).
+    for (int threads : {1, 2}) {
+        for (const auto& [act, residual] : std::vector<std::pair<std::string, bool>>{
+                 {"Swish", false}, {"Identity", true}, {"HardSwish", true}, {"Relu", true}, {"Sigmoid", false}}) {
+            SCOPED_TRACE(act + (residual ? " + Z" : "") + " threads " + std::to_string(threads));
+            auto build = [&, act = act, residual = residual](Net& n) {
+                n.input("x", {ir::Dim::symbol("N"), 24, ir::Dim::symbol("H"), ir::Dim::symbol("W")});
+                n.constant("w", rand_f32({64, 24, 1, 1}, 160, -0.3f, 0.3f));
+                n.constant("b", rand_f32({64}, 161));
+                n.constant("w2", rand_f32({64, 24, 1, 1}, 162, -0.3f, 0.3f));
+                n.node("Conv", {"x", "w2"}, {"z"});
+                std::vector<std::string> ins = {"x", "w", "b"};
+                if (residual) ins.push_back("z");
+                n.node("FusedConv", ins, {"y"}, {{"activation", str(act)}}, "com.nnport");
+                n.output("y");
+            };
+            expect_graph_matches(build,
+                                 {feed(rand_f32({2, 24, 40, 40}, 163, -2.0f, 2.0f)),
+                                  feed(rand_f32({1, 24, 7, 9}, 164, -2.0f, 2.0f)),
+                                  feed(rand_f32({3, 24, 33, 31}, 165, -2.0f, 2.0f))},
+                                 {"com.nnport.NhwcFusedConv"}, threads);
+        }
+    }
+}
+
 TEST(XnnConv, ThreadsAndConcurrentRuns) {
     auto build = [](Net& n) {
         n.input("x", {2, 16, 20, 20});
@@ -249,8 +275,10 @@ TEST(XnnConv, ThreadsAndConcurrentRuns) {
         n.constant("w2", rand_f32({32, 1, 3, 3}, 23, -0.5f, 0.5f));
         n.node("FusedConv", {"x", "w", "b"}, {"c1"}, {{"pads", ints({1, 1, 1, 1})}, {"activation", str("Swish")}},
                "com.nnport");
-        n.node("FusedConv", {"c1", "w2", "", "c1"}, {"y"},
+        n.constant("w3", rand_f32({32, 32, 1, 1}, 25, -0.3f, 0.3f));
+        n.node("FusedConv", {"c1", "w2", "", "c1"}, {"c2"},
                {{"pads", ints({1, 1, 1, 1})}, {"group", int1(32)}, {"activation", str("Relu")}}, "com.nnport");
+        n.node("FusedConv", {"c2", "w3", "", "c1"}, {"y"}, {{"activation", str("Tanh")}}, "com.nnport");
         n.output("y");
     };
     const Tensor x = rand_f32({2, 16, 20, 20}, 24);
@@ -441,6 +469,34 @@ TEST(XnnGemm, MatMul) {
         f.as_initializer = {false, true, true};
         f.attrs = {{"activation", str("GeluTanh")}};
         expect_backend_matches_ref(f, "xnnpack");
+    }
+}
+
+TEST(XnnGemm, ColumnBlocks) {
+    // K = 1100 gives blocks of 64 output columns (the last one partial); rows 100 (static) and symbolic.
+    for (int threads : {1, 2}) {
+        for (bool dynamic : {false, true}) {
+            SCOPED_TRACE(std::to_string(threads) + (dynamic ? " dynamic" : " static"));
+            auto build = [dynamic](Net& n) {
+                n.input("x", {dynamic ? ir::Dim::symbol("B") : ir::Dim(2), 50, 1100});
+                n.input("g", {100, 1100});
+                n.constant("w", rand_f32({1100, 200}, 150, -0.1f, 0.1f));
+                n.constant("bias", rand_f32({200}, 151));
+                n.constant("wt", rand_f32({200, 1100}, 152, -0.1f, 0.1f));
+                n.constant("c", rand_f32({1, 200}, 153));
+                n.node("MatMul", {"x", "w"}, {"m"});
+                n.node("FusedMatMul", {"x", "w", "bias"}, {"f"}, {{"activation", str("Gelu")}}, "com.nnport");
+                n.node("Gemm", {"g", "wt", "c"}, {"y"}, {{"transB", int1(1)}, {"alpha", flt(0.5f)}, {"beta", flt(2.0f)}});
+                n.node("FusedGemm", {"g", "w", "c"}, {"z"}, {{"activation", str("Swish")}}, "com.nnport");
+                for (const char* o : {"m", "f", "y", "z"}) n.output(o);
+            };
+            std::vector<Feeds> feeds;
+            for (int64_t b : dynamic ? std::vector<int64_t>{2, 3} : std::vector<int64_t>{2}) {
+                feeds.push_back({{"x", RtValue(rand_f32({b, 50, 1100}, 154))}, {"g", RtValue(rand_f32({100, 1100}, 155))}});
+            }
+            expect_graph_matches(build, feeds, {"MatMul", "com.nnport.FusedMatMul", "Gemm", "com.nnport.FusedGemm"},
+                                 threads, 1e-4, 1e-4);
+        }
     }
 }
 

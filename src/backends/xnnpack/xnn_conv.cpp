@@ -4,6 +4,7 @@
 // (y = act(conv + B + Z)). Padding is always explicit: ONNX pads, or the SAME_UPPER / SAME_LOWER / VALID pads of the
 // actual input size, so one operator serves every input shape whose padding is the same (all shapes for NOTSET,
 // VALID and stride-1 SAME) and a few operators are cached for shape-dependent SAME padding.
+#include <algorithm>
 #include <array>
 #include <vector>
 
@@ -125,6 +126,23 @@ public:
         }
         const std::string auto_pad = a.attr_string("auto_pad");
         const bool shape_dependent = auto_pad == "SAME_UPPER" || auto_pad == "SAME_LOWER";
+        // Pointwise (1x1, stride 1, no padding) with an epilogue: pixel bands, one operator per thread.
+        bool no_pads = true;
+        if ((auto_pad == "NOTSET" || auto_pad.empty()) && a.has_attr("pads")) {
+            for (int64_t p : a.attr_ints("pads")) no_pads &= p == 0;
+        }
+        if (kh_ == 1 && kw_ == 1 && strides_ == std::vector<int64_t>{1, 1} && no_pads &&
+            (has_z_ || post_.kind != fused::Act::kIdentity)) {
+            for (int t = 0; t < std::max(1, pc.threads); ++t) {
+                NNPORT_ASSIGN_OR_RETURN(xnn_operator_t op, create({0, 0, 0, 0}));
+                band_ops_.emplace_back(op);
+            }
+            packed_.clear();
+            packed_.shrink_to_fit();
+            bias_.clear();
+            bias_.shrink_to_fit();
+            return Status::ok();
+        }
         // Create the operator now when the padding is known; weights are then kept only if shapes may change it.
         const ir::ValueType& xt = n.input(0)->type;
         const bool hw_static = xt.dims[1].is_static() && xt.dims[2].is_static();
@@ -172,6 +190,7 @@ public:
         }
         NNPORT_ASSIGN_OR_RETURN(Tensor * y, ctx.output(0, DType::kFloat32, out));
         if (y->numel() == 0) return Status::ok();
+        if (!band_ops_.empty()) return run_bands(ctx, x, z, *y);
         {
             std::lock_guard<std::mutex> lock(mu_);
             NNPORT_ASSIGN_OR_RETURN(xnn_operator_t op, op_for(pads_of(geo)));
@@ -191,6 +210,39 @@ public:
 private:
     using Pads = std::array<int64_t, 4>;  // top, right, bottom, left (XNNPACK's order)
 
+    /// Pointwise convolution as bands of output pixels of about 256 KiB, each followed by its epilogue while the band
+    /// is still in cache (one pass over memory instead of two); thread t runs its bands on operator t.
+    Status run_bands(KernelContext& ctx, const Tensor& x, const Tensor* z, Tensor& y) {
+        const int64_t pixels = x.numel() / x.dim(3), cin = x.dim(3);
+        const int64_t band = std::max<int64_t>(8, (int64_t{1} << 16) / m_);
+        const int64_t bands = (pixels + band - 1) / band;
+        const int64_t threads = std::min<int64_t>(
+            {static_cast<int64_t>(band_ops_.size()), ctx.pool() ? ctx.pool()->num_threads() : 1, bands});
+        const float* xd = x.data<float>();
+        const float* zd = z ? z->data<float>() : nullptr;
+        float* yd = y.data<float>();
+        std::vector<Status> st(static_cast<size_t>(threads));
+        std::lock_guard<std::mutex> lock(mu_);
+        ctx.parallel_for(threads, [&](int64_t t0, int64_t t1) {
+            for (int64_t t = t0; t < t1; ++t) {
+                xnn_operator_t op = band_ops_[static_cast<size_t>(t)].get();
+                for (int64_t b = bands * t / threads; b < bands * (t + 1) / threads; ++b) {
+                    const int64_t p0 = b * band, len = std::min(band, pixels - p0);
+                    xnn_status s = xnn_setup_convolution2d_nhwc_f32(op, 1, 1, static_cast<size_t>(len), xd + p0 * cin,
+                                                                    yd + p0 * m_, nullptr);
+                    if (s == xnn_status_success) s = xnn_run_operator(op, nullptr);
+                    if (s != xnn_status_success) {
+                        st[static_cast<size_t>(t)] = call_error(*node_, "pointwise convolution band", s);
+                        break;
+                    }
+                    apply_epilogue(post_, yd + p0 * m_, zd ? zd + p0 * m_ : nullptr, len * m_, nullptr);
+                }
+            }
+        });
+        for (const Status& s : st) NNPORT_RETURN_IF_ERROR(s);
+        return Status::ok();
+    }
+
     static Pads pads_of(const nn::Geometry& g) {
         return {g.pads_begin[0], g.pads_end[1], g.pads_end[0], g.pads_begin[1]};
     }
@@ -205,6 +257,14 @@ private:
         if (packed_.empty()) {
             return internal_error(node_->describe() + ": padding changed for a convolution created with fixed pads");
         }
+        NNPORT_ASSIGN_OR_RETURN(xnn_operator_t op, create(p));
+        if (ops_.size() >= 4) ops_.pop_back();
+        ops_.insert(ops_.begin(), {p, OpPtr(op)});
+        return op;
+    }
+
+    /// A new operator with padding `p` from the packed weights.
+    Result<xnn_operator_t> create(const Pads& p) const {
         for (int64_t v : p) {
             if (v > kMaxU32) return unsupported(node_->describe() + ": padding too large for XNNPACK");
         }
@@ -217,8 +277,6 @@ private:
             static_cast<size_t>(cg_), static_cast<size_t>(m_ / group_), static_cast<size_t>(cg_ * group_),
             static_cast<size_t>(m_), packed_.data(), bias_.empty() ? nullptr : bias_.data(), min_, max_, 0, &op);
         if (s != xnn_status_success) return call_error(*node_, "xnn_create_convolution2d_nhwc_f32", s);
-        if (ops_.size() >= 4) ops_.pop_back();
-        ops_.insert(ops_.begin(), {p, OpPtr(op)});
         return op;
     }
 
@@ -231,6 +289,7 @@ private:
     bool has_z_ = false;
     std::mutex mu_;
     std::vector<std::pair<Pads, OpPtr>> ops_;
+    std::vector<OpPtr> band_ops_;  // pointwise with an epilogue: one operator per thread
 };
 
 }  // namespace
