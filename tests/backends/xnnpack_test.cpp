@@ -267,6 +267,20 @@ TEST(XnnConv, PointwiseBands) {
     }
 }
 
+TEST(XnnConv, PointwiseBandsLargeWeights) {
+    // Over 1 MiB of weights: one shared operator, bands one after the other on all threads (102-pixel bands).
+    for (int threads : {1, 2}) {
+        auto build = [](Net& n) {
+            n.input("x", {1, 512, ir::Dim::symbol("H"), 12});
+            n.constant("w", rand_f32({640, 512, 1, 1}, 170, -0.05f, 0.05f));
+            n.node("FusedConv", {"x", "w"}, {"y"}, {{"activation", str("GeluTanh")}}, "com.nnport");
+            n.output("y");
+        };
+        expect_graph_matches(build, {feed(rand_f32({1, 512, 12, 12}, 171)), feed(rand_f32({1, 512, 5, 12}, 172))},
+                             {"com.nnport.NhwcFusedConv"}, threads, 1e-4, 2e-5);
+    }
+}
+
 TEST(XnnConv, ThreadsAndConcurrentRuns) {
     auto build = [](Net& n) {
         n.input("x", {2, 16, 20, 20});

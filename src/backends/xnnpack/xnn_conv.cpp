@@ -133,7 +133,9 @@ public:
         }
         if (kh_ == 1 && kw_ == 1 && strides_ == std::vector<int64_t>{1, 1} && no_pads &&
             (has_z_ || post_.kind != fused::Act::kIdentity)) {
-            for (int t = 0; t < std::max(1, pc.threads); ++t) {
+            // Per-thread copies of the packed weights only while they are small; larger ones share one operator.
+            const int copies = m_ * cg_ * group_ * 4 <= (int64_t{1} << 20) ? std::max(1, pc.threads) : 1;
+            for (int t = 0; t < copies; ++t) {
                 NNPORT_ASSIGN_OR_RETURN(xnn_operator_t op, create({0, 0, 0, 0}));
                 band_ops_.emplace_back(op);
             }
@@ -211,18 +213,31 @@ private:
     using Pads = std::array<int64_t, 4>;  // top, right, bottom, left (XNNPACK's order)
 
     /// Pointwise convolution as bands of output pixels of about 256 KiB, each followed by its epilogue while the band
-    /// is still in cache (one pass over memory instead of two); thread t runs its bands on operator t.
+    /// is still in cache (one pass over memory instead of two). Thread t runs its bands on operator t, or with a
+    /// single operator the bands go one after the other, each on all threads.
     Status run_bands(KernelContext& ctx, const Tensor& x, const Tensor* z, Tensor& y) {
         const int64_t pixels = x.numel() / x.dim(3), cin = x.dim(3);
         const int64_t band = std::max<int64_t>(8, (int64_t{1} << 16) / m_);
         const int64_t bands = (pixels + band - 1) / band;
-        const int64_t threads = std::min<int64_t>(
-            {static_cast<int64_t>(band_ops_.size()), ctx.pool() ? ctx.pool()->num_threads() : 1, bands});
         const float* xd = x.data<float>();
         const float* zd = z ? z->data<float>() : nullptr;
         float* yd = y.data<float>();
-        std::vector<Status> st(static_cast<size_t>(threads));
         std::lock_guard<std::mutex> lock(mu_);
+        if (band_ops_.size() == 1) {
+            const pthreadpool_t tp = threadpool(ctx);
+            for (int64_t b = 0; b < bands; ++b) {
+                const int64_t p0 = b * band, len = std::min(band, pixels - p0);
+                xnn_status s = xnn_setup_convolution2d_nhwc_f32(band_ops_[0].get(), 1, 1, static_cast<size_t>(len),
+                                                                xd + p0 * cin, yd + p0 * m_, tp);
+                if (s == xnn_status_success) s = xnn_run_operator(band_ops_[0].get(), tp);
+                if (s != xnn_status_success) return call_error(*node_, "pointwise convolution band", s);
+                apply_epilogue(post_, yd + p0 * m_, zd ? zd + p0 * m_ : nullptr, len * m_, ctx.pool());
+            }
+            return Status::ok();
+        }
+        const int64_t threads = std::min<int64_t>(
+            {static_cast<int64_t>(band_ops_.size()), ctx.pool() ? ctx.pool()->num_threads() : 1, bands});
+        std::vector<Status> st(static_cast<size_t>(threads));
         ctx.parallel_for(threads, [&](int64_t t0, int64_t t1) {
             for (int64_t t = t0; t < t1; ++t) {
                 xnn_operator_t op = band_ops_[static_cast<size_t>(t)].get();
@@ -289,7 +304,7 @@ private:
     bool has_z_ = false;
     std::mutex mu_;
     std::vector<std::pair<Pads, OpPtr>> ops_;
-    std::vector<OpPtr> band_ops_;  // pointwise with an epilogue: one operator per thread
+    std::vector<OpPtr> band_ops_;  // pointwise with an epilogue: one operator per thread (or one shared)
 };
 
 }  // namespace
