@@ -687,6 +687,12 @@ TEST(OneDnnMatMul, RejectsWithReasons) {
     auto act = matmul({2, 4}, {4, 3}, true, "FusedMatMul", "com.nnport");
     act.attrs = {{"activation", str("Elu")}};
     EXPECT_FALSE(act.supports().ok);
+    auto bias = matmul({2, 4}, {4, 3}, true, "FusedMatMul", "com.nnport");
+    bias.inputs.push_back(rnd({5}, 1));
+    bias.constant.push_back(true);
+    s = bias.supports();
+    EXPECT_FALSE(s.ok);
+    EXPECT_NE(s.reason.find("bias"), std::string::npos) << s.reason;
 }
 
 TEST(OneDnnMatMul, BadRunTimeInputIsAnError) {

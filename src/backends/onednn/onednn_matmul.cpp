@@ -389,6 +389,10 @@ Support matmul_supports(const ir::Node& node, const ConstantFn& constant) {
     if (cv && rank_of(cv) != -1 && rank_of(cv) != 1) return Support::no("bias must be 1-D");
     if (const_b_ok(b)) {
         if (rank_of(av) == 0) return Support::no("A must have rank >= 1");
+        const Tensor* bias = cv ? constant(cv) : nullptr;
+        if (bias && (bias->rank() != 1 || bias->dim(0) != b->dim(1))) {
+            return Support::no("bias must be 1-D with B's " + std::to_string(b->dim(1)) + " columns");
+        }
         if (small(kMinMacsConstB)) return Support::no(too_small + std::to_string(kMinMacsConstB) + " multiply-adds)");
         return Support::yes();
     }
