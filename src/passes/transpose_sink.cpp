@@ -2,7 +2,8 @@
 // another Transpose. Passed through: elementwise unary ops; broadcasting ops and Concat whose other inputs are
 // constants (permuted at compile time) or Transposes with the same permutation (absorbed); reductions (axes
 // remapped; with keepdims=0 the permutation of the remaining axes may become the identity and vanish); Softmax-like
-// ops (axis remapped). The walk is committed only when it strictly reduces the number of Transposes: it must end at
+// ops (axis remapped). An operand that is neither (an SE block's channel scale [N, C, 1, 1]) passes too when
+// permuting it only moves dims of size 1: it gets a Reshape. The walk is committed only when it strictly reduces the number of Transposes: it must end at
 // another Transpose, vanish in a reduction, or absorb at least two Transposes into the one it re-inserts.
 #include <algorithm>
 #include <optional>
@@ -36,7 +37,30 @@ bool is_softmax_like(const ir::Node& n) {
     return (n.op_type() == "Softmax" || n.op_type() == "LogSoftmax" || n.op_type() == "Hardmax") && n.opset >= 13;
 }
 
-enum class In { kMoved, kAbsorbed, kConstant, kScalar, kAxes };
+enum class In { kMoved, kAbsorbed, kConstant, kScalar, kAxes, kReshaped };
+
+/// The operand's dims (left-padded with 1s to rank r) permuted by `inv`, if that only moves dims of size 1 (so a
+/// Reshape does it): static sizes, or -1 for the one unknown dim allowed.
+std::optional<std::vector<int64_t>> unit_move_shape(const ir::ValueType& t, const std::vector<int64_t>& inv) {
+    const size_t r = inv.size();
+    if (!t.is_tensor() || !t.has_shape || t.dims.size() > r) return std::nullopt;
+    std::vector<ir::Dim> full(r - t.dims.size(), ir::Dim(1));
+    full.insert(full.end(), t.dims.begin(), t.dims.end());
+    std::vector<int64_t> out;
+    int64_t last = -1;
+    int unknown = 0;
+    for (int64_t k : inv) {
+        const ir::Dim& d = full[static_cast<size_t>(k)];
+        out.push_back(d.is_static() ? d.value : -1);
+        if (d.is_static() && d.value == 1) continue;
+        if (k < last) return std::nullopt;
+        last = k;
+        if (d.is_static() && d.value == 0) return std::nullopt;
+        unknown += d.is_static() ? 0 : 1;
+    }
+    if (unknown > 1) return std::nullopt;
+    return out;
+}
 
 /// One op the Transpose moves through: how each input is treated and the permutation before and after it.
 struct Hop {
@@ -76,6 +100,8 @@ bool plan_inputs(ir::Node* o, const ir::Value* cur, const std::vector<int64_t>& 
                    transpose_perm(*v->producer(), static_cast<int64_t>(p.size())) == p) {
             hop.inputs.push_back(In::kAbsorbed);
             plan.absorbed.push_back(v->producer());
+        } else if (o->op_type() != "Concat" && !v->is_captured() && unit_move_shape(v->type, inverse_perm(p))) {
+            hop.inputs.push_back(In::kReshaped);
         } else {
             return false;
         }
@@ -165,6 +191,12 @@ Status commit(ir::Graph& g, PassContext& ctx, Plan& plan) {
                 Tensor t = transpose_tensor(c.reshaped(full), inv);
                 if (!t.defined()) return internal_error("transpose_sink: cannot permute constant '" + v->name() + "'");
                 o->set_input(i, add_constant(g, v->name() + "_perm", std::move(t)));
+            } else if (h.inputs[i] == In::kReshaped) {
+                const std::vector<int64_t> shape = *unit_move_shape(v->type, inv);
+                ir::Value* target =
+                    add_constant(g, v->name() + "_perm_shape", Tensor::from_vector<int64_t>({r}, shape));
+                NNPORT_ASSIGN_OR_RETURN(ir::Node * rs, make_node(g, ctx, "Reshape", "", v->name() + "_perm", {v, target}));
+                o->set_input(i, rs->output(0));
             } else if (h.inputs[i] == In::kAxes) {
                 o->set_input(i, add_constant(g, o->name() + "_axes",
                                              Tensor::from_vector<int64_t>({int64_t(h.axes.size())}, h.axes)));

@@ -29,6 +29,35 @@ TEST(TransposeSink, ThroughUnaryAndConstantBinaryOpsToCancel) {
     EXPECT_EQ(m->graph->outputs()[0]->name(), "y");
 }
 
+TEST(TransposeSink, ThroughAMulByARuntimeChannelScaleToCancel) {
+    // Squeeze-and-excitation in a channels-last region: NHWC -> NCHW, Mul by s [N, C, 1, 1] computed at run time,
+    // back to NHWC. s permuted only moves size-1 dims: it gets a Reshape and both Transposes go.
+    onnx::GraphProto g;
+    add_input(&g, "x", F, {-1, 4, 5, 3});
+    add_input(&g, "s", F, {-1, 3, 1, 1});
+    attr_ints(add_node(&g, "Transpose", {"x"}, {"t"}), "perm", kToNchw);
+    add_node(&g, "Mul", {"t", "s"}, {"m"});
+    attr_ints(add_node(&g, "Transpose", {"m"}, {"y"}), "perm", kToNhwc);
+    add_output(&g, "y");
+    auto m = check_pass(make_model(g), "transpose_sink");
+    ASSERT_NE(m, nullptr);
+    EXPECT_EQ(count_op(*m, "Transpose"), 0) << ir::to_text(*m->graph);
+    const ir::Node* r = first_node(*m, "Reshape");
+    ASSERT_NE(r, nullptr);
+    EXPECT_EQ(const_input(r, 1)->to_int_vector(), (std::vector<int64_t>{-1, 1, 1, 3}));
+}
+
+TEST(TransposeSink, RuntimeOperandWhoseDataWouldMoveStops) {
+    onnx::GraphProto g;
+    add_input(&g, "x", F, {2, 4, 5, 3});
+    add_input(&g, "s", F, {2, 3, 4, 1});  // C and H both > 1: permuting moves data
+    attr_ints(add_node(&g, "Transpose", {"x"}, {"t"}), "perm", kToNchw);
+    add_node(&g, "Mul", {"t", "s"}, {"m"});
+    attr_ints(add_node(&g, "Transpose", {"m"}, {"y"}), "perm", kToNhwc);
+    add_output(&g, "y");
+    check_pass(make_model(g), "transpose_sink", false);
+}
+
 TEST(TransposeSink, ConcatOfTransposedInputsAndPartialCancel) {
     // Two NHWC transposes feed a channel Concat; after it, a transpose back that composes into a partial one.
     onnx::GraphProto g;

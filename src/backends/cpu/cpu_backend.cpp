@@ -1,0 +1,41 @@
+// The cpu backend: nnport's own float32 kernels for the ops the libraries leave to the reference kernels or run
+// slower: com.nnport ScaledDotProductAttention and the 2-D transposes inside Transpose. AVX-512, AVX2 and portable
+// builds of each kernel, chosen at run time by CPU features (cpu_kernels.hpp).
+#include "backends/backend.hpp"
+#include "backends/cpu/cpu_kernels.hpp"
+#include "backends/cpu/cpu_ops.hpp"
+
+namespace nnport {
+
+namespace {
+
+class CpuBackend final : public Backend {
+public:
+    std::string_view name() const override { return "cpu"; }
+
+    std::string description() const override {
+        return std::string("nnport CPU kernels (") + cpu::isa_name(cpu::isa()) +
+               "): float32 ScaledDotProductAttention, Transpose";
+    }
+
+    Support supports(const ir::Node& node, const ConstantFn& constant) const override {
+        if (cpu::is_attention(node)) return cpu::attention_supports(node, constant);
+        if (cpu::is_transpose(node)) return cpu::transpose_supports(node, constant);
+        return Support::no("op not implemented by this backend");
+    }
+
+    Result<std::unique_ptr<BackendKernel>> prepare(const ir::Node& node, const PrepareContext& ctx) const override {
+        if (cpu::is_attention(node)) return cpu::attention_prepare(node, ctx);
+        if (cpu::is_transpose(node)) return cpu::transpose_prepare(node, ctx);
+        return unsupported("cpu: " + node.describe() + ": op not implemented by this backend");
+    }
+};
+
+}  // namespace
+
+const Backend& backend_cpu() {
+    static const CpuBackend b;
+    return b;
+}
+
+}  // namespace nnport

@@ -1,0 +1,222 @@
+// The cpu backend's AVX-512 kernels (F, BW, DQ, VL and FMA), compiled for that instruction set by `#pragma GCC
+// target` below the includes, so that nothing from a header is built for it; only called when the CPU has it.
+// GCC 12 reports its own _mm512_undefined_ps() inside some intrinsics as (maybe-)uninitialized (false positives).
+#include "backends/cpu/cpu_kernels.hpp"
+
+#if defined(__x86_64__) || defined(__i386__)
+
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#pragma GCC diagnostic ignored "-Wuninitialized"
+#include <immintrin.h>
+
+#include <cmath>
+#include <cstdint>
+
+namespace nnport::cpu {
+
+namespace {
+
+#pragma GCC push_options
+#pragma GCC target("avx512f,avx512bw,avx512dq,avx512vl,avx2,fma")
+
+inline int64_t min64(int64_t a, int64_t b) { return a < b ? a : b; }
+
+/// Lanes [0, n) of 16 (n in [0, 16]).
+inline __mmask16 lanes(int64_t n) {
+    return n >= 16 ? static_cast<__mmask16>(0xFFFF) : static_cast<__mmask16>((1u << n) - 1u);
+}
+
+// ---- GEMM -------------------------------------------------------------------------------------------------------
+
+/// C[MR x 32] = alpha * A[MR x k] B[k x 32] with the columns of B and C limited by the masks m0 (0-15), m1 (16-31).
+template <int MR>
+void tile(int64_t k, float alpha, const float* a, int64_t lda, const float* b, int64_t ldb, float* c, int64_t ldc,
+          __mmask16 m0, __mmask16 m1) {
+    __m512 acc0[MR], acc1[MR];
+#pragma GCC unroll 16
+    for (int r = 0; r < MR; ++r) acc0[r] = acc1[r] = _mm512_setzero_ps();
+    for (int64_t p = 0; p < k; ++p) {
+        const __m512 b0 = _mm512_maskz_loadu_ps(m0, b + p * ldb);
+        const __m512 b1 = _mm512_maskz_loadu_ps(m1, b + p * ldb + 16);
+#pragma GCC unroll 16
+        for (int r = 0; r < MR; ++r) {
+            const __m512 av = _mm512_set1_ps(a[r * lda + p]);
+            acc0[r] = _mm512_fmadd_ps(av, b0, acc0[r]);
+            acc1[r] = _mm512_fmadd_ps(av, b1, acc1[r]);
+        }
+    }
+    const __m512 al = _mm512_set1_ps(alpha);
+#pragma GCC unroll 16
+    for (int r = 0; r < MR; ++r) {
+        _mm512_mask_storeu_ps(c + r * ldc, m0, _mm512_mul_ps(acc0[r], al));
+        _mm512_mask_storeu_ps(c + r * ldc + 16, m1, _mm512_mul_ps(acc1[r], al));
+    }
+}
+
+constexpr int64_t kMr = 8;
+
+void gemm(int64_t m, int64_t n, int64_t k, float alpha, const float* a, int64_t lda, const float* b, int64_t ldb,
+          float* c, int64_t ldc) {
+    for (int64_t j0 = 0; j0 < n; j0 += 32) {
+        const __mmask16 m0 = lanes(n - j0), m1 = lanes(n - j0 - 16 > 0 ? n - j0 - 16 : 0);
+        const float* bj = b + j0;
+        float* cj = c + j0;
+        int64_t i0 = 0;
+        for (; i0 + kMr <= m; i0 += kMr) tile<kMr>(k, alpha, a + i0 * lda, lda, bj, ldb, cj + i0 * ldc, ldc, m0, m1);
+        const float* ai = a + i0 * lda;
+        float* ci = cj + i0 * ldc;
+        switch (m - i0) {
+            case 7: tile<7>(k, alpha, ai, lda, bj, ldb, ci, ldc, m0, m1); break;
+            case 6: tile<6>(k, alpha, ai, lda, bj, ldb, ci, ldc, m0, m1); break;
+            case 5: tile<5>(k, alpha, ai, lda, bj, ldb, ci, ldc, m0, m1); break;
+            case 4: tile<4>(k, alpha, ai, lda, bj, ldb, ci, ldc, m0, m1); break;
+            case 3: tile<3>(k, alpha, ai, lda, bj, ldb, ci, ldc, m0, m1); break;
+            case 2: tile<2>(k, alpha, ai, lda, bj, ldb, ci, ldc, m0, m1); break;
+            case 1: tile<1>(k, alpha, ai, lda, bj, ldb, ci, ldc, m0, m1); break;
+            default: break;
+        }
+    }
+}
+
+// ---- softmax ----------------------------------------------------------------------------------------------------
+
+/// e^x for x <= 0 (or NaN, which stays NaN): x is clamped at -104 (e^-104 is 0 in float32), reduced by ln 2 in two
+/// parts, a degree-6 Cephes polynomial on |r| <= ln2/2, and 2^n applied by scalef (exact, denormals included).
+inline __m512 exp_nonpos(__m512 x) {
+    x = _mm512_max_ps(_mm512_set1_ps(-104.0f), x);  // the second operand is returned for NaN
+    const __m512 n = _mm512_roundscale_ps(_mm512_mul_ps(x, _mm512_set1_ps(1.44269504088896341f)),
+                                          _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+    __m512 r = _mm512_fnmadd_ps(n, _mm512_set1_ps(0.693359375f), x);
+    r = _mm512_fnmadd_ps(n, _mm512_set1_ps(-2.12194440e-4f), r);
+    __m512 p = _mm512_set1_ps(1.9875691500e-4f);
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.3981999507e-3f));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(8.3334519073e-3f));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(4.1665795894e-2f));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.6666665459e-1f));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(5.0000001201e-1f));
+    p = _mm512_fmadd_ps(p, _mm512_mul_ps(r, r), _mm512_add_ps(r, _mm512_set1_ps(1.0f)));
+    return _mm512_scalef_ps(p, n);
+}
+
+void softmax(float* s, int64_t n, const float* mask, int64_t mask_step) {
+    if (n <= 0) return;
+    const __m512 ninf = _mm512_set1_ps(-INFINITY);
+    __m512 vmax = ninf;
+    const __m512 mask_all = mask && mask_step == 0 ? _mm512_set1_ps(mask[0]) : _mm512_setzero_ps();
+    for (int64_t j = 0; j < n; j += 16) {
+        const __mmask16 t = lanes(n - j);
+        __m512 x = _mm512_mask_loadu_ps(ninf, t, s + j);
+        if (mask) {
+            x = _mm512_add_ps(x, mask_step ? _mm512_maskz_loadu_ps(t, mask + j) : mask_all);
+            _mm512_mask_storeu_ps(s + j, t, x);
+        }
+        vmax = _mm512_mask_max_ps(vmax, t, vmax, x);
+    }
+    const float m = _mm512_reduce_max_ps(vmax);
+    if (!std::isfinite(m)) {
+        softmax_exact(s, n);
+        return;
+    }
+    const __m512 vm = _mm512_set1_ps(m);
+    __m512 vsum = _mm512_setzero_ps();
+    for (int64_t j = 0; j < n; j += 16) {
+        const __mmask16 t = lanes(n - j);
+        const __m512 e = exp_nonpos(_mm512_sub_ps(_mm512_maskz_loadu_ps(t, s + j), vm));
+        _mm512_mask_storeu_ps(s + j, t, e);
+        vsum = _mm512_mask_add_ps(vsum, t, vsum, e);
+    }
+    const __m512 inv = _mm512_set1_ps(1.0f / _mm512_reduce_add_ps(vsum));
+    for (int64_t j = 0; j < n; j += 16) {
+        const __mmask16 t = lanes(n - j);
+        _mm512_mask_storeu_ps(s + j, t, _mm512_mul_ps(_mm512_maskz_loadu_ps(t, s + j), inv));
+    }
+}
+
+// ---- transpose --------------------------------------------------------------------------------------------------
+
+/// A 16 x 16 block: rows [0, rv) of `in` (columns [0, cv)) become columns of `out` (rows [0, cv)). kFull: rv = cv = 16.
+template <bool kFull>
+inline void block16(const float* in, int64_t ldi, float* out, int64_t ldo, int64_t rv, int64_t cv) {
+    __m512 r[16], t[16];
+    const __mmask16 cm = lanes(cv);
+#pragma GCC unroll 16
+    for (int i = 0; i < 16; ++i) {
+        if (kFull) r[i] = _mm512_loadu_ps(in + i * ldi);
+        else r[i] = i < rv ? _mm512_maskz_loadu_ps(cm, in + i * ldi) : _mm512_setzero_ps();
+    }
+    // Pairs of rows interleaved within 128-bit lanes.
+#pragma GCC unroll 8
+    for (int i = 0; i < 8; ++i) {
+        t[2 * i] = _mm512_unpacklo_ps(r[2 * i], r[2 * i + 1]);
+        t[2 * i + 1] = _mm512_unpackhi_ps(r[2 * i], r[2 * i + 1]);
+    }
+    // Groups of 4 rows: r[4g + c] holds, in lane l, rows 4g..4g+3 of column 4l + c.
+#pragma GCC unroll 4
+    for (int g = 0; g < 4; ++g) {
+        r[4 * g + 0] = _mm512_shuffle_ps(t[4 * g], t[4 * g + 2], _MM_SHUFFLE(1, 0, 1, 0));
+        r[4 * g + 1] = _mm512_shuffle_ps(t[4 * g], t[4 * g + 2], _MM_SHUFFLE(3, 2, 3, 2));
+        r[4 * g + 2] = _mm512_shuffle_ps(t[4 * g + 1], t[4 * g + 3], _MM_SHUFFLE(1, 0, 1, 0));
+        r[4 * g + 3] = _mm512_shuffle_ps(t[4 * g + 1], t[4 * g + 3], _MM_SHUFFLE(3, 2, 3, 2));
+    }
+    // Lanes across groups: column 4l + c is lane l of r[c], r[4 + c], r[8 + c], r[12 + c].
+#pragma GCC unroll 4
+    for (int c = 0; c < 4; ++c) {
+        const __m512 v = _mm512_shuffle_f32x4(r[c], r[4 + c], 0x88), w = _mm512_shuffle_f32x4(r[c], r[4 + c], 0xDD);
+        const __m512 v2 = _mm512_shuffle_f32x4(r[8 + c], r[12 + c], 0x88);
+        const __m512 w2 = _mm512_shuffle_f32x4(r[8 + c], r[12 + c], 0xDD);
+        t[c] = _mm512_shuffle_f32x4(v, v2, 0x88);       // column c
+        t[8 + c] = _mm512_shuffle_f32x4(v, v2, 0xDD);   // column 8 + c
+        t[4 + c] = _mm512_shuffle_f32x4(w, w2, 0x88);   // column 4 + c
+        t[12 + c] = _mm512_shuffle_f32x4(w, w2, 0xDD);  // column 12 + c
+    }
+    const __mmask16 rm = lanes(rv);
+#pragma GCC unroll 16
+    for (int j = 0; j < 16; ++j) {
+        if (kFull) _mm512_storeu_ps(out + j * ldo, t[j]);
+        else if (j < cv) _mm512_mask_storeu_ps(out + j * ldo, rm, t[j]);
+    }
+}
+
+void transpose(const float* in, int64_t ldi, float* out, int64_t ldo, int64_t rows, int64_t cols) {
+    constexpr int64_t tb = 64;  // 64 x 64 tiles: few pages and lines of both matrices in flight
+    for (int64_t rb = 0; rb < rows; rb += tb) {
+        const int64_t re = min64(rb + tb, rows);
+        for (int64_t cb = 0; cb < cols; cb += tb) {
+            const int64_t ce = min64(cb + tb, cols);
+            for (int64_t r0 = rb; r0 < re; r0 += 16) {
+                const int64_t rv = min64(16, re - r0);
+                int64_t c0 = cb;
+                if (rv == 16) {
+                    for (; c0 + 16 <= ce; c0 += 16) {
+                        block16<true>(in + r0 * ldi + c0, ldi, out + c0 * ldo + r0, ldo, 16, 16);
+                    }
+                }
+                for (; c0 < ce; c0 += 16) {
+                    block16<false>(in + r0 * ldi + c0, ldi, out + c0 * ldo + r0, ldo, rv, min64(16, ce - c0));
+                }
+            }
+        }
+    }
+}
+
+#pragma GCC pop_options
+
+}  // namespace
+
+const Kernels& kernels_avx512() {
+    static const Kernels k{Isa::kAvx512, gemm, softmax, transpose};
+    return k;
+}
+
+}  // namespace nnport::cpu
+
+#pragma GCC diagnostic pop
+
+#else  // not x86: never selected (best_isa() is portable), the entry exists for the linker
+
+namespace nnport::cpu {
+const Kernels& kernels_avx512() { return kernels_portable(); }
+}  // namespace nnport::cpu
+
+#endif

@@ -1,0 +1,31 @@
+// The cpu backend's op families: each answers supports() for its nodes and prepares their kernels.
+#pragma once
+
+#include <memory>
+
+#include "backends/backend.hpp"
+
+namespace nnport::cpu {
+
+using KernelPtr = std::unique_ptr<BackendKernel>;
+
+/// True if `node` is `domain`::`op` ("" = ai.onnx).
+inline bool is_op(const ir::Node& node, const char* domain, const char* op) {
+    return node.op_type() == op && node.domain() == domain;
+}
+/// A float32 tensor value.
+bool is_f32(const ir::Value* v);
+/// Rank when the shape is known, else -1.
+int64_t rank_of(const ir::Value* v);
+
+/// com.nnport ScaledDotProductAttention.
+bool is_attention(const ir::Node& node);
+Support attention_supports(const ir::Node& node, const ConstantFn& constant);
+Result<KernelPtr> attention_prepare(const ir::Node& node, const PrepareContext& ctx);
+
+/// Transpose.
+bool is_transpose(const ir::Node& node);
+Support transpose_supports(const ir::Node& node, const ConstantFn& constant);
+Result<KernelPtr> transpose_prepare(const ir::Node& node, const PrepareContext& ctx);
+
+}  // namespace nnport::cpu
