@@ -9,10 +9,7 @@
 
 namespace nnport::passes {
 
-namespace {
-
-/// Per-channel s and t of an inference BatchNormalization (nullopt unless its parameters are constant floats).
-bool bn_affine(const ir::Node* bn, std::vector<float>& s, std::vector<float>& t) {
+bool batchnorm_affine(const ir::Node* bn, std::vector<float>& s, std::vector<float>& t) {
     std::optional<Tensor> p[4];
     for (int i = 0; i < 4; ++i) {
         p[i] = const_f32(bn->input(static_cast<size_t>(i + 1)));
@@ -32,6 +29,8 @@ bool bn_affine(const ir::Node* bn, std::vector<float>& s, std::vector<float>& t)
     }
     return true;
 }
+
+namespace {
 
 /// A 1-D bias of `c` channels: the existing constant bias (or zeros), then b * s + t.
 std::optional<Tensor> folded_bias(const ir::Value* bias, const std::vector<float>& s, const std::vector<float>& t) {
@@ -105,7 +104,7 @@ private:
         if (!p || !p->def || !single_use(x) || y->is_captured() || p->outputs().size() != 1) return false;
         if (x->type.dtype != y->type.dtype) return false;
         std::vector<float> s, t;
-        if (!bn_affine(bn, s, t)) return false;
+        if (!batchnorm_affine(bn, s, t)) return false;
         const std::string what = p->describe() + " + " + bn->describe();
         const DType wt =
             p->input(1) && const_tensor(p->input(1)) ? const_tensor(p->input(1))->dtype() : DType::kUndefined;

@@ -23,6 +23,10 @@ std::optional<double> scalar_operand(const ir::Value* c, const ir::Value* x);
 /// A float32 copy of a float constant (float16/bfloat16/float64 converted); nullopt if `v` is not a float constant.
 std::optional<Tensor> const_f32(const ir::Value* v);
 
+/// Per-channel scale s and shift t of an inference BatchNormalization, y = x * s + t (false unless its parameters
+/// are constant 1-D floats of one length). Defined in fold_batchnorm.cpp.
+bool batchnorm_affine(const ir::Node* bn, std::vector<float>& s, std::vector<float>& t);
+
 /// True if |a - b| <= rel * |b|.
 inline bool near(double a, double b, double rel = 1e-4) { return (a > b ? a - b : b - a) <= rel * (b < 0 ? -b : b); }
 

@@ -111,6 +111,8 @@ public:
                "chains with a static result into one Reshape";
     }
     Result<bool> run(ir::Graph& g, PassContext& ctx) override {
+        // Producers before consumers: a rewrite at a node removes only nodes before it (already visited).
+        NNPORT_RETURN_IF_ERROR(g.topo_sort());
         std::vector<ir::Node*> nodes;
         for (const auto& n : g.nodes()) nodes.push_back(n.get());
         bool changed = false;

@@ -1,9 +1,11 @@
 // Partitioning implementation: backend choice per node, channels-last rewrite, kernel preparation.
 #include "runtime/partition.hpp"
 
+#include <algorithm>
 #include <map>
 #include <set>
 
+#include "passes/fusion_util.hpp"
 #include "passes/pass_util.hpp"
 #include "passes/pipeline.hpp"
 
@@ -88,6 +90,63 @@ Status rewrite_nhwc(ir::Graph& g, ir::Node* n, const passes::PassContext& pctx) 
     return Status::ok();
 }
 
+/// Inference BatchNormalizations left on rank-4 data (no conv before them to fold into: DenseNet's pre-activation
+/// blocks) become Mul + Add by per-channel constants, which the transpose passes move through, so they stay inside
+/// channels-last regions instead of forcing two conversions each.
+Result<int> batchnorm_to_affine(ir::Graph& g, const passes::PassContext& pctx) {
+    std::vector<ir::Node*> bns;
+    for (const auto& n : g.nodes()) {
+        if (!passes::is_op(n.get(), "BatchNormalization") || !n->def) continue;
+        if (n->outputs().size() > 1 && std::any_of(n->outputs().begin() + 1, n->outputs().end(),
+                                                   [](const ir::Value* v) { return v != nullptr; }))
+            continue;
+        if (passes::attrs_of(*n).attr_int("training_mode") != 0) continue;
+        const ir::Value* x = n->input(0);
+        if (!x || x->type.dtype != DType::kFloat32 || !x->type.has_shape || x->type.dims.size() != 4) continue;
+        bns.push_back(n.get());
+    }
+    int done = 0;
+    for (ir::Node* bn : bns) {
+        std::vector<float> sc, sh;
+        if (!passes::batchnorm_affine(bn, sc, sh)) continue;
+        const int64_t c = static_cast<int64_t>(sc.size());
+        ir::Value* scale = passes::add_constant(g, bn->name() + "_scale", Tensor::from_vector<float>({c, 1, 1}, sc));
+        ir::Value* shift = passes::add_constant(g, bn->name() + "_shift", Tensor::from_vector<float>({c, 1, 1}, sh));
+        NNPORT_ASSIGN_OR_RETURN(ir::Node * mul,
+                                passes::make_node(g, pctx, "Mul", "", bn->name() + "_mul", {bn->input(0), scale}));
+        NNPORT_ASSIGN_OR_RETURN(ir::Node * add,
+                                passes::make_node(g, pctx, "Add", "", bn->name() + "_add", {mul->output(0), shift}));
+        mul->output(0)->type = add->output(0)->type = bn->output(0)->type;
+        if (!passes::replace_value(g, bn->output(0), add->output(0))) {
+            g.remove_node(add);
+            g.remove_node(mul);
+            continue;
+        }
+        g.remove_node(bn);
+        ++done;
+    }
+    return done;
+}
+
+/// Gives every node that reads a shared Transpose its own copy (graph outputs keep the original).
+Status split_shared_transposes(ir::Graph& g, const passes::PassContext& pctx) {
+    std::vector<ir::Node*> shared;
+    for (const auto& n : g.nodes()) {
+        if (passes::is_op(n.get(), "Transpose") && n->output(0)->uses().size() > 1) shared.push_back(n.get());
+    }
+    for (ir::Node* t : shared) {
+        const std::vector<ir::Use> uses = t->output(0)->uses();
+        const bool keep_first = !t->output(0)->is_graph_output();
+        for (size_t k = keep_first ? 1 : 0; k < uses.size(); ++k) {
+            NNPORT_ASSIGN_OR_RETURN(ir::Node * c, passes::make_node(g, pctx, "Transpose", "", t->name(), {t->input(0)}));
+            c->attrs = t->attrs;
+            c->output(0)->type = t->output(0)->type;
+            uses[k].node->set_input(static_cast<size_t>(uses[k].index), c->output(0));
+        }
+    }
+    return g.topo_sort();  // the copies were appended after their readers
+}
+
 int count_transposes(const ir::Graph& g) {
     int k = 0;
     for (const auto& n : g.nodes()) k += passes::is_op(n.get(), "Transpose") ? 1 : 0;
@@ -98,6 +157,14 @@ int count_transposes(const ir::Graph& g) {
 Result<int> apply_layouts(ir::Model& model, const std::vector<const Backend*>& backends) {
     ir::Graph& g = *model.graph;
     const ConstantFn constant = constants();
+    passes::PassContext pctx;
+    pctx.model = &model;
+    bool has_conv = false;
+    for (const auto& np : g.nodes()) has_conv |= is_conv_like(*np) && layout_obstacle(*np).empty();
+    if (has_conv) {
+        NNPORT_ASSIGN_OR_RETURN(int bns, batchnorm_to_affine(g, pctx));
+        if (bns > 0) NNPORT_RETURN_IF_ERROR(g.topo_sort());
+    }
     std::set<const ir::Node*> chosen;
     for (const auto& np : g.nodes()) {
         const ir::Node& n = *np;
@@ -108,15 +175,14 @@ Result<int> apply_layouts(ir::Model& model, const std::vector<const Backend*>& b
             if (s.layout == Layout::kNHWC) {
                 // Pooling alone is not worth two conversions: it goes channels-last only behind a channels-last
                 // conv (through elementwise ops that keep the layout).
-                const bool worth = is_conv_like(n) || behind_channels_last(n.input(0)->producer(), chosen, 4);
+                const bool worth = is_conv_like(n) || behind_channels_last(n.input(0)->producer(), chosen, 8);
                 if (worth) chosen.insert(&n);
             }
             break;  // the first backend that supports the node decides its layout
         }
     }
     if (chosen.empty()) return 0;
-    passes::PassContext pctx;
-    pctx.model = &model;
+
     std::vector<ir::Node*> todo;
     for (const auto& np : g.nodes()) {
         if (chosen.count(np.get())) todo.push_back(np.get());
@@ -124,15 +190,22 @@ Result<int> apply_layouts(ir::Model& model, const std::vector<const Backend*>& b
     for (ir::Node* n : todo) NNPORT_RETURN_IF_ERROR(rewrite_nhwc(g, n, pctx));
     g.remove_unused_values();
     NNPORT_RETURN_IF_ERROR(g.topo_sort());
-    // Cancel the Transposes between neighbouring channels-last nodes.
-    for (int round = 0; round < 6; ++round) {
+    // Cancel the Transposes between neighbouring channels-last nodes. A Transpose read by several nodes (DenseNet's
+    // features feed every later Concat of their block) is first split into one copy per reader, so each copy can
+    // move down its own path; CSE merges the copies that stay.
+    for (int round = 0; round < 8; ++round) {
+        NNPORT_RETURN_IF_ERROR(split_shared_transposes(g, pctx));
         bool changed = false;
-        for (const char* pass : {"cse", "transpose_cancel", "transpose_sink", "dead_code"}) {
+        for (const char* pass : {"transpose_cancel", "transpose_sink", "dead_code"}) {
             passes::PassContext ctx;
             NNPORT_ASSIGN_OR_RETURN(bool c, passes::run_pass(model, pass, ctx));
             changed |= c;
         }
         if (!changed) break;
+    }
+    for (const char* pass : {"cse", "dead_code"}) {
+        passes::PassContext ctx;
+        NNPORT_RETURN_IF_ERROR(passes::run_pass(model, pass, ctx).status());
     }
     return static_cast<int>(todo.size());
 }

@@ -186,6 +186,58 @@ TEST(Partition, ChannelsLastRegionHasConversionsOnlyAtItsBoundary) {
     }
 }
 
+int nhwc_nodes(const Session& s) {
+    int k = 0;
+    for (const NodePlacement& p : s.placements()) k += p.op_type.find(".Nhwc") != std::string::npos;
+    return k;
+}
+
+TEST(Partition, BatchNormAndChannelScalesStayInsideTheChannelsLastRegion) {
+    // DenseNet-style pre-activation (Concat -> BatchNorm -> Relu -> Conv) and an SE-style scale computed at run time:
+    // the BatchNorm becomes Mul + Add by constants and the scale a Reshape, so no conversion is needed between convs.
+    test_backend();
+    onnx::GraphProto g;
+    add_input(&g, "x", onnx::TensorProto::FLOAT, {1, 3, 8, 8});
+    add_init_f32(&g, "w0", {3, 3, 1, 1});
+    add_init_f32(&g, "w1", {6, 3, 3, 3});
+    add_init_f32(&g, "w2", {4, 9, 1, 1});
+    add_init_f32(&g, "fc", {9, 9});
+    for (const char* p : {"bn_s", "bn_b", "bn_m"}) add_init_f32(&g, p, {9});
+    add_init_f32(&g, "bn_v", {9}, {}, 0.5f, 2.0f);
+    add_node(&g, "Conv", {"x", "w0"}, {"c0"});
+    attr_ints(add_node(&g, "Conv", {"c0", "w1"}, {"c1"}), "pads", {1, 1, 1, 1});
+    attr_int(add_node(&g, "Concat", {"c0", "c1"}, {"cat"}), "axis", 1);  // c0 read twice: by Conv and by Concat
+    add_node(&g, "BatchNormalization", {"cat", "bn_s", "bn_b", "bn_m", "bn_v"}, {"bn"});
+    add_node(&g, "Relu", {"bn"}, {"r"});
+    add_node(&g, "GlobalAveragePool", {"r"}, {"gap"});
+    add_node(&g, "Flatten", {"gap"}, {"f"});
+    add_node(&g, "MatMul", {"f", "fc"}, {"mm"});
+    add_node(&g, "Sigmoid", {"mm"}, {"sg"});
+    add_init_i64(&g, "shape", {4}, {1, 9, 1, 1});
+    add_node(&g, "Reshape", {"sg", "shape"}, {"sc"});
+    add_node(&g, "Mul", {"r", "sc"}, {"se"});
+    add_node(&g, "Conv", {"se", "w2"}, {"y"});
+    add_output(&g, "y");
+    const onnx::ModelProto m = make_model(g);
+    SessionOptions o;
+    o.backends = "test_nhwc,ref";
+    auto s = Session::from_model(load_ir(m), o);
+    ASSERT_TRUE(s.is_ok()) << s.status().message();
+    int transposes = 0;
+    std::string listing;
+    for (const NodePlacement& p : (*s)->placements()) {
+        transposes += p.op_type == "Transpose";
+        listing += p.name + " " + p.op_type + " " + p.backend + "\n";
+        EXPECT_NE(p.op_type, "BatchNormalization");
+    }
+    EXPECT_EQ(transposes, 2) << "one into the region (x), one out of it (y):\n" << listing;
+    EXPECT_EQ(nhwc_nodes(**s), 4) << listing;  // 3 convs and the global pooling
+    const auto feeds = random_feeds(m, 5);
+    auto got = (*s)->run(feeds);
+    ASSERT_TRUE(got.is_ok()) << got.status().message();
+    expect_close((*got)[0], run_ir(load_ir(m), feeds)[0], 1e-4, 1e-5, "densenet-like");
+}
+
 TEST(Partition, FallbackReasonsNameTheBackendThatDeclined) {
     test_backend();
     OpRun r;

@@ -25,6 +25,7 @@ std::unique_ptr<Session> two_node_session(const std::string& first = "r", const 
     SessionOptions o;
     o.threads = 1;
     o.optimization_level = 0;
+    o.backends = "ref";  // the profile names the backend: the reference kernels here
     auto s = Session::from_model(std::move(m), o);
     EXPECT_TRUE(s.is_ok()) << s.status().to_string();
     return std::move(s).value();
