@@ -1,0 +1,502 @@
+// The cpu backend (nnport's own kernels): every supported op against the reference kernels through whole sessions
+// (expect_backend_matches_ref), at every instruction-set level this CPU has (cpu::limit_isa), threaded runs through
+// a kernel context with a pool, and the nodes it declines with their reasons.
+#include <gtest/gtest.h>
+
+#include <array>
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <random>
+
+#include "backends/backend.hpp"
+#include "backends/backend_test_util.hpp"
+#include "backends/cpu/cpu_kernels.hpp"
+#include "core/thread_pool.hpp"
+#include "ops/op_def.hpp"
+
+namespace nnport {
+namespace {
+
+using ir::Attribute;
+using testing::expect_backend_declines;
+using testing::expect_backend_matches_ref;
+using testing::OpRun;
+
+Tensor rnd(Shape s, uint32_t seed, float lo = -1.0f, float hi = 1.0f) {
+    Tensor t = std::move(Tensor::create(DType::kFloat32, std::move(s))).value();
+    std::mt19937 g(seed);
+    std::uniform_real_distribution<float> u(lo, hi);
+    for (int64_t i = 0; i < t.numel(); ++i) t.data<float>()[i] = u(g);
+    return t;
+}
+
+/// A copy of a float32 tensor as float64 or int32.
+Tensor as_dtype(const Tensor& t, DType dt) {
+    Tensor o = std::move(Tensor::create(dt, t.shape())).value();
+    for (int64_t i = 0; i < t.numel(); ++i) {
+        if (dt == DType::kFloat64) o.data<double>()[i] = t.data<float>()[i];
+        else o.data<int32_t>()[i] = static_cast<int32_t>(t.data<float>()[i] * 100.0f);
+    }
+    return o;
+}
+
+/// The instruction-set levels this CPU can run (0 portable, 1 AVX2, 2 AVX-512).
+std::vector<int> isa_levels() {
+    std::vector<int> v;
+    for (int l = 0; l <= static_cast<int>(cpu::best_isa()); ++l) v.push_back(l);
+    return v;
+}
+
+/// Runs `fn` once per instruction-set level, restoring the cap afterwards.
+template <typename Fn>
+void for_each_isa(Fn fn) {
+    for (int level : isa_levels()) {
+        SCOPED_TRACE(std::string("isa ") + cpu::isa_name(static_cast<cpu::Isa>(level)));
+        const int before = cpu::limit_isa(level);
+        ASSERT_EQ(static_cast<int>(cpu::isa()), level);
+        fn();
+        cpu::limit_isa(before);
+    }
+}
+
+/// The node of a one-node model prepared on the cpu backend, run directly through a kernel context (with a thread
+/// pool when `threads` > 1, which sessions in tests do not have) next to the reference kernel.
+struct Direct {
+    std::unique_ptr<Session> session;
+    const ir::Node* node = nullptr;
+    std::unique_ptr<ThreadPool> pool;
+    std::unique_ptr<BackendKernel> kernel;
+
+    static Direct make(const OpRun& r, int threads) {
+        Direct d;
+        auto s = testing::make_op_session(r);
+        EXPECT_TRUE(s.is_ok()) << s.status().message();
+        if (!s.is_ok()) return d;
+        d.session = std::move(s).value();
+        for (const auto& n : d.session->model().graph->nodes()) d.node = n.get();
+        if (threads > 1) d.pool = std::make_unique<ThreadPool>(threads);
+        PrepareContext pc;
+        pc.constant = [](const ir::Value*) -> const Tensor* { return nullptr; };
+        pc.pool = d.pool.get();
+        pc.threads = threads;
+        const Backend* b = find_backend("cpu");
+        const Support sup = b->supports(*d.node, pc.constant);
+        EXPECT_TRUE(sup.ok) << sup.reason;
+        auto k = b->prepare(*d.node, pc);
+        EXPECT_TRUE(k.is_ok()) << k.status().message();
+        if (k.is_ok()) d.kernel = std::move(k).value();
+        return d;
+    }
+    /// Output 0 of the cpu kernel (ref = false) or of the reference kernel.
+    Result<Tensor> run(const std::vector<Tensor>& inputs, bool ref = false) const {
+        std::vector<RtValue> vals;
+        for (const Tensor& t : inputs) vals.emplace_back(t);
+        std::vector<const RtValue*> ptrs;
+        for (const RtValue& v : vals) ptrs.push_back(&v);
+        std::vector<RtValue> out(1);
+        KernelContext kc(*node, *node->def, ptrs, &out, nullptr, ref ? nullptr : pool.get());
+        NNPORT_RETURN_IF_ERROR(ref ? node->def->kernel(kc) : kernel->run(kc));
+        return out[0].tensor;
+    }
+    void expect_matches_ref(const std::vector<Tensor>& inputs, double rtol, double atol) const {
+        ASSERT_TRUE(kernel);
+        auto got = run(inputs);
+        ASSERT_TRUE(got.is_ok()) << got.status().message();
+        auto want = run(inputs, true);
+        ASSERT_TRUE(want.is_ok()) << want.status().message();
+        testing::expect_close(got.value(), want.value(), rtol, atol, node->op_type());
+    }
+};
+
+TEST(CpuBackend, IsListedAfterTheLibraries) {
+    const Backend* b = find_backend("cpu");
+    ASSERT_NE(b, nullptr);
+    EXPECT_TRUE(b->available().ok);
+    const auto& all = all_backends();
+    size_t cpu_at = all.size(), xnn_at = all.size();
+    for (size_t i = 0; i < all.size(); ++i) {
+        if (all[i]->name() == "cpu") cpu_at = i;
+        if (all[i]->name() == "xnnpack") xnn_at = i;
+    }
+    EXPECT_LT(cpu_at, all.size() - 1);  // before ref
+    if (xnn_at < all.size()) {
+        EXPECT_GT(cpu_at, xnn_at);
+    }
+    EXPECT_NE(b->description().find(cpu::isa_name(cpu::isa())), std::string::npos);
+}
+
+// ---- kernels against plain loops --------------------------------------------------------------------------------
+
+TEST(CpuKernels, GemmEveryTileShape) {
+    for_each_isa([] {
+        const cpu::Kernels& k = cpu::kernels();
+        for (int64_t m : {1, 5, 8, 13, 17}) {
+            for (int64_t n : {1, 7, 16, 31, 33, 70}) {
+                for (int64_t kk : {1, 3, 64}) {
+                    const int64_t lda = kk + 2, ldb = n + 3, ldc = n + 1;
+                    const Tensor a = rnd({m, lda}, 1), b = rnd({kk, ldb}, 2);
+                    std::vector<float> c(static_cast<size_t>(m * ldc), 7.0f);
+                    k.gemm(m, n, kk, 0.5f, a.data<float>(), lda, b.data<float>(), ldb, c.data(), ldc);
+                    for (int64_t i = 0; i < m; ++i) {
+                        for (int64_t j = 0; j < ldc; ++j) {
+                            double want = 7.0;
+                            if (j < n) {
+                                want = 0;
+                                for (int64_t p = 0; p < kk; ++p) {
+                                    want += double(a.data<float>()[i * lda + p]) * b.data<float>()[p * ldb + j];
+                                }
+                                want *= 0.5;
+                            }
+                            ASSERT_NEAR(c[static_cast<size_t>(i * ldc + j)], want, 1e-4)
+                                << "m " << m << " n " << n << " k " << kk << " at " << i << "," << j;
+                        }
+                    }
+                }
+            }
+        }
+    });
+}
+
+TEST(CpuKernels, TransposeEveryEdge) {
+    for_each_isa([] {
+        const cpu::Kernels& k = cpu::kernels();
+        for (int64_t rows : {1, 3, 8, 15, 16, 17, 40}) {
+            for (int64_t cols : {1, 2, 8, 9, 16, 23, 33}) {
+                const int64_t ldi = cols + 5, ldo = rows + 3;
+                const Tensor in = rnd({rows, ldi}, 3);
+                std::vector<float> out(static_cast<size_t>(cols * ldo), -9.0f);
+                k.transpose(in.data<float>(), ldi, out.data(), ldo, rows, cols);
+                for (int64_t c = 0; c < cols; ++c) {
+                    for (int64_t r = 0; r < ldo; ++r) {
+                        const float want = r < rows ? in.data<float>()[r * ldi + c] : -9.0f;
+                        ASSERT_EQ(out[static_cast<size_t>(c * ldo + r)], want)
+                            << rows << "x" << cols << " at " << r << "," << c;
+                    }
+                }
+            }
+        }
+    });
+}
+
+TEST(CpuKernels, SoftmaxMatchesExactFormula) {
+    for_each_isa([] {
+        const cpu::Kernels& k = cpu::kernels();
+        for (int64_t n : {1, 2, 7, 8, 15, 16, 17, 100, 197}) {
+            Tensor s = rnd({n}, 4, -30.0f, 30.0f);
+            const Tensor mask = rnd({n}, 5, -5.0f, 5.0f);
+            for (int mode = 0; mode < 3; ++mode) {
+                std::vector<float> got(s.data<float>(), s.data<float>() + n), want = got;
+                const float* m = mode == 0 ? nullptr : mask.data<float>();
+                const int64_t step = mode == 2 ? 0 : 1;
+                for (int64_t j = 0; j < n; ++j) want[size_t(j)] += m ? m[step * j] : 0.0f;
+                cpu::softmax_exact(want.data(), n);
+                k.softmax(got.data(), n, m, step);
+                for (int64_t j = 0; j < n; ++j) {
+                    ASSERT_NEAR(got[size_t(j)], want[size_t(j)], 1e-6 + 1e-5 * want[size_t(j)])
+                        << "n " << n << " mode " << mode << " at " << j;
+                }
+            }
+        }
+    });
+}
+
+TEST(CpuKernels, SoftmaxNonFiniteRows) {
+    const float inf = std::numeric_limits<float>::infinity(), nan = std::numeric_limits<float>::quiet_NaN();
+    for_each_isa([&] {
+        const cpu::Kernels& k = cpu::kernels();
+        // -inf entries give exact zeros; a row of -inf, a +inf or a NaN gives what the reference formula gives.
+        std::vector<std::vector<float>> rows = {
+            {0.5f, -inf, 1.0f, -inf, -200.0f, -90.0f, 0.0f, 2.0f, -inf, 3.0f, -1.0f, -inf, 0.0f, 1.0f, 2.0f, 3.0f,
+             -inf},
+            std::vector<float>(19, -inf),
+            {1.0f, inf, 2.0f, 0.0f, 1.0f, 1.0f, 1.0f, 1.0f, 1.0f},
+            {1.0f, 2.0f, nan, 0.0f, 1.0f, 1.0f, 1.0f, 1.0f, 1.0f, 3.0f},
+            {nan, 2.0f, 1.0f},
+        };
+        for (const auto& row : rows) {
+            std::vector<float> got = row, want = row;
+            const int64_t n = static_cast<int64_t>(row.size());
+            cpu::softmax_exact(want.data(), n);
+            k.softmax(got.data(), n, nullptr, 1);
+            for (int64_t j = 0; j < n; ++j) {
+                const float g = got[size_t(j)], w = want[size_t(j)];
+                if (std::isnan(w)) {
+                    EXPECT_TRUE(std::isnan(g)) << "at " << j;
+                } else {
+                    EXPECT_NEAR(g, w, 1e-6) << "at " << j;
+                    if (w == 0.0f) {
+                        EXPECT_EQ(g, 0.0f) << "at " << j;
+                    }
+                }
+            }
+        }
+    });
+}
+
+// ---- ScaledDotProductAttention ----------------------------------------------------------------------------------
+
+OpRun sdpa(Shape q, Shape k, Shape v, uint32_t seed, bool k_transposed = false) {
+    OpRun r;
+    r.op_type = "ScaledDotProductAttention";
+    r.domain = "com.nnport";
+    r.opset = 1;
+    r.inputs = {rnd(std::move(q), seed), rnd(std::move(k), seed + 1), rnd(std::move(v), seed + 2)};
+    if (k_transposed) r.attrs["k_transposed"] = Attribute::make_int(1);
+    return r;
+}
+
+TEST(CpuAttention, HeadsAndLengths) {
+    for_each_isa([] {
+        // (batch, heads, L, S, D, Dv), odd sizes included.
+        const std::vector<std::array<int64_t, 6>> cases = {
+            {1, 12, 197, 197, 64, 64}, {2, 4, 10, 10, 16, 16}, {1, 3, 1, 5, 8, 8},  {1, 1, 7, 3, 5, 9},
+            {3, 2, 65, 33, 17, 31},    {1, 8, 130, 1, 32, 32}, {1, 2, 9, 70, 3, 1},
+        };
+        for (const auto& c : cases) {
+            SCOPED_TRACE(::testing::Message() << "b " << c[0] << " h " << c[1] << " L " << c[2] << " S " << c[3]
+                                              << " D " << c[4] << " Dv " << c[5]);
+            expect_backend_matches_ref(sdpa({c[0], c[1], c[2], c[4]}, {c[0], c[1], c[3], c[4]},
+                                            {c[0], c[1], c[3], c[5]}, 10),
+                                       "cpu");
+        }
+    });
+}
+
+TEST(CpuAttention, KTransposedScaleAnd3D) {
+    for_each_isa([] {
+        OpRun r = sdpa({6, 20, 16}, {6, 16, 25}, {6, 25, 12}, 20, true);
+        r.attrs["scale"] = Attribute::make_float(0.3f);
+        expect_backend_matches_ref(r, "cpu");
+        OpRun r2 = sdpa({2, 3, 11, 8}, {2, 3, 8, 11}, {2, 3, 11, 8}, 21, true);
+        expect_backend_matches_ref(r2, "cpu");
+        OpRun r3 = sdpa({40, 24}, {33, 24}, {33, 5}, 22);  // rank 2: no batch
+        r3.attrs["scale"] = Attribute::make_float(1.0f);
+        expect_backend_matches_ref(r3, "cpu");
+    });
+}
+
+TEST(CpuAttention, BroadcastBatch) {
+    for_each_isa([] {
+        // K and V shared across the batch (and heads), Q with its own.
+        expect_backend_matches_ref(sdpa({3, 4, 9, 8}, {1, 4, 12, 8}, {1, 1, 12, 8}, 30), "cpu");
+        expect_backend_matches_ref(sdpa({1, 4, 9, 8}, {2, 1, 12, 8}, {2, 4, 12, 6}, 31), "cpu");
+    });
+}
+
+TEST(CpuAttention, Masks) {
+    for_each_isa([] {
+        const int64_t b = 2, h = 3, L = 19, S = 23, d = 16;
+        for (const Shape& ms : std::vector<Shape>{{L, S}, {b, 1, L, S}, {b, h, L, S}, {1, 1, 1, S}, {L, 1}, {S}}) {
+            SCOPED_TRACE(shape_to_string(ms));
+            OpRun r = sdpa({b, h, L, d}, {b, h, S, d}, {b, h, S, d}, 40);
+            r.inputs.push_back(rnd(ms, 41, -3.0f, 3.0f));
+            expect_backend_matches_ref(r, "cpu");
+        }
+    });
+}
+
+TEST(CpuAttention, CausalMaskWithMaskedRows) {
+    const float inf = std::numeric_limits<float>::infinity();
+    for_each_isa([&] {
+        const int64_t L = 37, d = 8;
+        Tensor mask = std::move(Tensor::create(DType::kFloat32, {L, L})).value();
+        for (int64_t i = 0; i < L; ++i) {
+            for (int64_t j = 0; j < L; ++j) mask.data<float>()[i * L + j] = j <= i ? 0.0f : -inf;
+        }
+        OpRun r = sdpa({1, 2, L, d}, {1, 2, L, d}, {1, 2, L, d}, 50);
+        r.inputs.push_back(mask);
+        expect_backend_matches_ref(r, "cpu");
+        // A row masked everywhere is NaN in both.
+        for (int64_t j = 0; j < L; ++j) mask.data<float>()[3 * L + j] = -inf;
+        OpRun r2 = sdpa({1, 2, L, d}, {1, 2, L, d}, {1, 2, L, d}, 51);
+        r2.inputs.push_back(mask);
+        expect_backend_matches_ref(r2, "cpu");
+    });
+}
+
+TEST(CpuAttention, ThreadedMatchesReference) {
+    for_each_isa([] {
+        OpRun r = sdpa({2, 5, 150, 32}, {2, 5, 150, 32}, {2, 5, 150, 32}, 60);
+        r.inputs.push_back(rnd({150, 150}, 61));
+        const Direct d = Direct::make(r, 3);
+        d.expect_matches_ref(r.inputs, 1e-4, 1e-5);
+        OpRun r2 = sdpa({1, 1, 300, 16}, {1, 1, 20, 16}, {1, 1, 20, 16}, 62);  // one batch entry: row blocks
+        Direct::make(r2, 2).expect_matches_ref(r2.inputs, 1e-4, 1e-5);
+    });
+}
+
+TEST(CpuAttention, Declines) {
+    OpRun r = sdpa({1, 2, 4, 8}, {1, 2, 4, 8}, {1, 2, 4, 8}, 70);
+    for (Tensor& t : r.inputs) t = as_dtype(t, DType::kFloat64);
+    expect_backend_declines(r, "cpu", "only float32");
+}
+
+TEST(CpuAttention, BadShapesAreErrorsNamingTheNode) {
+    OpRun r = sdpa({1, 2, 4, 8}, {1, 2, 4, 8}, {1, 2, 4, 8}, 80);
+    const Direct d = Direct::make(r, 1);
+    ASSERT_TRUE(d.kernel);
+    const std::vector<std::pair<std::vector<Tensor>, std::string>> bad = {
+        {{rnd({1, 2, 4, 8}, 1), rnd({1, 2, 4, 7}, 2), rnd({1, 2, 4, 8}, 3)}, "head sizes differ"},
+        {{rnd({1, 2, 4, 8}, 1), rnd({1, 2, 4, 8}, 2), rnd({1, 2, 5, 8}, 3)}, "sequence lengths differ"},
+        {{rnd({3, 4, 8}, 1), rnd({2, 4, 8}, 2), rnd({2, 4, 8}, 3)}, "broadcast"},
+        {{rnd({8}, 1), rnd({4, 8}, 2), rnd({4, 8}, 3)}, "rank >= 2"},
+        {{rnd({1, 2, 4, 8}, 1), rnd({1, 2, 4, 8}, 2), rnd({1, 2, 4, 8}, 3), rnd({3, 4}, 4)}, "does not broadcast"},
+        {{as_dtype(rnd({1, 2, 4, 8}, 1), DType::kFloat64), rnd({1, 2, 4, 8}, 2), rnd({1, 2, 4, 8}, 3)}, "float32"},
+    };
+    for (const auto& [inputs, what] : bad) {
+        auto out = d.run(inputs);
+        ASSERT_FALSE(out.is_ok()) << what;
+        EXPECT_NE(out.status().message().find(what), std::string::npos) << out.status().message();
+        EXPECT_NE(out.status().message().find("'node'"), std::string::npos) << out.status().message();
+    }
+}
+
+// ---- Transpose --------------------------------------------------------------------------------------------------
+
+OpRun transpose(Shape x, std::vector<int64_t> perm, uint32_t seed) {
+    OpRun r;
+    r.op_type = "Transpose";
+    r.inputs = {rnd(std::move(x), seed)};
+    r.attrs["perm"] = Attribute::make_ints(std::move(perm));
+    return r;
+}
+
+/// As expect_backend_matches_ref, for the Transpose op itself (which that helper skips as a layout conversion):
+/// the node must run on cpu and give the reference's output exactly.
+void expect_transpose_matches_ref(const OpRun& r) {
+    OpRun rb = r, rr = r;
+    rb.backends = "cpu,ref";
+    rr.backends = "ref";
+    auto sb = testing::make_op_session(rb);
+    ASSERT_TRUE(sb.is_ok()) << sb.status().message();
+    auto sr = testing::make_op_session(rr);
+    ASSERT_TRUE(sr.is_ok()) << sr.status().message();
+    const auto placements = (*sb)->placements();
+    ASSERT_EQ(placements.size(), 1u);
+    EXPECT_EQ(placements[0].backend, "cpu") << placements[0].fallback_reason;
+    const auto feeds = testing::op_feeds(r);
+    auto got = (*sb)->run_values(feeds);
+    ASSERT_TRUE(got.is_ok()) << got.status().message();
+    auto want = (*sr)->run_values(feeds);
+    ASSERT_TRUE(want.is_ok()) << want.status().message();
+    testing::expect_close((*got)[0].tensor, (*want)[0].tensor, 0.0, 0.0, "Transpose");
+}
+
+/// Expects the cpu backend to decline the Transpose of `r` with a reason containing `reason`.
+void expect_transpose_declined(const OpRun& r, const std::string& reason) {
+    OpRun rb = r;
+    rb.backends = "cpu,ref";
+    auto sb = testing::make_op_session(rb);
+    ASSERT_TRUE(sb.is_ok()) << sb.status().message();
+    const auto placements = (*sb)->placements();
+    ASSERT_EQ(placements.size(), 1u);
+    EXPECT_EQ(placements[0].op_type, "Transpose");
+    EXPECT_EQ(placements[0].backend, "ref");
+    EXPECT_NE(placements[0].fallback_reason.find(reason), std::string::npos) << placements[0].fallback_reason;
+}
+
+/// Whether the permutation's last output dim is the input's contiguous one after dropping size-1 dims (a row copy).
+bool moves_rows(const Shape& x, const std::vector<int64_t>& perm) {
+    int64_t last_in = -1, last_out = -1;
+    for (int64_t d = static_cast<int64_t>(x.size()) - 1; d >= 0 && last_in < 0; --d) {
+        if (x[size_t(d)] != 1) last_in = d;
+    }
+    for (int64_t i = static_cast<int64_t>(perm.size()) - 1; i >= 0 && last_out < 0; --i) {
+        if (x[size_t(perm[size_t(i)])] != 1) last_out = perm[size_t(i)];
+    }
+    return last_in == last_out;
+}
+
+TEST(CpuTranspose, EveryPermutationRank2To6) {
+    std::mt19937 g(7);
+    for_each_isa([&] {
+        for (size_t rank = 2; rank <= 6; ++rank) {
+            std::vector<int64_t> perm(rank);
+            for (size_t i = 0; i < rank; ++i) perm[i] = static_cast<int64_t>(i);
+            int tested = 0;
+            do {
+                if (rank >= 5 && g() % 8 != 0) continue;  // a sample of the 120 and 720
+                Shape x(rank);
+                for (size_t i = 0; i < rank; ++i) x[i] = rank <= 3 ? 3 + int64_t(g() % 30) : 1 + int64_t(g() % 6);
+                SCOPED_TRACE(shape_to_string(x) + " perm " + shape_to_string(perm));
+                OpRun r = transpose(x, perm, uint32_t(g()));
+                // The optimizer makes a Reshape of a permutation that keeps the order of the dims other than 1.
+                std::vector<int64_t> kept;
+                for (int64_t p : perm) {
+                    if (x[size_t(p)] != 1) kept.push_back(p);
+                }
+                if (std::is_sorted(kept.begin(), kept.end())) continue;
+                if (moves_rows(x, perm)) {
+                    expect_transpose_declined(r, "whole rows");
+                } else {
+                    expect_transpose_matches_ref(r);
+                    ++tested;
+                }
+            } while (std::next_permutation(perm.begin(), perm.end()));
+            EXPECT_GT(tested, 0) << "rank " << rank;
+        }
+    });
+}
+
+TEST(CpuTranspose, LayoutConversionsAndChannelShuffle) {
+    for_each_isa([] {
+        expect_transpose_matches_ref(transpose({1, 32, 56, 56}, {0, 2, 3, 1}, 1));   // NCHW -> NHWC
+        expect_transpose_matches_ref(transpose({2, 28, 28, 67}, {0, 3, 1, 2}, 2));   // NHWC -> NCHW
+        expect_transpose_matches_ref(transpose({1, 7, 7, 2, 58}, {0, 1, 2, 4, 3}, 3));  // shuffle
+        expect_transpose_matches_ref(transpose({12, 197, 64}, {0, 2, 1}, 4));         // K^T
+        expect_transpose_matches_ref(transpose({300, 5}, {1, 0}, 5));
+        OpRun rev = transpose({2, 3, 4}, {}, 6);  // reversed without perm
+        rev.attrs.clear();
+        expect_transpose_matches_ref(rev);
+    });
+}
+
+TEST(CpuTranspose, SymbolicShapesThreadsAndRowCopies) {
+    // Declared with symbolic dims, the node is accepted whatever the permutation; at run time a row copy is a
+    // memcpy loop and a 2-D transpose is tiled over the pool's threads.
+    ir::Graph g("t");
+    auto x = g.add_value("x", ir::ValueType::tensor(DType::kFloat32, {ir::Dim::symbol("a"), ir::Dim::symbol("b"),
+                                                                      ir::Dim::symbol("c")}));
+    ASSERT_TRUE(x.is_ok());
+    for (const std::vector<int64_t>& perm : std::vector<std::vector<int64_t>>{{1, 0, 2}, {0, 2, 1}, {2, 1, 0}}) {
+        auto n = g.add_node("Transpose", "", "node" + shape_to_string(perm), {x.value()}, {"y" + shape_to_string(perm)});
+        ASSERT_TRUE(n.is_ok());
+        ir::Node* node = n.value();
+        node->attrs["perm"] = Attribute::make_ints(perm);
+        node->opset = 18;
+        node->def = find_op("", "Transpose");
+        const Backend* b = find_backend("cpu");
+        ThreadPool pool(2);
+        PrepareContext pc;
+        pc.constant = [](const ir::Value*) -> const Tensor* { return nullptr; };
+        pc.pool = &pool;
+        pc.threads = 2;
+        ASSERT_TRUE(b->supports(*node, pc.constant).ok) << shape_to_string(perm);
+        auto k = b->prepare(*node, pc);
+        ASSERT_TRUE(k.is_ok()) << k.status().message();
+        for_each_isa([&] {
+            for (const Shape& shape : std::vector<Shape>{{3, 50, 400}, {70, 130, 9}, {1, 1, 5}, {2, 0, 3}, {4, 1, 33}}) {
+                SCOPED_TRACE(shape_to_string(shape) + " perm " + shape_to_string(perm));
+                RtValue in(rnd(shape, 9));
+                std::vector<const RtValue*> ptrs = {&in};
+                std::vector<RtValue> got(1), want(1);
+                KernelContext kc(*node, *node->def, ptrs, &got, nullptr, &pool);
+                ASSERT_TRUE(k.value()->run(kc).is_ok());
+                KernelContext rc(*node, *node->def, ptrs, &want, nullptr, nullptr);
+                ASSERT_TRUE(node->def->kernel(rc).is_ok());
+                testing::expect_close(got[0].tensor, want[0].tensor, 0.0, 0.0, "Transpose");
+            }
+        });
+    }
+}
+
+TEST(CpuTranspose, Declines) {
+    expect_transpose_declined(transpose({1, 2, 197, 64}, {0, 2, 1, 3}, 1), "whole rows");
+    OpRun r = transpose({4, 5}, {1, 0}, 2);
+    r.inputs[0] = as_dtype(r.inputs[0], DType::kInt32);
+    expect_transpose_declined(r, "only float32");
+}
+
+}  // namespace
+}  // namespace nnport
