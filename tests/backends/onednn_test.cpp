@@ -9,6 +9,7 @@
 
 #include "backends/backend.hpp"
 #include "backends/backend_test_util.hpp"
+#include "backends/onednn/onednn_common.hpp"
 #include "ops/op_def.hpp"
 
 namespace nnport {
@@ -839,6 +840,15 @@ TEST(OneDnnSession, DeclinedNodesFallBackWithTheirReason) {
                                      "last axis");
     testing::expect_backend_declines(op_run("MatMul", {rnd({2, 3}, 1), rnd({3, 2}, 2)}, {false, true}), "onednn",
                                      "too small");
+}
+
+TEST(OneDnnBackend, SmallPrimitivesRunOnOneThread) {
+    using onednn::threads_for;
+    EXPECT_EQ(threads_for(1000, onednn::kMacsPerThread, 8), 1);
+    EXPECT_EQ(threads_for(3 * onednn::kMacsPerThread, onednn::kMacsPerThread, 8), 3);
+    EXPECT_EQ(threads_for(int64_t{1} << 40, onednn::kMacsPerThread, 8), 8);
+    EXPECT_EQ(threads_for(int64_t{1} << 40, onednn::kElemsPerThread, 1), 1);
+    EXPECT_EQ(threads_for(0, onednn::kElemsPerThread, 4), 1);
 }
 
 TEST(OneDnnBackend, RegisteredAndAvailable) {

@@ -3,6 +3,7 @@
 
 #include <omp.h>
 
+#include <algorithm>
 #include <cstdlib>
 
 namespace nnport::onednn {
@@ -20,6 +21,11 @@ dnnl::stream& stream() {
 void set_threads(int threads) {
     const int n = threads < 1 ? 1 : threads;
     if (omp_get_max_threads() != n) omp_set_num_threads(n);
+}
+
+int threads_for(int64_t work, int64_t per_thread, int max_threads) {
+    const int64_t useful = per_thread > 0 ? work / per_thread : max_threads;
+    return static_cast<int>(std::clamp<int64_t>(useful, 1, std::max(max_threads, 1)));
 }
 
 dnnl::primitive_attr base_attr() {

@@ -2,9 +2,12 @@
 // activations as post-ops, error conversion, and a small per-shape cache of primitives.
 //
 // Threads: Debian's oneDNN 2.6 is built on the OpenMP runtime, which sizes each parallel region by the calling
-// thread's omp_get_max_threads(). Every kernel calls set_threads(session threads) before creating or executing a
-// primitive, so a oneDNN node uses exactly as many threads as the session's --threads (the OpenMP team is separate
-// from the session's pthreadpool; the two never run at the same time because nodes run one after another).
+// thread's omp_get_max_threads(). Every kernel calls set_threads() before creating or executing a primitive with the
+// session's thread count (--threads), or fewer for a small primitive (threads_for: waking a thread costs more than
+// it saves there). The OpenMP team is separate from the session's pthreadpool; the two do not run at the same time
+// because nodes run one after another, but idle OpenMP workers spin for a while (libgomp's default wait policy)
+// before sleeping: on a machine shared with other work, OMP_WAIT_POLICY=passive avoids stealing the cores the next
+// node needs (libgomp reads it at start-up, so it cannot be set from here).
 //
 // Concurrency: primitives are immutable once created; kernels keep them in a mutex-guarded cache and execute them
 // with a per-thread stream and a per-thread user scratchpad (scratchpad_mode::user), so concurrent Session::run calls
@@ -37,6 +40,13 @@ const dnnl::engine& engine();
 dnnl::stream& stream();
 /// Makes oneDNN's next parallel regions on this thread use `threads` OpenMP threads.
 void set_threads(int threads);
+/// OpenMP threads worth waking for a primitive of `work` units when `per_thread` units keep one thread busy well past
+/// the fork/join cost (microseconds on an idle machine, a scheduler time slice when the cores are oversubscribed):
+/// between 1 and `max_threads`. Small primitives run on the calling thread alone.
+int threads_for(int64_t work, int64_t per_thread, int max_threads);
+/// Work units for threads_for: multiply-adds (convolution, matmul), elements streamed (pooling, normalization).
+constexpr int64_t kMacsPerThread = int64_t{1} << 19;
+constexpr int64_t kElemsPerThread = int64_t{1} << 15;
 /// Primitive attributes every kernel starts from: user-provided scratchpad.
 dnnl::primitive_attr base_attr();
 

@@ -30,6 +30,7 @@ struct ConvEntry {
     dnnl::memory weights;
     dnnl::memory::desc src_md, dst_md;
     Shape out_shape;
+    int threads = 1;
 };
 
 class ConvKernel final : public BackendKernel {
@@ -91,7 +92,7 @@ public:
         }
         if (x.numel() == 0 || y->numel() == 0) return Status::ok();
         try {
-            set_threads(threads_);
+            set_threads(e->threads);
             std::unordered_map<int, dnnl::memory> args = {{DNNL_ARG_SRC, wrap(e->src_md, x.raw_data())},
                                                           {DNNL_ARG_WEIGHTS, e->weights},
                                                           {DNNL_ARG_DST, wrap(e->dst_md, y->raw_data())}};
@@ -121,8 +122,9 @@ private:
         const dims strides = {g.strides[0], g.strides[1]};
         const dims dil = {g.dilations[0] - 1, g.dilations[1] - 1};  // oneDNN counts the gaps: ONNX dilation - 1
         const dims pl = {g.pads_begin[0], g.pads_begin[1]}, pr = {g.pads_end[0], g.pads_end[1]};
+        e->threads = threads_for(n * g.out[0] * g.out[1] * m_ * cg_ * kh_ * kw_, kMacsPerThread, threads_);
         try {
-            set_threads(threads_);
+            set_threads(e->threads);
             using cf = dnnl::convolution_forward;
             const cf::desc d = bias_.defined()
                                    ? cf::desc(dnnl::prop_kind::forward_inference, dnnl::algorithm::convolution_direct,

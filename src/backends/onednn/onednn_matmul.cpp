@@ -34,6 +34,7 @@ struct MatMulEntry {
     dnnl::matmul prim;
     dnnl::memory weights;  ///< constant B in the primitive's layout (constant-B kernel only)
     dnnl::memory::desc src_md, wei_md, dst_md, bias_md;
+    int threads = 1;
 };
 
 /// Shared parts: the activation post-ops, the bias source, threads, the shape cache.
@@ -140,7 +141,7 @@ public:
         }
         NNPORT_ASSIGN_OR_RETURN(std::shared_ptr<const MatMulEntry> e, entry_for(ctx, m));
         try {
-            set_threads(threads_);
+            set_threads(e->threads);
             std::unordered_map<int, dnnl::memory> args = {{DNNL_ARG_SRC, wrap(e->src_md, a.raw_data())},
                                                           {DNNL_ARG_WEIGHTS, e->weights},
                                                           {DNNL_ARG_DST, wrap(e->dst_md, y->raw_data())}};
@@ -193,8 +194,9 @@ private:
         const dnnl::memory::desc w_any({k_, n_}, dt::f32, tag::any);
         const bool has_bias = bias_.defined() || runtime_bias_;
         if (has_bias) e->bias_md = dnnl::memory::desc({1, n_}, dt::f32, tag::ab);
+        e->threads = threads_for(m * k_ * n_, kMacsPerThread, threads_);
         try {
-            set_threads(threads_);
+            set_threads(e->threads);
             const dnnl::matmul::desc d = has_bias ? dnnl::matmul::desc(e->src_md, w_any, e->bias_md, e->dst_md)
                                                   : dnnl::matmul::desc(e->src_md, w_any, e->dst_md);
             e->pd = dnnl::matmul::primitive_desc(d, make_attr(c_input_, beta_), engine());
@@ -256,7 +258,7 @@ public:
         }
         NNPORT_ASSIGN_OR_RETURN(std::shared_ptr<const MatMulEntry> e, entry_for(ctx, a.shape(), b.shape()));
         try {
-            set_threads(threads_);
+            set_threads(e->threads);
             std::unordered_map<int, dnnl::memory> args = {{DNNL_ARG_SRC, wrap(e->src_md, a.raw_data())},
                                                           {DNNL_ARG_WEIGHTS, wrap(e->wei_md, b.raw_data())},
                                                           {DNNL_ARG_DST, wrap(e->dst_md, y->raw_data())}};
@@ -306,8 +308,11 @@ private:
         e->wei_md = dnnl::memory::desc(bd, dt::f32, plain(bd));
         e->dst_md = dnnl::memory::desc(od, dt::f32, plain(od));
         if (has_bias_) e->bias_md = dnnl::memory::desc(bias_d, dt::f32, plain(bias_d));
+        int64_t macs = ad[r - 1];  // K
+        for (int64_t d : od) macs *= d;
+        e->threads = threads_for(macs, kMacsPerThread, threads_);
         try {
-            set_threads(threads_);
+            set_threads(e->threads);
             const dnnl::matmul::desc d = has_bias_ ? dnnl::matmul::desc(e->src_md, e->wei_md, e->bias_md, e->dst_md)
                                                    : dnnl::matmul::desc(e->src_md, e->wei_md, e->dst_md);
             e->pd = dnnl::matmul::primitive_desc(d, make_attr(false, 1.0f), engine());

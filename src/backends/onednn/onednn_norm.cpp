@@ -21,6 +21,7 @@ struct NormEntry {
     dnnl::primitive_desc pd;
     dnnl::primitive prim;
     dnnl::memory::desc md, param_md;
+    int threads = 1;
 };
 
 class RowsKernel final : public BackendKernel {
@@ -59,7 +60,7 @@ public:
         if (y->numel() == 0) return Status::ok();
         NNPORT_ASSIGN_OR_RETURN(std::shared_ptr<const NormEntry> e, entry_for(ctx.node(), rows, c));
         try {
-            set_threads(threads_);
+            set_threads(e->threads);
             std::unordered_map<int, dnnl::memory> args = {{DNNL_ARG_SRC, wrap(e->md, x.raw_data())},
                                                           {DNNL_ARG_DST, wrap(e->md, y->raw_data())}};
             if (scale) args.emplace(DNNL_ARG_SCALE, wrap(e->param_md, scale->raw_data()));
@@ -79,8 +80,9 @@ private:
         auto e = std::make_shared<NormEntry>();
         e->md = dnnl::memory::desc({rows, c}, dt::f32, tag::ab);
         e->param_md = dnnl::memory::desc({c}, dt::f32, tag::x);
+        e->threads = threads_for(rows * c, kElemsPerThread, threads_);
         try {
-            set_threads(threads_);
+            set_threads(e->threads);
             const dnnl::prop_kind fwd = dnnl::prop_kind::forward_inference;
             if (layer_norm_) {
                 auto flags = dnnl::normalization_flags::use_scale;

@@ -70,6 +70,7 @@ struct PoolEntry {
     dnnl::pooling_v2_forward prim;
     dnnl::memory::desc src_md, dst_md;
     Shape out_shape;
+    int threads = 1;
 };
 
 class PoolKernel final : public BackendKernel {
@@ -99,7 +100,7 @@ public:
             return Status::ok();
         }
         try {
-            set_threads(threads_);
+            set_threads(e->threads);
             execute(e->prim, e->pd,
                     {{DNNL_ARG_SRC, wrap(e->src_md, x.raw_data())}, {DNNL_ARG_DST, wrap(e->dst_md, y->raw_data())}});
         } catch (const dnnl::error& err) {
@@ -134,8 +135,9 @@ private:
             } else if (kind_ == PoolKind::kGlobalAvg) {
                 alg = dnnl::algorithm::pooling_avg_exclude_padding;
             }
+            e->threads = threads_for(n * c * h * w, kElemsPerThread, threads_);
             try {
-                set_threads(threads_);
+                set_threads(e->threads);
                 using pf = dnnl::pooling_v2_forward;
                 const pf::desc d(dnnl::prop_kind::forward_inference, alg, e->src_md, e->dst_md, {win.s[0], win.s[1]},
                                  {win.k[0], win.k[1]}, {win.d[0] - 1, win.d[1] - 1}, {win.pl[0], win.pl[1]},
