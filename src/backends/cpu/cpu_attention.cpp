@@ -20,6 +20,8 @@ namespace nnport::cpu {
 namespace {
 
 constexpr int64_t kRowBlock = 64;
+/// Multiply-adds below which the attention stays on the calling thread.
+constexpr double kParallelMacs = 512.0 * 1024.0;
 
 /// Element offsets of each index of `batch` into a tensor with leading dims `dims` (right-aligned, broadcast where
 /// 1), in units of `unit`-element matrices.
@@ -149,8 +151,11 @@ public:
                 kern.gemm(rows, Dv, S, 1.0f, sc, S, vd + vo[bi], Dv, yd + (b * L + i0) * Dv, Dv);
             }
         };
+        // Threads only for enough work: waking a worker costs more than a small attention (transformer-sized heads).
         const int64_t tasks = nb * blocks;
-        if (tasks > 1) ctx.parallel_for(tasks, body);
+        const double macs = static_cast<double>(nb) * static_cast<double>(L) * static_cast<double>(S) *
+                            static_cast<double>(D + Dv);
+        if (tasks > 1 && macs >= kParallelMacs) ctx.parallel_for(tasks, body);
         else body(0, tasks);
         return Status::ok();
     }
