@@ -241,6 +241,54 @@ TEST(XnnConv, DynamicShapesRunTwice) {
     }
 }
 
+TEST(XnnConv, OwnDepthwiseWindows) {
+    // Windows XNNPACK 2022 has no depthwise kernel for (not 1, 4, 9 or 25 taps) run the backend's own loop: every
+    // vector width, channel counts with and without a remainder, borders, strides, dilations, SAME padding.
+    struct Case {
+        Shape x;
+        int64_t kh, kw;
+        ir::Attributes a;
+    };
+    const std::vector<Case> cases = {
+        {{1, 96, 20, 21}, 7, 7, {{"pads", ints({3, 3, 3, 3})}}},
+        {{2, 20, 9, 30}, 7, 7, {{"pads", ints({3, 2, 1, 3})}, {"strides", ints({2, 1})}}},
+        {{1, 70, 11, 12}, 3, 1, {{"pads", ints({1, 0, 1, 0})}}},
+        {{1, 32, 12, 13}, 1, 3, {{"auto_pad", str("SAME_LOWER")}, {"strides", ints({2, 2})}}},
+        {{1, 48, 15, 16}, 3, 5, {{"dilations", ints({2, 1})}, {"auto_pad", str("SAME_UPPER")}}},
+        {{1, 16, 6, 40}, 2, 3, {}},
+        {{1, 5, 8, 8}, 7, 7, {{"pads", ints({4, 4, 4, 4})}}},  // windows wider than the input
+    };
+    for (int level = 0; level <= 2; ++level) {
+        const int before = xnn::limit_simd_level(level);
+        uint32_t seed = 180;
+        for (const Case& c : cases) {
+            SCOPED_TRACE("level " + std::to_string(level) + " x " + shape_to_string(c.x) + " window " +
+                         std::to_string(c.kh) + "x" + std::to_string(c.kw));
+            ir::Attributes a = c.a;
+            a["group"] = int1(c.x[1]);
+            expect_backend_matches_ref(conv_run(c.x, {c.x[1], 1, c.kh, c.kw}, seed % 2 == 0, a, seed), "xnnpack");
+            ++seed;
+        }
+        // Fused activation with residual on the own loop, and a symbolic shape run twice.
+        OpRun f = fused_conv_run("Swish", {1.0f}, true, 190, 8);
+        f.inputs[1] = rand_f32({8, 1, 7, 7}, 191, -0.3f, 0.3f);
+        f.attrs["pads"] = ints({3, 3, 3, 3});
+        expect_backend_matches_ref(f, "xnnpack");
+        auto build = [](Net& n) {
+            n.input("x", {1, 24, ir::Dim::symbol("H"), ir::Dim::symbol("W")});
+            n.constant("w", rand_f32({24, 1, 7, 7}, 192));
+            n.node("FusedConv", {"x", "w"}, {"y"},
+                   {{"group", int1(24)}, {"auto_pad", str("SAME_UPPER")}, {"strides", ints({2, 2})},
+                    {"activation", str("Clip")}, {"activation_params", flts({-0.5f, 0.5f})}},
+                   "com.nnport");
+            n.output("y");
+        };
+        expect_graph_matches(build, {feed(rand_f32({1, 24, 17, 14}, 193)), feed(rand_f32({1, 24, 8, 9}, 194))},
+                             {"com.nnport.NhwcFusedConv"}, 2);
+        xnn::limit_simd_level(before);
+    }
+}
+
 TEST(XnnConv, PointwiseBands) {
     // 1x1 convolutions with an epilogue run in pixel bands (64 channels: bands of 1024 pixels, the last one partial).
     for (int threads : {1, 2}) {
@@ -680,7 +728,7 @@ TEST(XnnEpilogue, MatchesReferenceFormulas) {
     std::uniform_real_distribution<float> d(-10.0f, 10.0f);
     while (base.size() < 1000) base.push_back(d(g));
     for (int level = 0; level <= 2; ++level) {
-        const int before = xnn::limit_epilogue_isa(level);
+        const int before = xnn::limit_simd_level(level);
         for (const auto& [name, params] : all_activations()) {
             // Parsed through the attribute reader, as the kernels do.
             ir::Graph gr("g");
@@ -710,7 +758,7 @@ TEST(XnnEpilogue, MatchesReferenceFormulas) {
                 }
             }
         }
-        xnn::limit_epilogue_isa(before);
+        xnn::limit_simd_level(before);
     }
 }
 

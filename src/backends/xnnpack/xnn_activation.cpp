@@ -303,20 +303,6 @@ RunFn avx2_fn(Act k) {
     return nullptr;
 }
 
-enum class Isa { kPortable = 0, kAvx2 = 1, kAvx512 = 2 };
-
-std::atomic<int> g_isa_limit{2};
-
-Isa isa() {
-    static const Isa best = [] {
-        __builtin_cpu_init();
-        if (__builtin_cpu_supports("avx512f")) return Isa::kAvx512;
-        if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) return Isa::kAvx2;
-        return Isa::kPortable;
-    }();
-    return static_cast<Isa>(std::min(static_cast<int>(best), g_isa_limit.load(std::memory_order_relaxed)));
-}
-
 /// Portable path: the residual add, then the reference activation formulas.
 void run_portable(const fused::Activation& a, float* y, const float* z, int64_t n) {
     if (z) {
@@ -327,12 +313,26 @@ void run_portable(const fused::Activation& a, float* y, const float* z, int64_t 
 
 }  // namespace
 
-int limit_epilogue_isa(int level) { return g_isa_limit.exchange(std::clamp(level, 0, 2)); }
+namespace {
+std::atomic<int> g_simd_cap{2};
+}  // namespace
+
+int simd_level() {
+    static const int best = [] {
+        __builtin_cpu_init();
+        if (__builtin_cpu_supports("avx512f")) return 2;
+        if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) return 1;
+        return 0;
+    }();
+    return std::min(best, g_simd_cap.load(std::memory_order_relaxed));
+}
+
+int limit_simd_level(int level) { return g_simd_cap.exchange(std::clamp(level, 0, 2)); }
 
 void apply_epilogue(const fused::Activation& a, float* y, const float* z, int64_t n, ThreadPool* pool) {
     if (n <= 0 || (a.kind == Act::kIdentity && !z)) return;
-    const Isa i = isa();
-    const RunFn fn = i == Isa::kAvx512 ? avx512_fn(a.kind) : i == Isa::kAvx2 ? avx2_fn(a.kind) : nullptr;
+    const int level = simd_level();
+    const RunFn fn = level == 2 ? avx512_fn(a.kind) : level == 1 ? avx2_fn(a.kind) : nullptr;
     auto body = [&](int64_t b, int64_t e) {
         if (fn) fn(y + b, z ? z + b : nullptr, e - b, a.p0, a.p1);
         else run_portable(a, y + b, z ? z + b : nullptr, e - b);

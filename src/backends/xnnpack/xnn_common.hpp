@@ -63,9 +63,11 @@ ActSplit split_activation(const fused::Activation& a);
 /// where the CPU has it) and split across `pool` for large n. Formulas match fused::apply_activation to float
 /// rounding (exp-based functions use polynomial approximations accurate to a few ulp, erf to 1.5e-7 absolute).
 void apply_epilogue(const fused::Activation& a, float* y, const float* z, int64_t n, ThreadPool* pool);
-/// Test hook: caps the instruction set apply_epilogue uses (0 portable, 1 AVX2/FMA, 2 AVX-512F; the CPU's best is
-/// still the upper bound); returns the previous cap.
-int limit_epilogue_isa(int level);
+/// The vector instruction set the backend's own loops use (epilogue, depthwise): 0 baseline, 1 AVX2/FMA,
+/// 2 AVX-512F; the CPU's best unless capped lower.
+int simd_level();
+/// Test hook: caps simd_level() (the CPU's best stays the upper bound); returns the previous cap.
+int limit_simd_level(int level);
 
 // ---- op families --------------------------------------------------------------------------------------------------
 

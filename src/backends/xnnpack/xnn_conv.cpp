@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "backends/xnnpack/xnn_common.hpp"
+#include "backends/xnnpack/xnn_depthwise.hpp"
 #include "ops/nn_util.hpp"
 
 namespace nnport::xnn {
@@ -126,6 +127,18 @@ public:
         }
         const std::string auto_pad = a.attr_string("auto_pad");
         const bool shape_dependent = auto_pad == "SAME_UPPER" || auto_pad == "SAME_LOWER";
+        // Depthwise windows XNNPACK has no micro-kernel for: the backend's own loop over [kH][kW][C] weights.
+        if (cg_ == 1 && group_ == m_ && !xnnpack_has_depthwise_window(kh_ * kw_)) {
+            dw_weights_.resize(static_cast<size_t>(m_ * kh_ * kw_));
+            for (int64_t ch = 0; ch < m_; ++ch) {
+                for (int64_t t = 0; t < kh_ * kw_; ++t) {
+                    dw_weights_[static_cast<size_t>(t * m_ + ch)] = w.data<float>()[ch * kh_ * kw_ + t];
+                }
+            }
+            packed_.clear();
+            packed_.shrink_to_fit();
+            return Status::ok();
+        }
         // Pointwise (1x1, stride 1, no padding) with an epilogue: pixel bands, one operator per thread.
         bool no_pads = true;
         if ((auto_pad == "NOTSET" || auto_pad.empty()) && a.has_attr("pads")) {
@@ -193,6 +206,7 @@ public:
         NNPORT_ASSIGN_OR_RETURN(Tensor * y, ctx.output(0, DType::kFloat32, out));
         if (y->numel() == 0) return Status::ok();
         if (!band_ops_.empty()) return run_bands(ctx, x, z, *y);
+        if (!dw_weights_.empty()) return run_depthwise(ctx, x, geo, z, *y);
         {
             std::lock_guard<std::mutex> lock(mu_);
             NNPORT_ASSIGN_OR_RETURN(xnn_operator_t op, op_for(pads_of(geo)));
@@ -211,6 +225,37 @@ public:
 
 private:
     using Pads = std::array<int64_t, 4>;  // top, right, bottom, left (XNNPACK's order)
+
+    /// The backend's own depthwise loop, rows split across threads, each row's epilogue applied right after it.
+    Status run_depthwise(KernelContext& ctx, const Tensor& x, const nn::Geometry& geo, const Tensor* z, Tensor& y) {
+        DepthwiseGeometry g;
+        g.n = x.dim(0);
+        g.h = x.dim(1);
+        g.w = x.dim(2);
+        g.c = x.dim(3);
+        g.kh = kh_;
+        g.kw = kw_;
+        g.sh = strides_[0];
+        g.sw = strides_[1];
+        g.dh = dilations_[0];
+        g.dw = dilations_[1];
+        g.pt = geo.pads_begin[0];
+        g.pl = geo.pads_begin[1];
+        g.oh = geo.out[0];
+        g.ow = geo.out[1];
+        const float* xd = x.data<float>();
+        const float* zd = z ? z->data<float>() : nullptr;
+        float* yd = y.data<float>();
+        const int64_t row = g.ow * g.c;
+        ctx.parallel_for(g.n * g.oh, [&](int64_t r0, int64_t r1) {
+            for (int64_t r = r0; r < r1; ++r) {
+                depthwise_rows(g, xd, dw_weights_.data(), bias_.empty() ? nullptr : bias_.data(), min_, max_, yd, r,
+                               r + 1);
+                apply_epilogue(post_, yd + r * row, zd ? zd + r * row : nullptr, row, nullptr);
+            }
+        });
+        return Status::ok();
+    }
 
     /// Pointwise convolution as bands of output pixels of about 256 KiB, each followed by its epilogue while the band
     /// is still in cache (one pass over memory instead of two). Thread t runs its bands on operator t, or with a
@@ -305,6 +350,7 @@ private:
     std::mutex mu_;
     std::vector<std::pair<Pads, OpPtr>> ops_;
     std::vector<OpPtr> band_ops_;  // pointwise with an epilogue: one operator per thread (or one shared)
+    std::vector<float> dw_weights_;  // own depthwise loop: weights [kH][kW][C]
 };
 
 }  // namespace
