@@ -1,5 +1,5 @@
 // The cpu backend: nnport's own float32 kernels for the ops the libraries leave to the reference kernels or run
-// slower: com.nnport ScaledDotProductAttention and the 2-D transposes inside Transpose. AVX-512, AVX2 and portable
+// slower: com.nnport ScaledDotProductAttention, the 2-D transposes inside Transpose, LSTM. AVX-512, AVX2 and portable
 // builds of each kernel, chosen at run time by CPU features (cpu_kernels.hpp).
 #include "backends/backend.hpp"
 #include "backends/cpu/cpu_kernels.hpp"
@@ -15,18 +15,20 @@ public:
 
     std::string description() const override {
         return std::string("nnport CPU kernels (") + cpu::isa_name(cpu::isa()) +
-               "): float32 ScaledDotProductAttention, Transpose";
+               "): float32 ScaledDotProductAttention, Transpose, LSTM";
     }
 
     Support supports(const ir::Node& node, const ConstantFn& constant) const override {
         if (cpu::is_attention(node)) return cpu::attention_supports(node, constant);
         if (cpu::is_transpose(node)) return cpu::transpose_supports(node, constant);
+        if (cpu::is_lstm(node)) return cpu::lstm_supports(node, constant);
         return Support::no("op not implemented by this backend");
     }
 
     Result<std::unique_ptr<BackendKernel>> prepare(const ir::Node& node, const PrepareContext& ctx) const override {
         if (cpu::is_attention(node)) return cpu::attention_prepare(node, ctx);
         if (cpu::is_transpose(node)) return cpu::transpose_prepare(node, ctx);
+        if (cpu::is_lstm(node)) return cpu::lstm_prepare(node, ctx);
         return unsupported("cpu: " + node.describe() + ": op not implemented by this backend");
     }
 };

@@ -114,6 +114,15 @@ void transpose_portable(const float* in, int64_t ldi, float* out, int64_t ldo, i
 
 }  // namespace
 
+void lstm_cell_exact(const float* g, float* c, float* h_out, int64_t h) {
+    auto sigmoid = [](float x) { return 1.0f / (1.0f + std::exp(-x)); };
+    for (int64_t j = 0; j < h; ++j) {
+        const float i = sigmoid(g[j]), o = sigmoid(g[h + j]), f = sigmoid(g[2 * h + j]), z = std::tanh(g[3 * h + j]);
+        c[j] = f * c[j] + i * z;
+        h_out[j] = o * std::tanh(c[j]);
+    }
+}
+
 void softmax_exact(float* s, int64_t n) {
     if (n <= 0) return;
     float m = s[0];
@@ -146,7 +155,8 @@ const char* isa_name(Isa i) {
 }
 
 const Kernels& kernels_portable() {
-    static const Kernels k{Isa::kPortable, gemm_portable, softmax_portable, transpose_portable};
+    static const Kernels k{Isa::kPortable, gemm_portable, softmax_portable, transpose_portable,
+                              lstm_cell_exact};
     return k;
 }
 

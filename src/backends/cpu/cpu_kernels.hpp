@@ -29,6 +29,9 @@ struct Kernels {
     void (*softmax)(float* s, int64_t n, const float* mask, int64_t mask_step);
     /// out[c * ldo + r] = in[r * ldi + c] for r < rows, c < cols (a 2-D transpose between strided matrices).
     void (*transpose)(const float* in, int64_t ldi, float* out, int64_t ldo, int64_t rows, int64_t cols);
+    /// One LSTM cell update over h elements with the default activations: g holds the pre-activations of the gates
+    /// i, o, f, c (ONNX order, h each); c = sigmoid(f) c + sigmoid(i) tanh(g_c), then h_out = sigmoid(o) tanh(c).
+    void (*lstm_cell)(const float* g, float* c, float* h_out, int64_t h);
 };
 
 /// The kernels of an instruction set (the CPU must have it).
@@ -39,6 +42,9 @@ inline const Kernels& kernels() { return kernels(isa()); }
 const Kernels& kernels_portable();
 const Kernels& kernels_avx2();
 const Kernels& kernels_avx512();
+
+/// The scalar LSTM cell (std::exp / std::tanh), the portable entry and the reference for the vector ones.
+void lstm_cell_exact(const float* g, float* c, float* h_out, int64_t h);
 
 /// The reference's row softmax, exactly (std::exp, max by comparisons from s[0]), for rows without a finite maximum.
 void softmax_exact(float* s, int64_t n);

@@ -209,12 +209,51 @@ void transpose(const float* in, int64_t ldi, float* out, int64_t ldo, int64_t ro
     }
 }
 
+// ---- LSTM cell --------------------------------------------------------------------------------------------------
+
+inline __m256 abs8(__m256 x) { return _mm256_andnot_ps(_mm256_set1_ps(-0.0f), x); }
+
+/// 1 / (1 + e^-x) from e = e^-|x| without overflow: 1 / (1 + e) for x >= 0, e / (1 + e) below.
+inline __m256 sigmoid8(__m256 x) {
+    const __m256 e = exp_nonpos(_mm256_sub_ps(_mm256_setzero_ps(), abs8(x)));
+    const __m256 r = _mm256_div_ps(_mm256_set1_ps(1.0f), _mm256_add_ps(_mm256_set1_ps(1.0f), e));
+    return _mm256_blendv_ps(r, _mm256_mul_ps(e, r), _mm256_cmp_ps(x, _mm256_setzero_ps(), _CMP_LT_OQ));
+}
+
+/// tanh: (1 - t) / (1 + t) with t = e^-2|x| and the sign of x; below |x| = 0.2 the odd Taylor polynomial to x^9.
+inline __m256 tanh8(__m256 x) {
+    const __m256 a = abs8(x), one = _mm256_set1_ps(1.0f);
+    const __m256 t = exp_nonpos(_mm256_mul_ps(a, _mm256_set1_ps(-2.0f)));
+    const __m256 big = _mm256_div_ps(_mm256_sub_ps(one, t), _mm256_add_ps(one, t));
+    const __m256 a2 = _mm256_mul_ps(a, a);
+    __m256 p = _mm256_set1_ps(62.0f / 2835.0f);
+    p = _mm256_fmadd_ps(p, a2, _mm256_set1_ps(-17.0f / 315.0f));
+    p = _mm256_fmadd_ps(p, a2, _mm256_set1_ps(2.0f / 15.0f));
+    p = _mm256_fmadd_ps(p, a2, _mm256_set1_ps(-1.0f / 3.0f));
+    const __m256 small = _mm256_fmadd_ps(_mm256_mul_ps(p, a2), a, a);
+    const __m256 r = _mm256_blendv_ps(big, small, _mm256_cmp_ps(a, _mm256_set1_ps(0.2f), _CMP_LT_OQ));
+    return _mm256_or_ps(r, _mm256_and_ps(x, _mm256_set1_ps(-0.0f)));
+}
+
+void lstm_cell(const float* g, float* c, float* h_out, int64_t h) {
+    for (int64_t j = 0; j < h; j += 8) {
+        const __m256i t = lanes(h - j);
+        const __m256 i = sigmoid8(_mm256_maskload_ps(g + j, t));
+        const __m256 o = sigmoid8(_mm256_maskload_ps(g + h + j, t));
+        const __m256 f = sigmoid8(_mm256_maskload_ps(g + 2 * h + j, t));
+        const __m256 z = tanh8(_mm256_maskload_ps(g + 3 * h + j, t));
+        const __m256 cn = _mm256_fmadd_ps(f, _mm256_maskload_ps(c + j, t), _mm256_mul_ps(i, z));
+        _mm256_maskstore_ps(c + j, t, cn);
+        _mm256_maskstore_ps(h_out + j, t, _mm256_mul_ps(o, tanh8(cn)));
+    }
+}
+
 #pragma GCC pop_options
 
 }  // namespace
 
 const Kernels& kernels_avx2() {
-    static const Kernels k{Isa::kAvx2, gemm, softmax, transpose};
+    static const Kernels k{Isa::kAvx2, gemm, softmax, transpose, lstm_cell};
     return k;
 }
 

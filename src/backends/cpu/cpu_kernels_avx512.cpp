@@ -200,12 +200,52 @@ void transpose(const float* in, int64_t ldi, float* out, int64_t ldo, int64_t ro
     }
 }
 
+// ---- LSTM cell --------------------------------------------------------------------------------------------------
+
+inline __m512 abs16(__m512 x) { return _mm512_andnot_ps(_mm512_set1_ps(-0.0f), x); }
+
+/// 1 / (1 + e^-x) from e = e^-|x| without overflow: 1 / (1 + e) for x >= 0, e / (1 + e) below.
+inline __m512 sigmoid16(__m512 x) {
+    const __m512 e = exp_nonpos(_mm512_sub_ps(_mm512_setzero_ps(), abs16(x)));
+    const __m512 r = _mm512_div_ps(_mm512_set1_ps(1.0f), _mm512_add_ps(_mm512_set1_ps(1.0f), e));
+    return _mm512_mask_mul_ps(r, _mm512_cmp_ps_mask(x, _mm512_setzero_ps(), _CMP_LT_OQ), e, r);
+}
+
+/// tanh: (1 - t) / (1 + t) with t = e^-2|x| and the sign of x; below |x| = 0.2 the odd Taylor polynomial to x^9
+/// (relative accuracy where 1 - t cancels).
+inline __m512 tanh16(__m512 x) {
+    const __m512 a = abs16(x), one = _mm512_set1_ps(1.0f);
+    const __m512 t = exp_nonpos(_mm512_mul_ps(a, _mm512_set1_ps(-2.0f)));
+    __m512 r = _mm512_div_ps(_mm512_sub_ps(one, t), _mm512_add_ps(one, t));
+    const __m512 a2 = _mm512_mul_ps(a, a);
+    __m512 p = _mm512_set1_ps(62.0f / 2835.0f);
+    p = _mm512_fmadd_ps(p, a2, _mm512_set1_ps(-17.0f / 315.0f));
+    p = _mm512_fmadd_ps(p, a2, _mm512_set1_ps(2.0f / 15.0f));
+    p = _mm512_fmadd_ps(p, a2, _mm512_set1_ps(-1.0f / 3.0f));
+    const __m512 small = _mm512_fmadd_ps(_mm512_mul_ps(p, a2), a, a);
+    r = _mm512_mask_blend_ps(_mm512_cmp_ps_mask(a, _mm512_set1_ps(0.2f), _CMP_LT_OQ), r, small);
+    return _mm512_or_ps(r, _mm512_and_ps(x, _mm512_set1_ps(-0.0f)));
+}
+
+void lstm_cell(const float* g, float* c, float* h_out, int64_t h) {
+    for (int64_t j = 0; j < h; j += 16) {
+        const __mmask16 t = lanes(h - j);
+        const __m512 i = sigmoid16(_mm512_maskz_loadu_ps(t, g + j));
+        const __m512 o = sigmoid16(_mm512_maskz_loadu_ps(t, g + h + j));
+        const __m512 f = sigmoid16(_mm512_maskz_loadu_ps(t, g + 2 * h + j));
+        const __m512 z = tanh16(_mm512_maskz_loadu_ps(t, g + 3 * h + j));
+        const __m512 cn = _mm512_fmadd_ps(f, _mm512_maskz_loadu_ps(t, c + j), _mm512_mul_ps(i, z));
+        _mm512_mask_storeu_ps(c + j, t, cn);
+        _mm512_mask_storeu_ps(h_out + j, t, _mm512_mul_ps(o, tanh16(cn)));
+    }
+}
+
 #pragma GCC pop_options
 
 }  // namespace
 
 const Kernels& kernels_avx512() {
-    static const Kernels k{Isa::kAvx512, gemm, softmax, transpose};
+    static const Kernels k{Isa::kAvx512, gemm, softmax, transpose, lstm_cell};
     return k;
 }
 

@@ -28,4 +28,9 @@ bool is_transpose(const ir::Node& node);
 Support transpose_supports(const ir::Node& node, const ConstantFn& constant);
 Result<KernelPtr> transpose_prepare(const ir::Node& node, const PrepareContext& ctx);
 
+/// LSTM (default activations, constant weights).
+bool is_lstm(const ir::Node& node);
+Support lstm_supports(const ir::Node& node, const ConstantFn& constant);
+Result<KernelPtr> lstm_prepare(const ir::Node& node, const PrepareContext& ctx);
+
 }  // namespace nnport::cpu
