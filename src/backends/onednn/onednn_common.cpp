@@ -23,9 +23,10 @@ void set_threads(int threads) {
     if (omp_get_max_threads() != n) omp_set_num_threads(n);
 }
 
-int threads_for(int64_t work, int64_t per_thread, int max_threads) {
-    const int64_t useful = per_thread > 0 ? work / per_thread : max_threads;
-    return static_cast<int>(std::clamp<int64_t>(useful, 1, std::max(max_threads, 1)));
+int threads_for(double work, int64_t per_thread, int max_threads) {
+    const int top = std::max(max_threads, 1);
+    const double useful = per_thread > 0 ? work / static_cast<double>(per_thread) : top;
+    return useful >= top ? top : std::max(1, static_cast<int>(useful));
 }
 
 dnnl::primitive_attr base_attr() {

@@ -42,8 +42,9 @@ dnnl::stream& stream();
 void set_threads(int threads);
 /// OpenMP threads worth waking for a primitive of `work` units when `per_thread` units keep one thread busy well past
 /// the fork/join cost (microseconds on an idle machine, a scheduler time slice when the cores are oversubscribed):
-/// between 1 and `max_threads`. Small primitives run on the calling thread alone.
-int threads_for(int64_t work, int64_t per_thread, int max_threads);
+/// between 1 and `max_threads`. Small primitives run on the calling thread alone. (`work` is a double: products of
+/// dims cannot overflow.)
+int threads_for(double work, int64_t per_thread, int max_threads);
 /// Work units for threads_for: multiply-adds (convolution, matmul), elements streamed (pooling, normalization).
 constexpr int64_t kMacsPerThread = int64_t{1} << 19;
 constexpr int64_t kElemsPerThread = int64_t{1} << 15;

@@ -122,7 +122,7 @@ private:
         const dims strides = {g.strides[0], g.strides[1]};
         const dims dil = {g.dilations[0] - 1, g.dilations[1] - 1};  // oneDNN counts the gaps: ONNX dilation - 1
         const dims pl = {g.pads_begin[0], g.pads_begin[1]}, pr = {g.pads_end[0], g.pads_end[1]};
-        e->threads = threads_for(n * g.out[0] * g.out[1] * m_ * cg_ * kh_ * kw_, kMacsPerThread, threads_);
+        e->threads = threads_for(double(n) * g.out[0] * g.out[1] * m_ * cg_ * kh_ * kw_, kMacsPerThread, threads_);
         try {
             set_threads(e->threads);
             using cf = dnnl::convolution_forward;

@@ -194,7 +194,7 @@ private:
         const dnnl::memory::desc w_any({k_, n_}, dt::f32, tag::any);
         const bool has_bias = bias_.defined() || runtime_bias_;
         if (has_bias) e->bias_md = dnnl::memory::desc({1, n_}, dt::f32, tag::ab);
-        e->threads = threads_for(m * k_ * n_, kMacsPerThread, threads_);
+        e->threads = threads_for(double(m) * k_ * n_, kMacsPerThread, threads_);
         try {
             set_threads(e->threads);
             const dnnl::matmul::desc d = has_bias ? dnnl::matmul::desc(e->src_md, w_any, e->bias_md, e->dst_md)
@@ -308,8 +308,8 @@ private:
         e->wei_md = dnnl::memory::desc(bd, dt::f32, plain(bd));
         e->dst_md = dnnl::memory::desc(od, dt::f32, plain(od));
         if (has_bias_) e->bias_md = dnnl::memory::desc(bias_d, dt::f32, plain(bias_d));
-        int64_t macs = ad[r - 1];  // K
-        for (int64_t d : od) macs *= d;
+        double macs = static_cast<double>(ad[r - 1]);  // K
+        for (int64_t d : od) macs *= static_cast<double>(d);
         e->threads = threads_for(macs, kMacsPerThread, threads_);
         try {
             set_threads(e->threads);
@@ -339,21 +339,21 @@ constexpr int64_t kMinMacsConstB = 32 * 1024;
 constexpr int64_t kMinMacsBatched = 128 * 1024;
 
 /// Multiply-adds of a product with static shapes, or -1 when a size is unknown.
-int64_t static_macs(const ir::Node& node, const Tensor* const_b, bool gemm) {
+double static_macs(const ir::Node& node, const Tensor* const_b, bool gemm) {
     const std::vector<int64_t> a = static_dims(node.input(0));
     const std::vector<int64_t> b = const_b ? const_b->shape() : static_dims(node.input(1));
     if (a.empty() || b.size() < 2) return -1;
     if (gemm) {
         if (a.size() != 2 || b.size() != 2) return -1;
         const int64_t k = AttrAccess(node, *node.def).attr_int("transA") != 0 ? a[0] : a[1];
-        return k == 0 ? 0 : a[0] * a[1] * (b[0] * b[1] / k);
+        return k == 0 ? 0 : double(a[0]) * a[1] * (double(b[0]) * b[1] / k);
     }
     // batch (broadcast) x M x K x N; A of rank 1 is one row.
     const size_t ra = a.size(), rb = b.size(), r = std::max(ra, rb);
-    int64_t macs = (ra >= 2 ? a[ra - 2] : 1) * a[ra - 1] * b[rb - 1];
+    double macs = double(ra >= 2 ? a[ra - 2] : 1) * a[ra - 1] * b[rb - 1];
     for (size_t i = 2; i < r; ++i) {
         const int64_t da = i < ra ? a[ra - 1 - i] : 1, db = i < rb ? b[rb - 1 - i] : 1;
-        macs *= std::max(da, db);
+        macs *= double(std::max(da, db));
     }
     return macs;
 }
@@ -380,8 +380,8 @@ Support matmul_supports(const ir::Node& node, const ConstantFn& constant) {
     const ir::Value* cv = node.input(2);
     if (cv && !is_f32(cv)) return Support::no("only float32 bias");
     auto small = [&](int64_t min_macs) {
-        const int64_t macs = static_macs(node, const_b_ok(b) ? b : nullptr, is_gemm(node));
-        return macs >= 0 && macs < min_macs;
+        const double macs = static_macs(node, const_b_ok(b) ? b : nullptr, is_gemm(node));
+        return macs >= 0 && macs < static_cast<double>(min_macs);
     };
     const std::string too_small = "too small for oneDNN's per-call overhead (under ";
     if (is_gemm(node)) {

@@ -80,7 +80,7 @@ private:
         auto e = std::make_shared<NormEntry>();
         e->md = dnnl::memory::desc({rows, c}, dt::f32, tag::ab);
         e->param_md = dnnl::memory::desc({c}, dt::f32, tag::x);
-        e->threads = threads_for(rows * c, kElemsPerThread, threads_);
+        e->threads = threads_for(double(rows) * c, kElemsPerThread, threads_);
         try {
             set_threads(e->threads);
             const dnnl::prop_kind fwd = dnnl::prop_kind::forward_inference;

@@ -135,7 +135,7 @@ private:
             } else if (kind_ == PoolKind::kGlobalAvg) {
                 alg = dnnl::algorithm::pooling_avg_exclude_padding;
             }
-            e->threads = threads_for(n * c * h * w, kElemsPerThread, threads_);
+            e->threads = threads_for(double(n) * c * h * w, kElemsPerThread, threads_);
             try {
                 set_threads(e->threads);
                 using pf = dnnl::pooling_v2_forward;
