@@ -283,7 +283,8 @@ TEST(XnnConv, OwnDepthwiseWindows) {
                    "com.nnport");
             n.output("y");
         };
-        expect_graph_matches(build, {feed(rand_f32({1, 24, 17, 14}, 193)), feed(rand_f32({1, 24, 8, 9}, 194))},
+        // (64x60 input: over two threads' worth of multiply-adds, rows split across threads; 8x9: one thread.)
+        expect_graph_matches(build, {feed(rand_f32({1, 24, 64, 60}, 193)), feed(rand_f32({1, 24, 8, 9}, 194))},
                              {"com.nnport.NhwcFusedConv"}, 2);
         xnn::limit_simd_level(before);
     }
@@ -606,8 +607,9 @@ TEST(XnnElementwise, BinaryBroadcast) {
 
 TEST(XnnElementwise, BinaryOnThreads) {
     // Same shapes and scalar operands are split in flat chunks, one per thread; broadcasts use XNNPACK's threads.
-    const std::vector<std::pair<Shape, Shape>> shapes = {{{3, 100, 70}, {3, 100, 70}}, {{}, {3, 100, 70}},
-                                                         {{3, 100, 70}, {1}}, {{3, 100, 70}, {100, 1}},
+    // (75000 elements: two threads' worth; 350: the calling thread alone.)
+    const std::vector<std::pair<Shape, Shape>> shapes = {{{3, 100, 250}, {3, 100, 250}}, {{}, {3, 100, 250}},
+                                                         {{3, 100, 250}, {1}}, {{3, 100, 250}, {100, 1}},
                                                          {{50, 7}, {50, 7}}};
     uint32_t seed = 550;
     for (const char* op : {"Add", "Sub", "Mul", "Div", "Max", "Min"}) {

@@ -340,7 +340,7 @@ void apply_epilogue(const fused::Activation& a, float* y, const float* z, int64_
     // Chunks of 4096 floats (16 KiB, a multiple of the vector width) keep the tail path to the very end.
     constexpr int64_t kChunk = 4096;
     const int64_t chunks = (n + kChunk - 1) / kChunk;
-    if (!pool || pool->num_threads() <= 1 || chunks < 4) {
+    if (!pool || pool->num_threads() <= 1 || n < 2 * kElementsPerThread) {
         body(0, n);
         return;
     }

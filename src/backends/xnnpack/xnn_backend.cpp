@@ -2,6 +2,7 @@
 // (February 2022 operator API). Convolutions and pools run channels-last (the partitioner rewrites them into their
 // com.nnport Nhwc* twins); weights are packed once when the node is prepared; each run sets the operator up for the
 // actual input shape and runs it on the session's pthreadpool.
+#include <algorithm>
 #include <mutex>
 
 #include "backends/xnnpack/xnn_common.hpp"
@@ -28,8 +29,14 @@ Status call_error(const ir::Node& n, const char* call, xnn_status s) {
     return internal_error(n.describe() + ": XNNPACK " + call + " failed (" + status_name(s) + ")");
 }
 
-pthreadpool_t threadpool(const KernelContext& ctx) {
-    return ctx.pool() ? static_cast<pthreadpool_t>(ctx.pool()->pthreadpool()) : nullptr;
+pthreadpool_t threadpool(const KernelContext& ctx, int64_t work, int64_t per_thread) {
+    if (!ctx.pool() || work < 2 * per_thread) return nullptr;
+    return static_cast<pthreadpool_t>(ctx.pool()->pthreadpool());
+}
+
+int64_t threads_for(const KernelContext& ctx, int64_t work, int64_t per_thread) {
+    const int64_t pool = ctx.pool() ? ctx.pool()->num_threads() : 1;
+    return std::max<int64_t>(1, std::min(pool, work / per_thread));
 }
 
 std::string need_f32(const ir::Value* v, const char* what) {

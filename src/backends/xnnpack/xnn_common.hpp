@@ -28,8 +28,15 @@ using OpPtr = std::unique_ptr<xnn_operator, OpDeleter>;
 const char* status_name(xnn_status s);
 /// "<node>: XNNPACK <call> failed (<status>)" as an internal error.
 Status call_error(const ir::Node& n, const char* call, xnn_status s);
-/// The session's pthreadpool for XNNPACK (nullptr: run on the calling thread).
-pthreadpool_t threadpool(const KernelContext& ctx);
+/// Work per thread below which a kernel stays on the calling thread (the oneDNN backend's rule): waking the pool's
+/// workers costs more than small work saves, and on an oversubscribed machine a time slice per node.
+constexpr int64_t kMacsPerThread = 512 * 1024;     ///< multiply-adds (convolution, fully connected)
+constexpr int64_t kElementsPerThread = 32 * 1024;  ///< streamed elements (pooling, elementwise, epilogue)
+/// The session's pthreadpool for XNNPACK when `work` is at least two threads' worth of `per_thread`; else nullptr
+/// (run on the calling thread).
+pthreadpool_t threadpool(const KernelContext& ctx, int64_t work, int64_t per_thread);
+/// Threads worth using for `work`: min(session threads, work / per_thread), at least 1.
+int64_t threads_for(const KernelContext& ctx, int64_t work, int64_t per_thread);
 
 constexpr float kInf = std::numeric_limits<float>::infinity();
 

@@ -210,7 +210,7 @@ public:
         {
             std::lock_guard<std::mutex> lock(mu_);
             NNPORT_ASSIGN_OR_RETURN(xnn_operator_t op, op_for(pads_of(geo)));
-            const pthreadpool_t tp = threadpool(ctx);
+            const pthreadpool_t tp = threadpool(ctx, y->numel() * cg_ * kh_ * kw_, kMacsPerThread);
             xnn_status s = xnn_setup_convolution2d_nhwc_f32(op, static_cast<size_t>(x.dim(0)),
                                                             static_cast<size_t>(x.dim(1)),
                                                             static_cast<size_t>(x.dim(2)), x.data<float>(),
@@ -247,13 +247,15 @@ private:
         const float* zd = z ? z->data<float>() : nullptr;
         float* yd = y.data<float>();
         const int64_t row = g.ow * g.c;
-        ctx.parallel_for(g.n * g.oh, [&](int64_t r0, int64_t r1) {
+        auto rows = [&](int64_t r0, int64_t r1) {
             for (int64_t r = r0; r < r1; ++r) {
                 depthwise_rows(g, xd, dw_weights_.data(), bias_.empty() ? nullptr : bias_.data(), min_, max_, yd, r,
                                r + 1);
                 apply_epilogue(post_, yd + r * row, zd ? zd + r * row : nullptr, row, nullptr);
             }
-        });
+        };
+        if (threads_for(ctx, y.numel() * kh_ * kw_, kMacsPerThread) > 1) ctx.parallel_for(g.n * g.oh, rows);
+        else rows(0, g.n * g.oh);
         return Status::ok();
     }
 
@@ -267,23 +269,24 @@ private:
         const float* xd = x.data<float>();
         const float* zd = z ? z->data<float>() : nullptr;
         float* yd = y.data<float>();
+        const int64_t macs = y.numel() * cin;
         std::lock_guard<std::mutex> lock(mu_);
         if (band_ops_.size() == 1) {
-            const pthreadpool_t tp = threadpool(ctx);
+            const pthreadpool_t tp = threadpool(ctx, macs, kMacsPerThread);
             for (int64_t b = 0; b < bands; ++b) {
                 const int64_t p0 = b * band, len = std::min(band, pixels - p0);
                 xnn_status s = xnn_setup_convolution2d_nhwc_f32(band_ops_[0].get(), 1, 1, static_cast<size_t>(len),
                                                                 xd + p0 * cin, yd + p0 * m_, tp);
                 if (s == xnn_status_success) s = xnn_run_operator(band_ops_[0].get(), tp);
                 if (s != xnn_status_success) return call_error(*node_, "pointwise convolution band", s);
-                apply_epilogue(post_, yd + p0 * m_, zd ? zd + p0 * m_ : nullptr, len * m_, ctx.pool());
+                apply_epilogue(post_, yd + p0 * m_, zd ? zd + p0 * m_ : nullptr, len * m_, tp ? ctx.pool() : nullptr);
             }
             return Status::ok();
         }
         const int64_t threads = std::min<int64_t>(
-            {static_cast<int64_t>(band_ops_.size()), ctx.pool() ? ctx.pool()->num_threads() : 1, bands});
+            {static_cast<int64_t>(band_ops_.size()), threads_for(ctx, macs, kMacsPerThread), bands});
         std::vector<Status> st(static_cast<size_t>(threads));
-        ctx.parallel_for(threads, [&](int64_t t0, int64_t t1) {
+        auto work = [&](int64_t t0, int64_t t1) {
             for (int64_t t = t0; t < t1; ++t) {
                 xnn_operator_t op = band_ops_[static_cast<size_t>(t)].get();
                 for (int64_t b = bands * t / threads; b < bands * (t + 1) / threads; ++b) {
@@ -298,7 +301,9 @@ private:
                     apply_epilogue(post_, yd + p0 * m_, zd ? zd + p0 * m_ : nullptr, len * m_, nullptr);
                 }
             }
-        });
+        };
+        if (threads > 1) ctx.parallel_for(threads, work);
+        else work(0, 1);
         for (const Status& s : st) NNPORT_RETURN_IF_ERROR(s);
         return Status::ok();
     }

@@ -16,8 +16,6 @@ namespace nnport::xnn {
 
 namespace {
 
-/// Outputs below this run on the calling thread (splitting them costs more than it saves).
-constexpr int64_t kMinParallel = 16384;
 
 enum class Bin { kAdd, kSub, kMul, kDiv, kMax, kMin };
 
@@ -137,9 +135,8 @@ public:
         const float *pa = a.data<float>(), *pb = b.data<float>();
         float* py = y->data<float>();
         std::lock_guard<std::mutex> lock(mu_);
-        const int parts = ctx.pool() && n >= kMinParallel ? std::min<int>(ctx.pool()->num_threads(),
-                                                                           static_cast<int>(ops_.size()))
-                                                          : 1;
+        const int parts = static_cast<int>(
+            std::min<int64_t>(threads_for(ctx, n, kElementsPerThread), static_cast<int64_t>(ops_.size())));
         const bool flat = a.shape() == b.shape() || a.numel() == 1 || b.numel() == 1;
         if (flat && parts > 1) {
             // Chunk c of the flat output on operator c, the threads side by side.
@@ -160,7 +157,7 @@ public:
         for (int64_t i = 0; i < a.rank(); ++i) sa[i] = static_cast<size_t>(a.dim(i));
         for (int64_t i = 0; i < b.rank(); ++i) sb[i] = static_cast<size_t>(b.dim(i));
         return run_op(ops_[0].get(), static_cast<size_t>(a.rank()), sa, static_cast<size_t>(b.rank()), sb, pa, pb, py,
-                      parts > 1 ? threadpool(ctx) : nullptr);
+                      threadpool(ctx, n, kElementsPerThread));
     }
 
 private:
@@ -254,7 +251,7 @@ public:
         NNPORT_ASSIGN_OR_RETURN(Tensor * y, ctx.output(0, DType::kFloat32, x.shape()));
         if (y->numel() == 0) return Status::ok();
         std::lock_guard<std::mutex> lock(mu_);
-        const pthreadpool_t tp = threadpool(ctx);
+        const pthreadpool_t tp = threadpool(ctx, x.numel(), kElementsPerThread);
         xnn_status s = setup_(op_.get(), static_cast<size_t>(x.numel()), x.data<float>(), y->data<float>(), tp);
         if (s != xnn_status_success) return call_error(*node_, "unary setup", s);
         s = xnn_run_operator(op_.get(), tp);
@@ -290,7 +287,7 @@ public:
             op_.reset(op);
             channels_ = c;
         }
-        const pthreadpool_t tp = threadpool(ctx);
+        const pthreadpool_t tp = threadpool(ctx, x.numel(), kElementsPerThread);
         xnn_status s = xnn_setup_softmax_nc_f32(op_.get(), static_cast<size_t>(x.numel() / c), x.data<float>(),
                                                 y->data<float>(), tp);
         if (s != xnn_status_success) return call_error(*node_, "xnn_setup_softmax_nc_f32", s);

@@ -134,11 +134,12 @@ public:
         NNPORT_ASSIGN_OR_RETURN(Tensor * y, ctx.output(0, DType::kFloat32, out));
         if (y->numel() == 0) return Status::ok();
         const size_t rows = static_cast<size_t>(x.numel() / k_);
+        const int64_t macs = y->numel() * k_;
         std::lock_guard<std::mutex> lock(mu_);
         if (blocks_.size() == 1) {
-            const pthreadpool_t tp = threadpool(ctx);
+            const pthreadpool_t tp = threadpool(ctx, macs, kMacsPerThread);
             NNPORT_RETURN_IF_ERROR(run_block(blocks_[0], rows, x.data<float>(), y->data<float>(), tp));
-            apply_epilogue(post_, y->data<float>(), nullptr, y->numel(), ctx.pool());
+            apply_epilogue(post_, y->data<float>(), nullptr, y->numel(), tp ? ctx.pool() : nullptr);
             return Status::ok();
         }
         // Blocks side by side on the session's threads, each on one thread, its activation applied while the
@@ -155,7 +156,8 @@ public:
                 }
             }
         };
-        ctx.parallel_for(static_cast<int64_t>(blocks_.size()), body);
+        if (threads_for(ctx, macs, kMacsPerThread) > 1) ctx.parallel_for(static_cast<int64_t>(blocks_.size()), body);
+        else body(0, static_cast<int64_t>(blocks_.size()));
         for (const Status& s : st) NNPORT_RETURN_IF_ERROR(s);
         return Status::ok();
     }

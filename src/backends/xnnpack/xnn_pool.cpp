@@ -145,7 +145,7 @@ public:
         if (y->numel() == 0) return Status::ok();
         std::lock_guard<std::mutex> lock(mu_);
         NNPORT_ASSIGN_OR_RETURN(xnn_operator_t op, ops_.get(key, [&] { return create(key); }));
-        const pthreadpool_t tp = threadpool(ctx);
+        const pthreadpool_t tp = threadpool(ctx, x.numel() + y->numel() * kernel_[0] * kernel_[1], kElementsPerThread);
         const size_t n = static_cast<size_t>(x.dim(0)), h = static_cast<size_t>(x.dim(1)),
                      w = static_cast<size_t>(x.dim(2));
         xnn_status s = kind_ == Kind::kMax
@@ -205,7 +205,7 @@ public:
             if (s != xnn_status_success) return call_error(*node_, "xnn_create_global_average_pooling_nwc_f32", s);
             return o;
         }));
-        const pthreadpool_t tp = threadpool(ctx);
+        const pthreadpool_t tp = threadpool(ctx, x.numel(), kElementsPerThread);
         xnn_status s = xnn_setup_global_average_pooling_nwc_f32(op, static_cast<size_t>(x.dim(0)),
                                                                  static_cast<size_t>(x.dim(1) * x.dim(2)),
                                                                  x.data<float>(), y->data<float>(), tp);
