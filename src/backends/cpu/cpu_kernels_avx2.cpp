@@ -195,6 +195,10 @@ inline void edge(const float* in, int64_t ldi, float* out, int64_t ldo, int64_t 
 }
 
 void transpose(const float* in, int64_t ldi, float* out, int64_t ldo, int64_t rows, int64_t cols) {
+    if (rows < 4 || cols < 4) {  // skinny (a channel shuffle's 2 x C/2 per pixel): no 8 x 8 blocks
+        edge(in, ldi, out, ldo, 0, rows, 0, cols);
+        return;
+    }
     constexpr int64_t tb = 64;  // 64 x 64 tiles: few pages and lines of both matrices in flight
     for (int64_t rb = 0; rb < rows; rb += tb) {
         const int64_t re = min64(rb + tb, rows), re8 = rb + (re - rb) / 8 * 8;

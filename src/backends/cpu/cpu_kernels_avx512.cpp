@@ -179,6 +179,12 @@ inline void block16(const float* in, int64_t ldi, float* out, int64_t ldo, int64
 }
 
 void transpose(const float* in, int64_t ldi, float* out, int64_t ldo, int64_t rows, int64_t cols) {
+    if (rows < 4 || cols < 4) {  // skinny (a channel shuffle's 2 x C/2 per pixel): a 16 x 16 block would be mostly masked
+        for (int64_t c = 0; c < cols; ++c) {
+            for (int64_t r = 0; r < rows; ++r) out[c * ldo + r] = in[r * ldi + c];
+        }
+        return;
+    }
     constexpr int64_t tb = 64;  // 64 x 64 tiles: few pages and lines of both matrices in flight
     for (int64_t rb = 0; rb < rows; rb += tb) {
         const int64_t re = min64(rb + tb, rows);
