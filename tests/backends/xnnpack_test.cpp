@@ -1,6 +1,7 @@
 // XNNPACK backend: every supported op against the reference kernels (one-node models through
 // backend_test_util.hpp; small graphs for pooling behind a conv, dynamic shapes and threads), and the declines.
 #include <algorithm>
+#include <limits>
 #include <random>
 #include <thread>
 
@@ -762,6 +763,29 @@ TEST(XnnEpilogue, MatchesReferenceFormulas) {
         }
         xnn::limit_simd_level(before);
     }
+}
+
+// Documents a known difference (see xnn_backend.cpp): XNNPACK's output clamp turns NaN results into its lower bound.
+// If this starts failing, the library changed: update the backend's description and this test.
+TEST(XnnKnownDifferences, NanResultsBecomeTheClampsLowerBound) {
+    const float nan = std::numeric_limits<float>::quiet_NaN();
+    OpRun r;
+    r.op_type = "Add";
+    r.inputs = {Tensor::from_vector<float>({4}, {nan, 1.0f, std::numeric_limits<float>::infinity(), 2.0f}),
+                Tensor::from_vector<float>({4}, {1.0f, 1.0f, -std::numeric_limits<float>::infinity(), 3.0f})};
+    r.backends = "xnnpack,ref";
+    auto got = testing::run_op(r);
+    ASSERT_TRUE(got.is_ok()) << got.status().message();
+    const std::vector<float> v = testing::values<float>((*got)[0].tensor);
+    EXPECT_EQ(v[0], -std::numeric_limits<float>::infinity());  // NaN + 1 (the reference kernel: NaN)
+    EXPECT_EQ(v[1], 2.0f);
+    EXPECT_EQ(v[2], -std::numeric_limits<float>::infinity());  // inf + -inf (the reference kernel: NaN)
+    EXPECT_EQ(v[3], 5.0f);
+    r.op_type = "Relu";
+    r.inputs.resize(1);
+    auto relu = testing::run_op(r);
+    ASSERT_TRUE(relu.is_ok()) << relu.status().message();
+    EXPECT_EQ(testing::values<float>((*relu)[0].tensor)[0], 0.0f);  // Relu(NaN) (the reference kernel: NaN)
 }
 
 TEST(XnnBackend, SupportsAnswersDirectly) {

@@ -2,6 +2,11 @@
 // (February 2022 operator API). Convolutions and pools run channels-last (the partitioner rewrites them into their
 // com.nnport Nhwc* twins); weights are packed once when the node is prepared; each run sets the operator up for the
 // actual input shape and runs it on the session's pthreadpool.
+//
+// Known difference from the reference kernels: XNNPACK's float32 kernels (convolution, fully connected, pooling,
+// Add/Sub/Mul/Div, clamp) end with max(y, min) and min(y, max) instructions, which return the bound when y is NaN, and
+// its Max/Min return the other operand when the first is NaN. A NaN result (a NaN input, inf - inf, 0/0) therefore
+// comes out as -inf, or as the lower bound of a fused Relu/Clip (tested in XnnKnownDifferences).
 #include <algorithm>
 #include <mutex>
 
@@ -99,7 +104,8 @@ public:
     std::string_view name() const override { return "xnnpack"; }
     std::string description() const override {
         return "XNNPACK (Debian 0.0~git20220216 operator API): float32 Conv/FusedConv and pooling channels-last, "
-               "Gemm/MatMul with constant weights, elementwise and Softmax";
+               "Gemm/MatMul with constant weights, elementwise and Softmax; its kernels clamp every output, so a NaN "
+               "result comes out as the clamp's lower bound (-inf, 0 after Relu)";
     }
     Support available() const override {
         const xnn_status s = initialize_once();

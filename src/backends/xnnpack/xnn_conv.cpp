@@ -4,6 +4,9 @@
 // (y = act(conv + B + Z)). Padding is always explicit: ONNX pads, or the SAME_UPPER / SAME_LOWER / VALID pads of the
 // actual input size, so one operator serves every input shape whose padding is the same (all shapes for NOTSET,
 // VALID and stride-1 SAME) and a few operators are cached for shape-dependent SAME padding.
+// Two special forms: pointwise convolutions with an epilogue run in pixel bands (the epilogue applied while each band
+// is in cache), and depthwise windows XNNPACK 2022 has no micro-kernel for run the backend's own loop
+// (xnn_depthwise.cpp) instead of XNNPACK's one-channel-per-group GEMM.
 #include <algorithm>
 #include <array>
 #include <vector>

@@ -16,7 +16,6 @@ namespace nnport::xnn {
 
 namespace {
 
-
 enum class Bin { kAdd, kSub, kMul, kDiv, kMax, kMin };
 
 bool binary_op(const ir::Node& n, Bin* op) {
@@ -41,7 +40,7 @@ bool is_unary(const ir::Node& n) {
     return false;
 }
 
-/// A scalar bound of Clip (input i, or the legacy attribute); `present` false when absent.
+/// A scalar bound of Clip (input i, or the legacy attribute) into *v, left as is when absent; why not usable.
 std::string clip_bound(const ir::Node& n, const ConstantFn& constant, size_t i, float* v) {
     const char* name = i == 1 ? "min" : "max";
     if (n.has_attr(name)) {
