@@ -57,7 +57,7 @@ void* thread_scratchpad(size_t bytes) {
 
 }  // namespace
 
-void execute(const dnnl::primitive& prim, const dnnl::primitive_desc& pd, std::unordered_map<int, dnnl::memory> args) {
+void execute(const dnnl::primitive& prim, const dnnl::primitive_desc_base& pd, std::unordered_map<int, dnnl::memory> args) {
     const dnnl::memory::desc sd = pd.scratchpad_desc();
     if (sd.get_size() > 0) args.emplace(DNNL_ARG_SCRATCHPAD, dnnl::memory(sd, engine(), thread_scratchpad(sd.get_size())));
     dnnl::stream& s = stream();

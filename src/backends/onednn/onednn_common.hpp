@@ -52,7 +52,7 @@ constexpr int64_t kElemsPerThread = int64_t{1} << 15;
 dnnl::primitive_attr base_attr();
 
 /// Executes `prim` with `args` plus this thread's scratchpad of `pd`'s size, and waits.
-void execute(const dnnl::primitive& prim, const dnnl::primitive_desc& pd,
+void execute(const dnnl::primitive& prim, const dnnl::primitive_desc_base& pd,
              std::unordered_map<int, dnnl::memory> args);
 
 /// A memory object over existing data (no copy; oneDNN only reads inputs).

@@ -3,7 +3,6 @@
 // the primitive's bias; the residual Z is a `sum` post-op (the output is first filled with Z) ahead of the activation's
 // eltwise post-ops. A primitive depends on the input's spatial size, so primitives are cached per input shape and the
 // static shape's is created at prepare time.
-#include <cstring>
 
 #include "backends/onednn/onednn_common.hpp"
 #include "backends/onednn/onednn_kernels.hpp"
@@ -31,6 +30,8 @@ struct ConvEntry {
     dnnl::memory::desc src_md, dst_md;
     Shape out_shape;
     int threads = 1;
+    dnnl::reorder::primitive_desc z_copy_pd;  ///< Z -> output (FusedConv with a residual)
+    dnnl::reorder z_copy;
 };
 
 class ConvKernel final : public BackendKernel {
@@ -80,19 +81,17 @@ public:
                 return ctx.input_error("Z " + shape_to_string(z.shape()) + " must be float32 with the output's shape " +
                                        shape_to_string(e->out_shape));
             }
-            if (z.raw_data() != y->raw_data() && y->numel() > 0) {
-                const float* zs = z.data<float>();
-                float* yd = y->data<float>();
-                constexpr int64_t kChunk = 1 << 16;
-                ctx.parallel_for((y->numel() + kChunk - 1) / kChunk, [&](int64_t b, int64_t en) {
-                    const int64_t lo = b * kChunk, hi = std::min(en * kChunk, y->numel());
-                    std::memcpy(yd + lo, zs + lo, static_cast<size_t>(hi - lo) * sizeof(float));
-                });
-            }
         }
         if (x.numel() == 0 || y->numel() == 0) return Status::ok();
         try {
             set_threads(e->threads);
+            if (has_z_ && ctx.input(3).raw_data() != y->raw_data()) {
+                // Z into the output for the sum post-op, copied by a oneDNN reorder on the same OpenMP threads (the
+                // session's pool here would leave its workers spinning against the convolution's).
+                execute(e->z_copy, e->z_copy_pd,
+                        {{DNNL_ARG_FROM, wrap(e->dst_md, ctx.input(3).raw_data())},
+                         {DNNL_ARG_TO, wrap(e->dst_md, y->raw_data())}});
+            }
             std::unordered_map<int, dnnl::memory> args = {{DNNL_ARG_SRC, wrap(e->src_md, x.raw_data())},
                                                           {DNNL_ARG_WEIGHTS, e->weights},
                                                           {DNNL_ARG_DST, wrap(e->dst_md, y->raw_data())}};
@@ -138,6 +137,10 @@ private:
             attr.set_post_ops(po);
             e->pd = cf::primitive_desc(d, attr, engine());
             e->prim = cf(e->pd);
+            if (has_z_) {
+                e->z_copy_pd = dnnl::reorder::primitive_desc(engine(), e->dst_md, engine(), e->dst_md, base_attr());
+                e->z_copy = dnnl::reorder(e->z_copy_pd);
+            }
             e->weights = weights_.get(e->pd.weights_desc());
         } catch (const dnnl::error& err) {
             return error_status(a.node(), "creating a convolution", err);
