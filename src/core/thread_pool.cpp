@@ -55,6 +55,14 @@ void run_part(void* ctx, size_t index) {
 }
 }  // namespace
 
+static void noop_task(void*, size_t) {}
+
+void ThreadPool::release_workers() {
+    if (!pool_ || t_in_parallel_chunk) return;
+    pthreadpool_parallelize_1d(static_cast<pthreadpool_t>(pool_), noop_task, nullptr, static_cast<size_t>(threads_),
+                               PTHREADPOOL_FLAG_YIELD_WORKERS);
+}
+
 void ThreadPool::parallel_for(int64_t n, const std::function<void(int64_t, int64_t)>& fn) {
     if (n <= 0) return;
     if (!pool_ || n == 1 || t_in_parallel_chunk) {

@@ -20,6 +20,10 @@ public:
     /// Concurrent calls from several threads are serialised; a nested call from inside a chunk runs inline.
     void parallel_for(int64_t n, const std::function<void(int64_t, int64_t)>& fn);
 
+    /// Puts the workers to sleep now instead of letting them spin for the next job (call before handing the cores to
+    /// another thread pool, e.g. oneDNN's OpenMP threads).
+    void release_workers();
+
     /// The underlying pthreadpool_t (nullptr with one thread: libraries then run on the caller). Calls through it
     /// from several threads are serialised by pthreadpool.
     void* pthreadpool() const { return pool_; }
