@@ -54,7 +54,10 @@ Result<std::vector<Activation>> parse_activations(const AttrAccess& a, Cell cell
         else if (cell == Cell::kGru) names = {"Sigmoid", "Tanh"};
         else names = {"Sigmoid", "Tanh", "Tanh"};
     }
-    if (names.size() == per_dir && dirs == 2) names.insert(names.end(), names.begin(), names.end());
+    if (names.size() == per_dir && dirs == 2) {
+        const std::vector<std::string> forward = names;  // inserting a vector's own range into it is undefined
+        names.insert(names.end(), forward.begin(), forward.end());
+    }
     if (names.size() != per_dir * static_cast<size_t>(dirs)) {
         return a.error("expected " + std::to_string(per_dir * static_cast<size_t>(dirs)) + " activations, got " +
                        std::to_string(names.size()));
