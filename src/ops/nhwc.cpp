@@ -3,10 +3,9 @@
 // output are [N, H, W, C]; weights and bias keep their ONNX layout. Backends that run channels-last (XNNPACK, oneDNN)
 // implement them natively; the reference kernels here transpose to NCHW, run the NCHW kernel and transpose back
 // (correct, not fast: they exist for fallback and as the tests' reference).
-#include <cstring>
-
 #include "ops/kernel_util.hpp"
 #include "ops/nn_util.hpp"
+#include "ops/tensor_util.hpp"
 
 namespace nnport {
 
@@ -19,43 +18,21 @@ const OpDef& op_def_GlobalMaxPool();
 
 namespace nhwc {
 
-/// Copies a rank-4 tensor with dims permuted: out[i0..i3] = in[i_perm...]; perm as ONNX Transpose.
-Tensor permute4(const Tensor& x, const int (&perm)[4], ThreadPool* pool) {
-    Shape out_shape(4);
-    for (int i = 0; i < 4; ++i) out_shape[static_cast<size_t>(i)] = x.dim(perm[i]);
-    Tensor y = std::move(Tensor::create(x.dtype(), out_shape)).value();
-    const size_t es = dtype_size(x.dtype());
-    int64_t in_stride[4];
-    in_stride[3] = 1;
-    for (int i = 2; i >= 0; --i) in_stride[i] = in_stride[i + 1] * x.dim(i + 1);
-    int64_t s[4];
-    for (int i = 0; i < 4; ++i) s[i] = in_stride[perm[i]];
-    const char* src = static_cast<const char*>(x.raw_data());
-    char* dst = static_cast<char*>(y.raw_data());
-    const int64_t d1 = out_shape[1], d2 = out_shape[2], d3 = out_shape[3];
-    auto body = [&](int64_t r0, int64_t r1) {
-        for (int64_t r = r0; r < r1; ++r) {  // r = (i0, i1)
-            const int64_t i0 = r / d1, i1 = r % d1;
-            char* o = dst + static_cast<size_t>(r * d2 * d3) * es;
-            for (int64_t i2 = 0; i2 < d2; ++i2) {
-                const char* base = src + static_cast<size_t>(i0 * s[0] + i1 * s[1] + i2 * s[2]) * es;
-                if (es == 4) {
-                    const float* b4 = reinterpret_cast<const float*>(base);
-                    float* o4 = reinterpret_cast<float*>(o);
-                    for (int64_t i3 = 0; i3 < d3; ++i3) o4[i3] = b4[i3 * s[3]];
-                } else {
-                    for (int64_t i3 = 0; i3 < d3; ++i3) std::memcpy(o + i3 * es, base + i3 * s[3] * es, es);
-                }
-                o += d3 * es;
-            }
-        }
-    };
-    if (pool && y.numel() > 16384) pool->parallel_for(out_shape[0] * d1, body); else body(0, out_shape[0] * d1);
-    return y;
-}
-
 constexpr int kToNchw[4] = {0, 3, 1, 2};
 constexpr int kToNhwc[4] = {0, 2, 3, 1};
+
+/// Element strides of `x` read in the order `perm` (as ONNX Transpose), for strided_copy.
+std::vector<int64_t> permuted_strides(const Tensor& x, const int (&perm)[4]) {
+    const std::vector<int64_t> in = strides_of(x.shape());
+    std::vector<int64_t> out(4);
+    for (size_t i = 0; i < 4; ++i) out[i] = in[static_cast<size_t>(perm[i])];
+    return out;
+}
+
+Shape permuted_shape(const Shape& s, const int (&perm)[4]) {
+    return {s[static_cast<size_t>(perm[0])], s[static_cast<size_t>(perm[1])], s[static_cast<size_t>(perm[2])],
+            s[static_cast<size_t>(perm[3])]};
+}
 
 }  // namespace nhwc
 
@@ -135,7 +112,11 @@ Status kernel_via(KernelContext& ctx, const OpDef& nchw, std::initializer_list<s
                 return ctx.input_error("input " + std::to_string(i) + " must be rank 4 [N, H, W, C], got " +
                                        shape_to_string(ctx.input(i).shape()));
             }
-            converted[i] = RtValue(nhwc::permute4(ctx.input(i), nhwc::kToNchw, ctx.pool()));
+            const Tensor& x = ctx.input(i);
+            const Shape shape = nhwc::permuted_shape(x.shape(), nhwc::kToNchw);
+            NNPORT_ASSIGN_OR_RETURN(Tensor t, Tensor::create(x.dtype(), shape));
+            NNPORT_RETURN_IF_ERROR(strided_copy(ctx, x, 0, shape, nhwc::permuted_strides(x, nhwc::kToNchw), t));
+            converted[i] = RtValue(std::move(t));
             ins[i] = &converted[i];
         } else {
             ins[i] = &ctx.input_value(i);
@@ -147,10 +128,9 @@ Status kernel_via(KernelContext& ctx, const OpDef& nchw, std::initializer_list<s
     for (size_t i = 0; i < outs.size(); ++i) {
         if (!ctx.has_output(i) || !outs[i].is_tensor()) continue;
         const Tensor& t = outs[i].tensor;
-        Shape s = {t.dim(0), t.dim(2), t.dim(3), t.dim(1)};
-        NNPORT_ASSIGN_OR_RETURN(Tensor * y, ctx.output(i, t.dtype(), s));
-        Tensor p = nhwc::permute4(t, nhwc::kToNhwc, ctx.pool());
-        std::memcpy(y->raw_data(), p.raw_data(), p.nbytes());
+        const Shape shape = nhwc::permuted_shape(t.shape(), nhwc::kToNhwc);
+        NNPORT_ASSIGN_OR_RETURN(Tensor * y, ctx.output(i, t.dtype(), shape));
+        NNPORT_RETURN_IF_ERROR(strided_copy(ctx, t, 0, shape, nhwc::permuted_strides(t, nhwc::kToNhwc), *y));
     }
     return Status::ok();
 }
