@@ -1,6 +1,7 @@
 // Backend registry and preference-list parsing.
 #include "backends/backend.hpp"
 
+#include <algorithm>
 #include <mutex>
 
 namespace nnport {
@@ -80,11 +81,7 @@ Result<std::vector<const Backend*>> parse_backend_list(const std::string& list) 
         }
         out.push_back(b);
     }
-    if (out.empty() || out.back() != &reference_backend()) {
-        bool has_ref = false;
-        for (const Backend* o : out) has_ref |= o == &reference_backend();
-        if (!has_ref) out.push_back(&reference_backend());
-    }
+    if (std::find(out.begin(), out.end(), &reference_backend()) == out.end()) out.push_back(&reference_backend());
     return out;
 }
 
