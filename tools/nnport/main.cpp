@@ -1,6 +1,4 @@
 // nnport CLI entry point: parses the command line and dispatches to a subcommand.
-#include <unistd.h>
-
 #include <cstdlib>
 #include <exception>
 #include <filesystem>
@@ -51,15 +49,6 @@ Status check_output_paths(const std::string& model, const std::string& out, cons
 
 int main(int argc, char** argv) {
     using namespace nnport::cli;
-    // oneDNN runs on OpenMP threads next to the session's pool. libgomp's default lets idle OpenMP workers spin for
-    // milliseconds after every oneDNN call, taking cores from the pool's workers (mobilenet_v3_small at 2 threads
-    // on a busy machine: 1054 ms -> 77 ms with PASSIVE). libgomp reads the policy only when it loads, so the CLI
-    // re-executes itself once with it set, unless the user chose a policy.
-    if (!std::getenv("OMP_WAIT_POLICY") && !std::getenv("NNPORT_NO_REEXEC")) {
-        setenv("OMP_WAIT_POLICY", "PASSIVE", 1);
-        setenv("NNPORT_NO_REEXEC", "1", 1);
-        execv("/proc/self/exe", argv);  // returns only on failure: carry on with the default policy
-    }
     CLI::App app{"nnport: import, check, convert, optimize and run ONNX models on the device in front of you"};
     app.require_subcommand(1);
     app.set_version_flag("--version", nnport::version());
