@@ -9,8 +9,9 @@
 
 #include "convert/rewrite_test_util.hpp"
 #include "convert/target_profile.hpp"
-#include "runtime/shape_inference.hpp"
+#include "onnx/exporter.hpp"
 #include "passes/fusion_test_util.hpp"
+#include "runtime/shape_inference.hpp"
 
 namespace nnport::testing {
 namespace {
@@ -82,7 +83,8 @@ void expect_needs_only(const ir::Model& m, const std::string& rewrite) {
 /// x[shape] (float) -> optional Mul by `scale` -> optional Cast to `elem` -> `op` named "target" (inputs: the
 /// tensor, then `extra`) -> Cast back -> y.
 onnx::GraphProto unary_graph(const std::string& op, float scale = 1.0f, const NodeSetup& setup = {}, int elem = 0,
-                             const std::vector<int64_t>& shape = {2, 3, 4}, const std::vector<std::string>& extra = {}) {
+                             const std::vector<int64_t>& shape = {2, 3, 4},
+                             const std::vector<std::string>& extra = {}) {
     onnx::GraphProto g;
     add_input(&g, "x", onnx::TensorProto::FLOAT, shape);
     std::string cur = "x";
@@ -292,8 +294,8 @@ TEST(ConvertRewriteElementwise, PReluDecompose) {
 onnx::GraphProto clip_graph(int opset, std::optional<float> lo, std::optional<float> hi, int elem = 0) {
     onnx::GraphProto g = unary_graph("Clip", 2.0f, {}, elem, {2, 3, 4});
     onnx::NodeProto* n = g.mutable_node(g.node_size() - (elem ? 2 : 1));
-    const onnx::TensorProto::DataType dt = elem ? static_cast<onnx::TensorProto::DataType>(elem)
-                                                : onnx::TensorProto::FLOAT;
+    const onnx::TensorProto::DataType dt =
+        elem ? static_cast<onnx::TensorProto::DataType>(elem) : onnx::TensorProto::FLOAT;
     if (opset < 11) {
         if (lo) attr_float(n, "min", *lo);
         if (hi) attr_float(n, "max", *hi);
@@ -303,9 +305,12 @@ onnx::GraphProto clip_graph(int opset, std::optional<float> lo, std::optional<fl
         onnx::TensorProto* t = g.add_initializer();
         t->set_name(name);
         t->set_data_type(dt);
-        if (dt == onnx::TensorProto::INT32) t->add_int32_data(static_cast<int32_t>(v));
-        else if (dt == onnx::TensorProto::FLOAT16) t->add_int32_data(Float16(v).bits);
-        else t->add_float_data(v);
+        if (dt == onnx::TensorProto::INT32)
+            t->add_int32_data(static_cast<int32_t>(v));
+        else if (dt == onnx::TensorProto::FLOAT16)
+            t->add_int32_data(Float16(v).bits);
+        else
+            t->add_float_data(v);
     };
     n->add_input(lo ? "lo" : "");
     if (lo) bound("lo", *lo);
@@ -343,6 +348,31 @@ TEST(ConvertRewriteElementwise, ClipToMaxMin) {
     expect_declines(v, 13, "clip_to_relu");
 }
 
+TEST(ConvertRewriteElementwise, ClipBuiltBeforeOpset11ExportsWithAttributeBounds) {
+    // HardSigmoid at opset 6 becomes Mul, Add and a Clip whose bounds must be min/max attributes there.
+    const onnx::ModelProto m = make_model(unary_graph("HardSigmoid", 5.0f), 6);
+    auto model = load_ir(m);
+    ASSERT_TRUE(model);
+    infer_types(*model);
+    ASSERT_TRUE(apply_named_rewrite(*model, "hardsigmoid_decompose", "target"));
+    auto bytes = onnx_export::serialize_model(*model);
+    ASSERT_TRUE(bytes.is_ok()) << bytes.status().message();
+    onnx::ModelProto out;
+    ASSERT_TRUE(out.ParseFromString(*bytes));
+    int clips = 0;
+    for (const auto& n : out.graph().node()) {
+        if (n.op_type() != "Clip") continue;
+        ++clips;
+        std::set<std::string> attrs;
+        for (const auto& a : n.attribute()) attrs.insert(a.name());
+        EXPECT_EQ(attrs, (std::set<std::string>{"max", "min"}));
+        EXPECT_EQ(n.input_size(), 1);
+    }
+    EXPECT_EQ(clips, 1);
+    const auto feeds = random_feeds(m, 5);
+    expect_outputs_close(run_ir(load_ir(out), feeds), run_ir(load_ir(m), feeds), 1e-5, 1e-6);
+}
+
 // ---- Smooth activations ----------------------------------------------------------------------------------------
 
 TEST(ConvertRewriteElementwise, HardSwish) {
@@ -350,8 +380,7 @@ TEST(ConvertRewriteElementwise, HardSwish) {
         expect_rewrite(unary_graph("HardSwish", 5.0f), 14, rw, "HardSwish");
         expect_rewrite(unary_graph("HardSwish", 5.0f), 18, rw, "HardSwish");
         expect_rewrite(unary_graph("HardSwish", 5.0f, {}, onnx::TensorProto::DOUBLE), 17, rw, "HardSwish");
-        expect_rewrite(unary_graph("HardSwish", 5.0f, {}, onnx::TensorProto::FLOAT16), 17, rw, "HardSwish", 4e-3,
-                       4e-3);
+        expect_rewrite(unary_graph("HardSwish", 5.0f, {}, onnx::TensorProto::FLOAT16), 17, rw, "HardSwish", 4e-3, 4e-3);
         expect_declines(unary_graph("HardSigmoid"), 17, rw);
     }
 }
@@ -400,8 +429,8 @@ double gelu_error_at(double x) {
 
 TEST(ConvertRewriteElementwise, GeluErfToTanhRecordsWorstCaseWithoutSamples) {
     convert::RewriteContext ctx;
-    auto m = check_typed(make_model(unary_graph("Gelu", 4.0f), 20), "gelu_erf_to_tanh", "target", {"Gelu"}, 0.0, 1e-3,
-                         &ctx);
+    auto m =
+        check_typed(make_model(unary_graph("Gelu", 4.0f), 20), "gelu_erf_to_tanh", "target", {"Gelu"}, 0.0, 1e-3, &ctx);
     ASSERT_NE(m, nullptr);
     expect_needs_only(*m, "gelu_erf_to_tanh");
     ASSERT_EQ(ctx.approx.size(), 1u);
@@ -452,8 +481,7 @@ TEST(ConvertRewriteElementwise, MishAndSoftplus) {
     expect_rewrite(unary_graph("Mish", 4.0f, {}, onnx::TensorProto::DOUBLE), 18, "mish_decompose", "Mish");
     expect_rewrite(unary_graph("Softplus", 4.0f), 17, "softplus_decompose", "Softplus");
     expect_rewrite(unary_graph("Softplus", 20.0f), 6, "softplus_decompose", "Softplus");
-    expect_rewrite(unary_graph("Softplus", 4.0f, {}, onnx::TensorProto::DOUBLE), 17, "softplus_decompose",
-                   "Softplus");
+    expect_rewrite(unary_graph("Softplus", 4.0f, {}, onnx::TensorProto::DOUBLE), 17, "softplus_decompose", "Softplus");
     // log(exp(x) + 1) overflows float16 from x = 11.
     expect_declines(unary_graph("Softplus", 1.0f, {}, onnx::TensorProto::FLOAT16), 17, "softplus_decompose");
     expect_declines(unary_graph("Softsign"), 17, "softplus_decompose");
@@ -463,11 +491,26 @@ TEST(ConvertRewriteElementwise, MishAndSoftplus) {
 // ---- Every rewrite -----------------------------------------------------------------------------------------------
 
 TEST(ConvertRewriteElementwise, EveryRewriteDeclinesAnotherOp) {
-    const char* names[] = {"sub_const_to_add", "sub_to_add_neg", "neg_to_mul", "div_const_to_mul",
-                           "reciprocal_to_div", "hardswish_decompose", "hardswish_via_hardsigmoid",
-                           "hardsigmoid_decompose", "swish_decompose", "gelu_erf_decompose", "gelu_tanh_decompose",
-                           "gelu_erf_to_tanh", "mish_decompose", "softplus_decompose", "leakyrelu_to_max",
-                           "prelu_decompose", "clip_to_relu", "clip_to_max_min", "pow2_to_mul", "pow_half_to_sqrt"};
+    const char* names[] = {"sub_const_to_add",
+                           "sub_to_add_neg",
+                           "neg_to_mul",
+                           "div_const_to_mul",
+                           "reciprocal_to_div",
+                           "hardswish_decompose",
+                           "hardswish_via_hardsigmoid",
+                           "hardsigmoid_decompose",
+                           "swish_decompose",
+                           "gelu_erf_decompose",
+                           "gelu_tanh_decompose",
+                           "gelu_erf_to_tanh",
+                           "mish_decompose",
+                           "softplus_decompose",
+                           "leakyrelu_to_max",
+                           "prelu_decompose",
+                           "clip_to_relu",
+                           "clip_to_max_min",
+                           "pow2_to_mul",
+                           "pow_half_to_sqrt"};
     auto g = unary_graph("Add", 1.0f, {}, 0, {2, 3}, {"c"});
     add_init_f32(&g, "c", {}, {2.0f});
     for (const char* rw : names) {

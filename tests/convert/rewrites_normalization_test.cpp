@@ -10,8 +10,9 @@
 #include "convert/convert_test_util.hpp"
 #include "convert/rewrite_test_util.hpp"
 #include "convert/target_profile.hpp"
-#include "runtime/shape_inference.hpp"
+#include "onnx/exporter.hpp"
 #include "passes/fusion_test_util.hpp"
+#include "runtime/shape_inference.hpp"
 
 namespace nnport::testing {
 namespace {
@@ -114,8 +115,10 @@ void add_param(onnx::GraphProto* g, const std::string& name, const std::vector<i
     t->clear_float_data();
     t->set_data_type(elem);
     for (float f : v) {
-        if (elem == onnx::TensorProto::DOUBLE) t->add_double_data(f);
-        else t->add_int32_data(Float16(f).bits);
+        if (elem == onnx::TensorProto::DOUBLE)
+            t->add_double_data(f);
+        else
+            t->add_int32_data(Float16(f).bits);
     }
 }
 
@@ -149,8 +152,8 @@ onnx::GraphProto batchnorm(const std::vector<int64_t>& shape, int elem = 0, cons
 }
 
 TEST(ConvertRewriteNorm, BatchNormToMulAdd) {
-    for (int opset : {9, 14, 17}) expect_rewrite(batchnorm({2, 3, 4, 5}), opset, "batchnorm_to_mul_add",
-                                                 "BatchNormalization");
+    for (int opset : {9, 14, 17})
+        expect_rewrite(batchnorm({2, 3, 4, 5}), opset, "batchnorm_to_mul_add", "BatchNormalization");
     expect_rewrite(batchnorm({4, 6}), 17, "batchnorm_to_mul_add", "BatchNormalization");
     expect_rewrite(batchnorm({2, 3, 7}, 0, int_attr("training_mode", 0)), 15, "batchnorm_to_mul_add",
                    "BatchNormalization");
@@ -190,8 +193,8 @@ TEST(ConvertRewriteNorm, BatchNormDeclines) {
 // ---- LayerNormalization ------------------------------------------------------------------------------------------
 
 onnx::GraphProto layernorm(const std::vector<int64_t>& shape, int64_t axis, bool bias, int elem = 0) {
-    auto g = norm_graph("LayerNormalization", shape, bias ? std::vector<std::string>{"scale", "bias"}
-                                                          : std::vector<std::string>{"scale"},
+    auto g = norm_graph("LayerNormalization", shape,
+                        bias ? std::vector<std::string>{"scale", "bias"} : std::vector<std::string>{"scale"},
                         int_attr("axis", axis), elem);
     std::vector<int64_t> inner(shape.begin() + (axis < 0 ? static_cast<int64_t>(shape.size()) + axis : axis),
                                shape.end());
@@ -334,10 +337,59 @@ TEST(ConvertRewriteNorm, SoftmaxBeforeOpset13NormalizesFromAxisToTheEnd) {
     }
 }
 
+/// Rewrites `node` of `m`, exports the result at the model's opset and checks that the exported model still gives
+/// the original's outputs; returns the exported ModelProto.
+onnx::ModelProto export_rewritten(const onnx::ModelProto& m, const std::string& rewrite, const std::string& node) {
+    onnx::ModelProto out;
+    auto model = load_ir(m);
+    if (!model) return out;
+    infer_types(*model);
+    EXPECT_TRUE(apply_named_rewrite(*model, rewrite, node)) << rewrite;
+    auto bytes = onnx_export::serialize_model(*model);
+    EXPECT_TRUE(bytes.is_ok()) << bytes.status().message();
+    if (!bytes.is_ok() || !out.ParseFromString(*bytes)) return out;
+    EXPECT_EQ(out.opset_import(0).version(), m.opset_import(0).version());
+    const auto feeds = random_feeds(m, 5);
+    expect_outputs_close(run_ir(load_ir(out), feeds), run_ir(load_ir(m), feeds), 1e-5, 1e-6);
+    return out;
+}
+
+/// Expects every `op` node of `m` to carry its axes as the attribute (true) or as input 1 (false).
+void expect_axes_form(const onnx::ModelProto& m, const std::string& op, bool as_attribute) {
+    int seen = 0;
+    for (const auto& n : m.graph().node()) {
+        if (n.op_type() != op) continue;
+        ++seen;
+        bool attr = false;
+        for (const auto& a : n.attribute()) attr = attr || a.name() == "axes";
+        EXPECT_EQ(attr, as_attribute) << op;
+        EXPECT_EQ(n.input_size(), as_attribute ? 1 : 2) << op;
+    }
+    EXPECT_GT(seen, 0) << op;
+}
+
+TEST(ConvertRewriteNorm, ExportedReduceAxesFollowTheModelsOpset) {
+    // ReduceSum takes axes as an input from opset 13, ReduceMax and ReduceMean from 18.
+    auto s11 =
+        export_rewritten(make_model(softmax("Softmax", {2, 3, 5}, std::nullopt), 11), "softmax_decompose", "target_2d");
+    expect_axes_form(s11, "ReduceMax", true);
+    expect_axes_form(s11, "ReduceSum", true);
+    auto s13 = export_rewritten(make_model(softmax("LogSoftmax", {2, 3, 5}, 1), 13), "logsoftmax_decompose", "target");
+    expect_axes_form(s13, "ReduceMax", true);
+    expect_axes_form(s13, "ReduceSum", false);
+    auto s18 = export_rewritten(make_model(softmax("Softmax", {2, 3, 5}, 1), 18), "softmax_decompose", "target");
+    expect_axes_form(s18, "ReduceMax", false);
+    expect_axes_form(s18, "ReduceSum", false);
+    auto l17 = export_rewritten(make_model(layernorm({2, 5, 8}, 1, true), 17), "layernorm_decompose", "target");
+    expect_axes_form(l17, "ReduceMean", true);
+    auto l18 = export_rewritten(make_model(layernorm({2, 5, 8}, 1, true), 18), "layernorm_decompose", "target");
+    expect_axes_form(l18, "ReduceMean", false);
+}
+
 TEST(ConvertRewriteNorm, EveryRewriteDeclinesAnotherOp) {
     auto g = softmax("Hardmax", {2, 3, 5}, std::nullopt);
-    for (const char* rw : {"batchnorm_to_mul_add", "layernorm_decompose", "instancenorm_decompose",
-                           "softmax_decompose", "logsoftmax_decompose"}) {
+    for (const char* rw : {"batchnorm_to_mul_add", "layernorm_decompose", "instancenorm_decompose", "softmax_decompose",
+                           "logsoftmax_decompose"}) {
         ASSERT_NE(convert::find_rewrite_impl(rw), nullptr) << rw;
         expect_declines(g, 17, rw);
     }

@@ -20,9 +20,12 @@ bool negatable(DType dt) { return dtype_is_float(dt) || (dtype_is_integer(dt) &&
 /// The smallest positive normal value of a float dtype (reciprocals below it lose precision).
 double min_normal(DType dt) {
     switch (dt) {
-        case DType::kFloat16: return 6.103515625e-05;
-        case DType::kFloat64: return std::numeric_limits<double>::min();
-        default: return std::numeric_limits<float>::min();  // float32 and bfloat16 share the exponent range
+        case DType::kFloat16:
+            return 6.103515625e-05;
+        case DType::kFloat64:
+            return std::numeric_limits<double>::min();
+        default:
+            return std::numeric_limits<float>::min();  // float32 and bfloat16 share the exponent range
     }
 }
 

@@ -38,9 +38,7 @@ ir::Value* gelu_tanh(rw::SubgraphBuilder& b, ir::Value* x) {
 }
 
 double gelu_erf_value(double x) { return 0.5 * x * (1.0 + std::erf(x / std::sqrt(2.0))); }
-double gelu_tanh_value(double x) {
-    return 0.5 * x * (1.0 + std::tanh(kSqrt2OverPi * (x + kGeluCubic * x * x * x)));
-}
+double gelu_tanh_value(double x) { return 0.5 * x * (1.0 + std::tanh(kSqrt2OverPi * (x + kGeluCubic * x * x * x))); }
 
 /// The error of the tanh form against the exact Gelu: over the calibration samples of x when there are any, else
 /// the worst case over all x (the difference vanishes beyond |x| = 10: both are 0 or x to double precision) and,

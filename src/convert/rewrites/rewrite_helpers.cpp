@@ -16,19 +16,44 @@ namespace {
 template <typename F>
 bool visit_numeric(DType dt, F&& f) {
     switch (dt) {
-        case DType::kFloat32: f(float{}); return true;
-        case DType::kFloat64: f(double{}); return true;
-        case DType::kFloat16: f(Float16{}); return true;
-        case DType::kBFloat16: f(BFloat16{}); return true;
-        case DType::kInt8: f(int8_t{}); return true;
-        case DType::kInt16: f(int16_t{}); return true;
-        case DType::kInt32: f(int32_t{}); return true;
-        case DType::kInt64: f(int64_t{}); return true;
-        case DType::kUInt8: f(uint8_t{}); return true;
-        case DType::kUInt16: f(uint16_t{}); return true;
-        case DType::kUInt32: f(uint32_t{}); return true;
-        case DType::kUInt64: f(uint64_t{}); return true;
-        default: return false;
+        case DType::kFloat32:
+            f(float{});
+            return true;
+        case DType::kFloat64:
+            f(double{});
+            return true;
+        case DType::kFloat16:
+            f(Float16{});
+            return true;
+        case DType::kBFloat16:
+            f(BFloat16{});
+            return true;
+        case DType::kInt8:
+            f(int8_t{});
+            return true;
+        case DType::kInt16:
+            f(int16_t{});
+            return true;
+        case DType::kInt32:
+            f(int32_t{});
+            return true;
+        case DType::kInt64:
+            f(int64_t{});
+            return true;
+        case DType::kUInt8:
+            f(uint8_t{});
+            return true;
+        case DType::kUInt16:
+            f(uint16_t{});
+            return true;
+        case DType::kUInt32:
+            f(uint32_t{});
+            return true;
+        case DType::kUInt64:
+            f(uint64_t{});
+            return true;
+        default:
+            return false;
     }
 }
 
