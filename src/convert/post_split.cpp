@@ -106,7 +106,7 @@ Result<SplitModels> split_post_processing(const ir::Model& m, const std::set<std
             renames.emplace_back(nv, n);
         }
         remove_nodes(pg, [&](const ir::Node& n) { return moved.count(n.name()) == 0; });
-        std::vector<ir::Value*> inputs;
+        std::vector<ir::Value*> inputs = new_inputs;
         for (ir::Value* v : pg.inputs()) {
             if (!v->uses().empty() || v->is_graph_output()) inputs.push_back(v);
         }

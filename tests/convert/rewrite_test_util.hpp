@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "convert/checker.hpp"
 #include "convert/rewrite.hpp"
 #include "passes/pass_test_util.hpp"
 
@@ -32,6 +33,10 @@ inline bool apply_named_rewrite(ir::Model& model, const std::string& rewrite, co
     ir::Node* n = find_node_named(model, node);
     EXPECT_NE(n, nullptr) << "no node named " << node;
     if (!n) return false;
+    // Rewrites read inferred types (dtypes of intermediate values), as in `nnport convert`.
+    ConstantMap consts;
+    Status st = convert::prepare_model_for_check(model, consts);
+    EXPECT_TRUE(st.is_ok()) << st.message();
     convert::RewriteContext local;
     auto r = convert::apply_rewrite(model, *model.graph, n, *impl, ctx ? *ctx : local);
     EXPECT_TRUE(r.is_ok()) << r.status().message();
