@@ -3,6 +3,7 @@
 // the op's file defines `const OpDef& op_def_Name()`.
 #include <unordered_map>
 
+#include "ops/dynamic_ops.hpp"
 #include "ops/op_def.hpp"
 
 namespace nnport {
@@ -25,7 +26,7 @@ const std::vector<const OpDef*>& all_ops() {
 #include "ops/op_list.inc"
 #undef NNPORT_OP
     };
-    return ops;
+    return with_dynamic_ops(ops);  // plugins' ops (src/runtime/plugin.cpp) come after the compiled-in list
 }
 
 const OpDef* find_op(const std::string& domain, const std::string& op_type) {
@@ -36,7 +37,7 @@ const OpDef* find_op(const std::string& domain, const std::string& op_type) {
     }();
     const std::string dom = (domain == "ai.onnx") ? "" : domain;
     auto it = index.find(dom + ":" + op_type);
-    return it == index.end() ? nullptr : it->second;
+    return it == index.end() ? find_dynamic_op(dom, op_type) : it->second;
 }
 
 }  // namespace nnport
