@@ -354,6 +354,46 @@ bool Checker::predicate(const std::string& name, const ir::Node& n, const std::v
         return d && std::any_of(d->ints.begin(), d->ints.end(), [](int64_t v) { return v > 1; }) &&
                is_constant(n.input(1));
     }
+    if (name == "resize_linear_integer_upscale") {
+        // Static NCHW in and out, N and C kept, H and W each enlarged by an integer factor.
+        const ir::Attribute* mode = attr_or_default(n, "mode");
+        const ir::Attribute* coord = attr_or_default(n, "coordinate_transformation_mode");
+        if (!mode || mode->s != "linear" || (coord && coord->s == "tf_crop_and_resize")) return false;
+        const ir::ValueType* x = in_shape(0);
+        const ir::Value* y = n.output(0);
+        if (!x || !y || !x->is_static() || !y->type.is_static() || x->rank() != 4 || y->type.rank() != 4) return false;
+        const auto& xd = x->dims;
+        const auto& yd = y->type.dims;
+        if (xd[0].value != yd[0].value || xd[1].value != yd[1].value || xd[2].value == 0 || xd[3].value == 0)
+            return false;
+        return yd[2].value % xd[2].value == 0 && yd[3].value % xd[3].value == 0 && yd[2].value >= xd[2].value &&
+               yd[3].value >= xd[3].value;
+    }
+    if (name == "conv_kernel_exceeds_max") {
+        // A 2-D undilated Conv with constant weights whose kernel exceeds the target's limit, and pads wide enough
+        // to keep the output shape with the largest allowed kernel (the padding shrinks by what the kernel loses).
+        const OpConstraints* c = profile_.find_op("", "Conv");
+        const auto lim = c ? c->attr_max.find("kernel_shape") : std::map<std::string, int64_t>::const_iterator();
+        const ir::ValueType* w = in_shape(1);
+        if (!c || lim == c->attr_max.end() || !w || !w->is_static() || w->rank() != 4 || !is_constant(n.input(1)))
+            return false;
+        const ir::Attribute* d = n.attr("dilations");
+        if (d && std::any_of(d->ints.begin(), d->ints.end(), [](int64_t v) { return v != 1; })) return false;
+        const ir::Attribute* ap = attr_or_default(n, "auto_pad");
+        const std::string auto_pad = ap ? ap->s : "NOTSET";
+        const ir::Attribute* pads = n.attr("pads");
+        bool exceeds = false;
+        for (size_t i = 0; i < 2; ++i) {
+            const int64_t k = w->dims[i + 2].value, cut = std::max<int64_t>(0, k - lim->second);
+            exceeds |= cut > 0;
+            if (cut == 0 || auto_pad == "SAME_UPPER" || auto_pad == "SAME_LOWER") continue;
+            const int64_t room = auto_pad == "NOTSET" && pads && pads->ints.size() == 4
+                                     ? pads->ints[i] + pads->ints[i + 2]
+                                     : 0;
+            if (room < cut) return false;
+        }
+        return exceeds && lim->second >= 1;
+    }
     return false;
 }
 

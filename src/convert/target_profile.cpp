@@ -267,7 +267,9 @@ const std::vector<std::string>& known_rewrite_predicates() {
                                                    "static_input_shape",
                                                    "resize_nearest_integer_upscale",
                                                    "convtranspose_2d_group1",
-                                                   "conv_dilated"};
+                                                   "conv_dilated",
+                                                   "resize_linear_integer_upscale",
+                                                   "conv_kernel_exceeds_max"};
     return names;
 }
 
