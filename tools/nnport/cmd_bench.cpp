@@ -17,6 +17,7 @@
 #include "ir/graph.hpp"
 #include "model_io.hpp"
 #include "nnport/nnport.hpp"
+#include "plugin_option.hpp"
 #include "runtime/metrics.hpp"
 
 namespace nnport::cli {
@@ -41,6 +42,7 @@ struct BenchArgs {
     std::vector<std::string> shapes;
     bool no_memory_plan = false;
     int level = 3;
+    std::vector<std::string> plugins;  ///< --plugin
 };
 
 using Clock = std::chrono::steady_clock;
@@ -101,6 +103,7 @@ void print_text(const nlohmann::json& j, const BenchArgs& a) {
 }
 
 int bench_command(const BenchArgs& a) {
+    if (Status st = load_plugins(a.plugins); !st.is_ok()) return fail(st);
     SessionOptions opts;
     opts.backends = a.backends;
     opts.threads = a.threads;
@@ -263,6 +266,7 @@ void setup_bench(CLI::App& app, Action& action) {
     c->add_option("--level", args->level, "Graph optimization level: 0 none, 1 basic, 2 extended, 3 all (default)")
         ->check(CLI::Range(0, 3));
     c->add_flag("--no-memory-plan", args->no_memory_plan, "Allocate every tensor on the heap (no planned arena)");
+    add_plugin_option(c, &args->plugins);
     c->callback([args, &action] { action = [args] { return bench_command(*args); }; });
 }
 

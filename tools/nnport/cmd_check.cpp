@@ -10,6 +10,7 @@
 
 #include "commands.hpp"
 #include "convert/checker.hpp"
+#include "plugin_option.hpp"
 
 namespace nnport::cli {
 
@@ -21,6 +22,7 @@ struct CheckArgs {
     std::string targets_dir;
     std::string html;
     bool json = false;
+    std::vector<std::string> plugins;  ///< --plugin
 };
 
 /// Lays out `dot_text` with Graphviz (`dot -Tsvg`); fails clearly when dot is not installed.
@@ -49,6 +51,7 @@ Result<std::string> run_dot(const std::string& dot_text) {
 }
 
 int check_command(const CheckArgs& a) {
+    if (Status st = load_plugins(a.plugins); !st.is_ok()) return fail(st);
     auto dir = convert::find_targets_dir(a.targets_dir);
     if (!dir.is_ok()) return fail(dir.status());
     auto profile = convert::load_profile(dir.value(), a.target);
@@ -87,6 +90,7 @@ void setup_check(CLI::App& app, Action& action) {
     c->add_option("--html", args->html, "Also write a self-contained HTML report with the graph (needs Graphviz dot)");
     c->add_option("--targets-dir", args->targets_dir,
                   "Folder of target profiles (default: $NNPORT_TARGETS_DIR or the installed targets/)");
+    add_plugin_option(c, &args->plugins);
     c->callback([args, &action] { action = [args] { return check_command(*args); }; });
 }
 

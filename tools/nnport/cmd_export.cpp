@@ -4,6 +4,7 @@
 #include "commands.hpp"
 #include "nnport/nnport.hpp"
 #include "onnx/exporter.hpp"
+#include "plugin_option.hpp"
 
 namespace nnport::cli {
 
@@ -16,9 +17,11 @@ struct ExportArgs {
     std::string external_data;
     size_t external_min_bytes = 1024;
     bool no_value_info = false;
+    std::vector<std::string> plugins;  ///< --plugin
 };
 
 int export_command(const ExportArgs& a) {
+    if (Status st = load_plugins(a.plugins); !st.is_ok()) return fail(st);
     Status paths = check_output_paths(a.model, a.out, a.external_data);
     if (!paths.is_ok()) return fail(paths);
     SessionOptions opts;
@@ -52,6 +55,7 @@ void setup_export(CLI::App& app, Action& action) {
     c->add_option("--external-min-bytes", args->external_min_bytes,
                   "With --external-data: smallest initializer moved out (default 1024)");
     c->add_flag("--no-value-info", args->no_value_info, "Do not write inferred intermediate types");
+    add_plugin_option(c, &args->plugins);
     c->callback([args, &action] { action = [args] { return export_command(*args); }; });
 }
 

@@ -12,6 +12,7 @@
 #include "model_io.hpp"
 #include "nnport/nnport.hpp"
 #include "onnx/importer.hpp"
+#include "plugin_option.hpp"
 #include "runtime/executor.hpp"
 #include "runtime/memory_arena.hpp"
 #include "runtime/model_stats.hpp"
@@ -29,6 +30,7 @@ struct InspectArgs {
     int level = 3;
     bool partition = false;
     std::string backends;  ///< empty: "ref" for the model summary, the default list for --partition and --memory
+    std::vector<std::string> plugins;  ///< --plugin
 };
 
 nlohmann::json value_json(const ir::Value& v) {
@@ -154,6 +156,7 @@ int partition_command(const InspectArgs& a, const Session& s) {
 }
 
 int inspect_command(const InspectArgs& a) {
+    if (Status st = load_plugins(a.plugins); !st.is_ok()) return fail(st);
     if (!a.memory && !a.shapes.empty()) return fail(invalid_argument("--shape is only used with --memory"));
     if (a.memory && a.partition) return fail(invalid_argument("--memory and --partition are separate views; pick one"));
     SessionOptions opts;
@@ -233,6 +236,7 @@ void setup_inspect(CLI::App& app, Action& action) {
         ->check(CLI::Range(0, 3));
     c->add_option("--shape", args->shapes,
                   "NAME=D1xD2x...: input shape to plan for with --memory (symbolic dims default to 1); repeatable");
+    add_plugin_option(c, &args->plugins);
     c->callback([args, &action] { action = [args] { return inspect_command(*args); }; });
 }
 

@@ -5,6 +5,7 @@
 
 #include "commands.hpp"
 #include "ops/op_def.hpp"
+#include "plugin_option.hpp"
 
 namespace nnport::cli {
 
@@ -44,9 +45,16 @@ int ops_command(bool markdown) {
 
 void setup_ops(CLI::App& app, Action& action) {
     auto markdown = std::make_shared<bool>(false);
+    auto plugins = std::make_shared<std::vector<std::string>>();
     CLI::App* c = app.add_subcommand("ops", "List the operators nnport implements");
     c->add_flag("--markdown", *markdown, "Print a markdown table (docs/OPS.md is generated from this)");
-    c->callback([markdown, &action] { action = [markdown] { return ops_command(*markdown); }; });
+    add_plugin_option(c, plugins.get());
+    c->callback([markdown, plugins, &action] {
+        action = [markdown, plugins] {
+            Status st = load_plugins(*plugins);
+            return st.is_ok() ? ops_command(*markdown) : fail(st);
+        };
+    });
 }
 
 }  // namespace nnport::cli

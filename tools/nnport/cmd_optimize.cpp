@@ -6,6 +6,7 @@
 #include "onnx/exporter.hpp"
 #include "onnx/importer.hpp"
 #include "passes/pipeline.hpp"
+#include "plugin_option.hpp"
 
 namespace nnport::cli {
 
@@ -21,6 +22,7 @@ struct OptimizeArgs {
     std::vector<std::string> disabled;
     int64_t opset = 0;
     std::string external_data;
+    std::vector<std::string> plugins;  ///< --plugin
 };
 
 int list_passes() {
@@ -32,6 +34,7 @@ int list_passes() {
 }
 
 int optimize_command(const OptimizeArgs& a) {
+    if (Status st = load_plugins(a.plugins); !st.is_ok()) return fail(st);
     if (a.list) return list_passes();
     if (a.model.empty() || a.out.empty()) return fail(invalid_argument("optimize needs MODEL and -o OUT.onnx"));
     Status paths = check_output_paths(a.model, a.out, a.external_data);
@@ -79,6 +82,7 @@ void setup_optimize(CLI::App& app, Action& action) {
     c->add_option("--opset", args->opset, "Default-domain opset to write (default: the model's)")
         ->check(CLI::Range(int64_t{7}, int64_t{30}));
     c->add_option("--external-data", args->external_data, "Store large initializers in this file (relative)");
+    add_plugin_option(c, &args->plugins);
     c->callback([args, &action] { action = [args] { return optimize_command(*args); }; });
 }
 

@@ -12,6 +12,7 @@
 #include "ir/graph.hpp"
 #include "model_io.hpp"
 #include "nnport/nnport.hpp"
+#include "plugin_option.hpp"
 
 namespace nnport::cli {
 
@@ -28,6 +29,7 @@ struct RunArgs {
     int level = 3;
     bool no_memory_plan = false;
     std::string backends;
+    std::vector<std::string> plugins;  ///< --plugin
 };
 
 std::string summarize(const Tensor& t) {
@@ -47,6 +49,7 @@ std::string summarize(const Tensor& t) {
 }
 
 int run_command(const RunArgs& a) {
+    if (Status st = load_plugins(a.plugins); !st.is_ok()) return fail(st);
     SessionOptions opts;
     opts.threads = a.threads;
     opts.optimization_level = a.level;
@@ -139,6 +142,7 @@ void setup_run(CLI::App& app, Action& action) {
     c->add_option("--level", args->level, "Graph optimization level: 0 none, 1 basic, 2 extended, 3 all (default)")
         ->check(CLI::Range(0, 3));
     c->add_flag("--no-memory-plan", args->no_memory_plan, "Allocate every tensor on the heap (no planned arena)");
+    add_plugin_option(c, &args->plugins);
     c->callback([args, &action] { action = [args] { return run_command(*args); }; });
 }
 
