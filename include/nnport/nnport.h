@@ -80,6 +80,13 @@ size_t nnport_tensor_bytes(const nnport_tensor* tensor);
 /* Pointer to the elements (row-major, contiguous). */
 void* nnport_tensor_data(nnport_tensor* tensor);
 
+/* Loads a custom-op plugin (a shared library written against nnport/plugin.h, see docs/PLUGINS.md) and registers its
+ * ops for every session created afterwards, until the process exits. Loading the same file again does nothing.
+ * Errors name the file: NNPORT_IO_ERROR (no such file), NNPORT_INVALID_ARGUMENT (not a shared library, not an nnport
+ * plugin, an op already defined), NNPORT_UNSUPPORTED (plugin ABI version mismatch), or the code the plugin's init
+ * returned. Call before creating sessions that use the ops, not while other threads create sessions. */
+nnport_status nnport_plugin_load(const char* path);
+
 #ifdef __cplusplus
 }
 #endif

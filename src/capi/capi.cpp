@@ -3,6 +3,7 @@
 
 #include "nnport/nnport.h"
 #include "nnport/nnport.hpp"
+#include "runtime/plugin.hpp"
 
 struct nnport_session {
     std::unique_ptr<nnport::Session> s;
@@ -151,5 +152,15 @@ int64_t nnport_tensor_dim(const nnport_tensor* t, size_t i) { return i < t->t.sh
 int64_t nnport_tensor_numel(const nnport_tensor* t) { return t->t.numel(); }
 size_t nnport_tensor_bytes(const nnport_tensor* t) { return t->t.nbytes(); }
 void* nnport_tensor_data(nnport_tensor* t) { return t->t.raw_data(); }
+
+nnport_status nnport_plugin_load(const char* path) {
+    if (!path) return bad("path must not be NULL");
+    try {
+        return to_c(nnport::load_plugin(path));
+    } catch (const std::exception& e) {
+        g_last_error = e.what();
+        return NNPORT_INTERNAL;
+    }
+}
 
 }  // extern "C"

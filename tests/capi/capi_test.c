@@ -45,6 +45,17 @@ int main(int argc, char** argv) {
     nnport_tensor_destroy(y);
     nnport_tensor_destroy(x);
     nnport_session_destroy(s);
+    /* Plugins: errors name the file; the example plugin loads, and loading it again does nothing. */
+    CHECK(nnport_plugin_load(NULL) == NNPORT_INVALID_ARGUMENT);
+    CHECK(nnport_plugin_load("/nonexistent/libplugin.so") == NNPORT_IO_ERROR);
+    CHECK(strstr(nnport_last_error(), "/nonexistent/libplugin.so") != NULL);
+    CHECK(nnport_plugin_load(argv[1]) == NNPORT_INVALID_ARGUMENT); /* an ONNX file is not a shared library */
+    CHECK(strstr(nnport_last_error(), "cannot load as a shared library") != NULL);
+#ifdef NNPORT_EXAMPLE_PLUGIN
+    CHECK(nnport_plugin_load(NNPORT_EXAMPLE_PLUGIN) == NNPORT_OK);
+    CHECK(nnport_plugin_load(NNPORT_EXAMPLE_PLUGIN) == NNPORT_OK);
+    CHECK(strcmp(nnport_last_error(), "") == 0);
+#endif
     printf("capi: ok\n");
     return 0;
 }
