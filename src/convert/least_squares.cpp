@@ -85,8 +85,8 @@ Result<std::vector<double>> NormalEquations::solve(double ridge, const std::vect
     }
     Status st = cholesky_solve(a, n_, b, m_);
     if (!st.is_ok()) {
-        return st.with_context("least squares with " + std::to_string(n_) + " unknowns and " +
-                               std::to_string(rows_) + " rows (increase the ridge or the calibration data)");
+        return st.with_context("least squares with " + std::to_string(n_) + " unknowns and " + std::to_string(rows_) +
+                               " rows (increase the ridge or the calibration data)");
     }
     return b;
 }

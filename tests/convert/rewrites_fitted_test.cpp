@@ -5,8 +5,8 @@
 #include <cmath>
 #include <random>
 
-#include "convert/rewrites_structural_test_util.hpp"
 #include "convert/convert_test_util.hpp"
+#include "convert/rewrites_structural_test_util.hpp"
 
 namespace nnport::testing {
 namespace {
@@ -132,8 +132,9 @@ TEST(ConvertRewriteFitted, ResizeLinearToConvTranspose) {
     for (const Case& c : {Case{"", 8, 0.17}, Case{"pytorch_half_pixel", 8, 0.17}, Case{"asymmetric", 8, 0.2},
                           Case{"align_corners", 8, 0.35}, Case{"", 32, 0.09}, Case{"", 16, 0.12}}) {
         const std::vector<Tensor> samples = make_samples({1, 3, c.size, c.size}, 3, 0, 11);
-        const convert::ApproxRecord r = check_fitted(linear_resize_model(c.coord, {1, 1, 2, 2}, "linear", c.size),
-                                                     "resize_linear_to_convtranspose_fitted", samples, nullptr, "Resize");
+        const convert::ApproxRecord r =
+            check_fitted(linear_resize_model(c.coord, {1, 1, 2, 2}, "linear", c.size),
+                         "resize_linear_to_convtranspose_fitted", samples, nullptr, "Resize");
         EXPECT_GT(r.rel_rms_error, 0.0) << c.coord;  // not exact: the border is approximated
         EXPECT_LT(r.rel_rms_error, c.bound) << c.coord << " " << c.size;
         if (c.coord.empty() && c.size == 8) small = r.rel_rms_error;

@@ -76,8 +76,10 @@ TEST(ConvertRewriteStructural, UnsqueezeToReshape) {
 onnx::ModelProto expand_model(const std::vector<int64_t>& xs, const std::vector<int64_t>& shape, bool x_const) {
     onnx::GraphProto g;
     add_input(&g, "z", F, {1});
-    if (x_const) add_init_f32(&g, "x", xs);
-    else add_input(&g, "x", F, xs);
+    if (x_const)
+        add_init_f32(&g, "x", xs);
+    else
+        add_input(&g, "x", F, xs);
     add_init_i64(&g, "shape", {int64_t(shape.size())}, shape);
     add_node(&g, "Expand", {"x", "shape"}, {"e"});
     target(&g);
@@ -88,7 +90,10 @@ onnx::ModelProto expand_model(const std::vector<int64_t>& xs, const std::vector<
 
 TEST(ConvertRewriteStructural, ExpandToTile) {
     const std::vector<std::tuple<std::vector<int64_t>, std::vector<int64_t>, bool>> cases = {
-        {{1, 3, 1}, {2, 3, 4}, false}, {{2, 1, 4}, {1, 5, 1}, false}, {{3, 1}, {2, 3, 4}, true}, {{3, 4}, {3, 4}, false}};
+        {{1, 3, 1}, {2, 3, 4}, false},
+        {{2, 1, 4}, {1, 5, 1}, false},
+        {{3, 1}, {2, 3, 4}, true},
+        {{3, 4}, {3, 4}, false}};
     for (const auto& [xs, shape, c] : cases) {
         auto m = check_typed(expand_model(xs, shape, c), "expand_to_tile", {"Expand"});
         ASSERT_NE(m, nullptr);
@@ -129,8 +134,8 @@ TEST(ConvertRewriteStructural, SplitToSlices) {
         int outs;
         std::vector<int64_t> sizes;
     };
-    for (const Case& c : {Case{11, 1, 3, {2, 4, 1}}, Case{13, 1, 3, {2, 4, 1}}, Case{13, -1, 3, {}},
-                          Case{18, 1, 3, {}}, Case{18, 0, 2, {}}}) {
+    for (const Case& c : {Case{11, 1, 3, {2, 4, 1}}, Case{13, 1, 3, {2, 4, 1}}, Case{13, -1, 3, {}}, Case{18, 1, 3, {}},
+                          Case{18, 0, 2, {}}}) {
         const onnx::ModelProto src = split_model(c.opset, c.axis, c.outs, c.sizes);
         auto m = check_typed(src, "split_to_slices", {"Split"});
         ASSERT_NE(m, nullptr) << c.opset;

@@ -43,7 +43,7 @@ TEST(ConvertRewriteStructural, GemmToMatMulAdd) {
     }
     check_declines(gemm_model(false, "const", 1, 1, 1), "gemm_to_matmul_add");  // transA
     check_declines(gemm_model(false, "input", 1, 2), "gemm_to_matmul_add");     // beta * input
-    onnx::GraphProto g;  // B computed at run time
+    onnx::GraphProto g;                                                         // B computed at run time
     add_input(&g, "x", F, {3, 4});
     add_input(&g, "b", F, {4, 5});
     add_node(&g, "Gemm", {"x", "b"}, {"y"});
@@ -80,8 +80,10 @@ TEST(ConvertRewriteStructural, MatMulToGemm) {
     for (bool batched : {true, false}) {
         onnx::GraphProto d;
         add_input(&d, "x", F, batched ? std::vector<int64_t>{2, 3, 4} : std::vector<int64_t>{3, 4});
-        if (batched) add_init_f32(&d, "w", {4, 5});
-        else add_input(&d, "w", F, {4, 5});
+        if (batched)
+            add_init_f32(&d, "w", {4, 5});
+        else
+            add_input(&d, "w", F, {4, 5});
         add_node(&d, "MatMul", {"x", "w"}, {"y"});
         target(&d);
         add_output(&d, "y");
@@ -123,14 +125,16 @@ onnx::ModelProto conv_bn_model(bool conv_bias, bool shared, bool mean_input) {
     add_input(&g, "x", F, {1, 3, 6, 6});
     add_init_f32(&g, "w", {4, 3, 3, 3});
     add_init_f32(&g, "cb", {4});
-    attr_ints(add_node(&g, "Conv", conv_bias ? std::vector<std::string>{"x", "w", "cb"}
-                                             : std::vector<std::string>{"x", "w"},
-                       {"c"}),
-              "pads", {1, 1, 1, 1});
+    attr_ints(
+        add_node(&g, "Conv", conv_bias ? std::vector<std::string>{"x", "w", "cb"} : std::vector<std::string>{"x", "w"},
+                 {"c"}),
+        "pads", {1, 1, 1, 1});
     add_init_f32(&g, "scale", {4});
     add_init_f32(&g, "shift", {4});
-    if (mean_input) add_input(&g, "mean", F, {4});
-    else add_init_f32(&g, "mean", {4});
+    if (mean_input)
+        add_input(&g, "mean", F, {4});
+    else
+        add_init_f32(&g, "mean", {4});
     add_init_f32(&g, "var", {4}, {}, 0.5f, 2.0f);
     attr_float(add_node(&g, "BatchNormalization", {"c", "scale", "shift", "mean", "var"}, {"y"}), "epsilon", 1e-3f);
     target(&g);
@@ -141,7 +145,8 @@ onnx::ModelProto conv_bn_model(bool conv_bias, bool shared, bool mean_input) {
 
 TEST(ConvertRewriteStructural, BatchNormFoldIntoConv) {
     for (bool bias : {true, false}) {
-        auto m = check_typed(conv_bn_model(bias, false, false), "batchnorm_fold_into_conv", {"BatchNormalization"}, kRtol, kAtol);
+        auto m = check_typed(conv_bn_model(bias, false, false), "batchnorm_fold_into_conv", {"BatchNormalization"},
+                             kRtol, kAtol);
         ASSERT_NE(m, nullptr);
         EXPECT_EQ(count_op(*m, "Conv"), 1);
         EXPECT_EQ(m->graph->nodes().size(), 1u);
@@ -154,8 +159,8 @@ TEST(ConvertRewriteStructural, BatchNormFoldIntoConv) {
 onnx::ModelProto pad_conv_model(int opset, const std::string& how = "") {
     onnx::GraphProto g;
     add_input(&g, "x", F, {1, 3, 5, 5});
-    const std::vector<int64_t> pads = how == "channels" ? std::vector<int64_t>{0, 1, 1, 2, 0, 0, 2, 1}
-                                                        : std::vector<int64_t>{0, 0, 1, 2, 0, 0, 2, 1};
+    const std::vector<int64_t> pads =
+        how == "channels" ? std::vector<int64_t>{0, 1, 1, 2, 0, 0, 2, 1} : std::vector<int64_t>{0, 0, 1, 2, 0, 0, 2, 1};
     onnx::NodeProto* pad = nullptr;
     if (opset < 11) {
         pad = add_node(&g, "Pad", {"x"}, {"p"});
@@ -175,8 +180,10 @@ onnx::ModelProto pad_conv_model(int opset, const std::string& how = "") {
     add_init_f32(&g, "w1", {4, 3, 3, 3});
     add_init_f32(&g, "w2", {2, 3, 1, 1});
     attr_ints(add_node(&g, "Conv", {"p", "w1"}, {"y1"}), "pads", {1, 1, 1, 1});
-    if (how == "relu") add_node(&g, "Relu", {"p"}, {"y2"});
-    else add_node(&g, "Conv", {"p", "w2"}, {"y2"});
+    if (how == "relu")
+        add_node(&g, "Relu", {"p"}, {"y2"});
+    else
+        add_node(&g, "Conv", {"p", "w2"}, {"y2"});
     add_output(&g, "y1");
     add_output(&g, "y2");
     return make_model(g, opset);
@@ -246,7 +253,8 @@ onnx::ModelProto reducemean_model(int opset, const std::vector<int64_t>& axes, i
 TEST(ConvertRewriteStructural, ReduceMeanToGlobalAvgPool) {
     for (int opset : {13, 18}) {
         for (const auto& axes : {std::vector<int64_t>{2, 3}, std::vector<int64_t>{-1, -2}}) {
-            auto m = check_typed(reducemean_model(opset, axes), "reducemean_to_globalavgpool", {"ReduceMean"}, kRtol, kAtol);
+            auto m =
+                check_typed(reducemean_model(opset, axes), "reducemean_to_globalavgpool", {"ReduceMean"}, kRtol, kAtol);
             ASSERT_NE(m, nullptr);
             expect_needs_only(*m, "reducemean_to_globalavgpool");
         }
@@ -275,8 +283,7 @@ onnx::ModelProto dilated_model(const std::vector<int64_t>& dil, int64_t group, b
 TEST(ConvertRewriteStructural, ConvDilationToDense) {
     for (const auto& dil : {std::vector<int64_t>{2, 2}, std::vector<int64_t>{3, 1}}) {
         for (int64_t group : {1, 2}) {
-            auto m = check_typed(dilated_model(dil, group, group == 1), "conv_dilation_to_dense", {},
-                                   kRtol, kAtol);
+            auto m = check_typed(dilated_model(dil, group, group == 1), "conv_dilation_to_dense", {}, kRtol, kAtol);
             ASSERT_NE(m, nullptr);
             const ir::Node* c = find_node(*m, "Conv");
             ASSERT_NE(c, nullptr);

@@ -94,8 +94,8 @@ inline onnx::NodeProto* target(onnx::GraphProto* g) {
 
 /// Exports `rewritten` at its own opset, checks that the file loads again and matches the original model `m` on
 /// random inputs; returns the exported model for structural checks (e.g. attribute versus input forms).
-inline onnx::ModelProto expect_export_matches(const ir::Model& rewritten, const onnx::ModelProto& m,
-                                              double rtol = 1e-5, double atol = 1e-6) {
+inline onnx::ModelProto expect_export_matches(const ir::Model& rewritten, const onnx::ModelProto& m, double rtol = 1e-5,
+                                              double atol = 1e-6) {
     onnx::ModelProto out;
     auto bytes = onnx_export::serialize_model(rewritten);
     EXPECT_TRUE(bytes.is_ok()) << bytes.status().message();

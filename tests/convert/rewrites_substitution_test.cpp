@@ -59,14 +59,14 @@ onnx::ModelProto resize_model(const ResizeCase& c) {
 
 std::vector<ResizeCase> exact_nearest_cases() {
     std::vector<ResizeCase> out;
-    out.push_back(rc(13, {1, 1, 2, 2}));                                                      // half_pixel, round_prefer_floor
+    out.push_back(rc(13, {1, 1, 2, 2}));                                          // half_pixel, round_prefer_floor
     out.push_back(rc(13, {1, 1, 3, 3}, {}, "nearest", "", "round_prefer_ceil"));  // odd factor
     out.push_back(rc(13, {1, 1, 2, 2}, {}, "nearest", "asymmetric", "floor"));    // PyTorch's export
     out.push_back(rc(13, {1, 1, 4, 4}, {}, "nearest", "pytorch_half_pixel", ""));
-    out.push_back(rc(13, {1, 1, 2, 2}, {}, "nearest", "align_corners", ""));     // rounds to repetition at 2x
-    out.push_back(rc(13, {}, {2, 3, 8, 10}, "nearest", "", ""));                  // sizes
+    out.push_back(rc(13, {1, 1, 2, 2}, {}, "nearest", "align_corners", ""));  // rounds to repetition at 2x
+    out.push_back(rc(13, {}, {2, 3, 8, 10}, "nearest", "", ""));              // sizes
     out.push_back(rc(11, {1, 1, 2, 2}, {}, "nearest", "asymmetric", "floor"));
-    out.push_back(rc(10, {1, 1, 2, 2}, {}, "nearest", "", ""));                   // Resize-10: asymmetric + floor
+    out.push_back(rc(10, {1, 1, 2, 2}, {}, "nearest", "", ""));  // Resize-10: asymmetric + floor
     return out;
 }
 
@@ -80,12 +80,12 @@ TEST(ConvertRewriteSubstitution, ResizeNearestToDepthToSpace) {
     // half_pixel + floor picks the previous element half the time; 1.5x is not an integer factor; linear interpolates;
     // DepthToSpace has one block size for both axes.
     check_declines(resize_model(rc(13, {1, 1, 2, 2}, {}, "nearest", "half_pixel", "floor")),
-                           "resize_nearest_to_depthtospace");
+                   "resize_nearest_to_depthtospace");
     check_declines(resize_model(rc(13, {1, 1, 1.5f, 1.5f})), "resize_nearest_to_depthtospace");
     check_declines(resize_model(rc(13, {1, 1, 2, 2}, {}, "linear")), "resize_nearest_to_depthtospace");
     check_declines(resize_model(rc(13, {1, 1, 2, 3})), "resize_nearest_to_depthtospace");
     check_declines(resize_model(rc(13, {1, 1, 3, 3}, {}, "nearest", "align_corners", "")),
-                           "resize_nearest_to_depthtospace");
+                   "resize_nearest_to_depthtospace");
 }
 
 TEST(ConvertRewriteSubstitution, ResizeNearestToConvTranspose) {
@@ -100,7 +100,7 @@ TEST(ConvertRewriteSubstitution, ResizeNearestToConvTranspose) {
         EXPECT_EQ(ct->attr("group")->i, 3);
     }
     check_declines(resize_model(rc(13, {1, 1, 2, 2}, {}, "nearest", "half_pixel", "ceil")),
-                           "resize_nearest_to_convtranspose");
+                   "resize_nearest_to_convtranspose");
     check_declines(resize_model(rc(13, {1, 2, 2, 2})), "resize_nearest_to_convtranspose");
 }
 
@@ -116,8 +116,10 @@ onnx::ModelProto convtranspose_model(const CtCase& c, int64_t group = 1, bool w_
     onnx::GraphProto g;
     add_input(&g, "x", F, {2, 6, 5, 6});
     const std::vector<int64_t> ws = {6, 4 / group, c.kernel[0], c.kernel[1]};
-    if (w_const) add_init_f32(&g, "w", ws);
-    else add_input(&g, "w", F, ws);
+    if (w_const)
+        add_init_f32(&g, "w", ws);
+    else
+        add_input(&g, "w", F, ws);
     add_init_f32(&g, "b", {4});
     auto* n = add_node(&g, "ConvTranspose",
                        c.bias ? std::vector<std::string>{"x", "w", "b"} : std::vector<std::string>{"x", "w"}, {"y"});
@@ -136,24 +138,22 @@ onnx::ModelProto convtranspose_model(const CtCase& c, int64_t group = 1, bool w_
 /// Cases whose output splits evenly into stride x stride phases (both axes the same stride).
 std::vector<CtCase> even_cases() {
     return {
-        {{4, 4}, {2, 2}, {1, 1, 1, 1}, {}, {}, ""},         // DCGAN / U-Net upsampling
-        {{3, 3}, {2, 2}, {1, 1, 1, 1}, {1, 1}, {}, ""},     // output_padding 1
-        {{2, 2}, {2, 2}, {}, {}, {}, "", false},            // no overlap, no bias
-        {{3, 3}, {1, 1}, {1, 1, 1, 1}, {}, {}, ""},         // stride 1: a plain Conv
-        {{5, 5}, {3, 3}, {1, 1, 1, 1}, {}, {}, ""},         // stride 3
-        {{4, 3}, {2, 2}, {2, 0, 0, 1}, {}, {}, ""},         // asymmetric pads, rectangular kernel
-        {{1, 1}, {2, 2}, {}, {1, 1}, {}, ""},               // kernel smaller than the stride
-        {{3, 3}, {2, 2}, {}, {}, {10, 12}, ""},             // output_shape
-        {{3, 3}, {2, 2}, {}, {}, {}, "SAME_UPPER"},
-        {{4, 4}, {2, 2}, {}, {}, {}, "SAME_LOWER"},
-        {{6, 6}, {2, 2}, {4, 4, 4, 4}, {}, {}, ""},         // pads wider than a phase
+        {{4, 4}, {2, 2}, {1, 1, 1, 1}, {}, {}, ""},      // DCGAN / U-Net upsampling
+        {{3, 3}, {2, 2}, {1, 1, 1, 1}, {1, 1}, {}, ""},  // output_padding 1
+        {{2, 2}, {2, 2}, {}, {}, {}, "", false},         // no overlap, no bias
+        {{3, 3}, {1, 1}, {1, 1, 1, 1}, {}, {}, ""},      // stride 1: a plain Conv
+        {{5, 5}, {3, 3}, {1, 1, 1, 1}, {}, {}, ""},      // stride 3
+        {{4, 3}, {2, 2}, {2, 0, 0, 1}, {}, {}, ""},      // asymmetric pads, rectangular kernel
+        {{1, 1}, {2, 2}, {}, {1, 1}, {}, ""},            // kernel smaller than the stride
+        {{3, 3}, {2, 2}, {}, {}, {10, 12}, ""},          // output_shape
+        {{3, 3}, {2, 2}, {}, {}, {}, "SAME_UPPER"},     {{4, 4}, {2, 2}, {}, {}, {}, "SAME_LOWER"},
+        {{6, 6}, {2, 2}, {4, 4, 4, 4}, {}, {}, ""},  // pads wider than a phase
     };
 }
 
 TEST(ConvertRewriteSubstitution, ConvTransposeSubpixel) {
     for (const CtCase& c : even_cases()) {
-        auto m = check_typed(convtranspose_model(c), "convtranspose_subpixel", {"ConvTranspose"}, kRtol,
-                               kAtol);
+        auto m = check_typed(convtranspose_model(c), "convtranspose_subpixel", {"ConvTranspose"}, kRtol, kAtol);
         ASSERT_NE(m, nullptr) << c.kernel[0] << "x" << c.kernel[1] << " s" << c.strides[0];
         expect_needs_only(*m, "convtranspose_subpixel");
         EXPECT_EQ(count_op(*m, "DepthToSpace"), c.strides[0] > 1 ? 1 : 0);
@@ -164,7 +164,8 @@ TEST(ConvertRewriteSubstitution, ConvTransposeConvReshapeTranspose) {
     std::vector<CtCase> cases = even_cases();
     cases.push_back({{4, 3}, {2, 3}, {1, 0, 1, 0}, {}, {}, ""});  // a different stride per axis
     for (const CtCase& c : cases) {
-        auto m = check_typed(convtranspose_model(c), "convtranspose_conv_reshape_transpose", {"ConvTranspose"}, kRtol, kAtol);
+        auto m = check_typed(convtranspose_model(c), "convtranspose_conv_reshape_transpose", {"ConvTranspose"}, kRtol,
+                             kAtol);
         ASSERT_NE(m, nullptr) << c.kernel[0] << "x" << c.kernel[1] << " s" << c.strides[0];
         expect_needs_only(*m, "convtranspose_conv_reshape_transpose");
         EXPECT_EQ(count_op(*m, "Transpose"), c.strides[0] * c.strides[1] > 1 ? 1 : 0);

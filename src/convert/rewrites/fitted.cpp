@@ -54,9 +54,8 @@ Result<std::vector<Tensor>> fit_inputs(RewriteContext& ctx, const ir::Value* v, 
 Result<Tensor> eval_on(const ir::Node& n, const Tensor& x) {
     std::optional<Tensor> xd = passes::as_dtype(x, rw::dtype_of(n.input(0)));
     if (!xd) return internal_error("cannot convert a sample to the input's dtype");
-    std::vector<Tensor> r = passes::evaluate_node(n, [&](const ir::Value* v) -> const Tensor* {
-        return v == n.input(0) ? &*xd : passes::const_tensor(v);
-    });
+    std::vector<Tensor> r = passes::evaluate_node(
+        n, [&](const ir::Value* v) -> const Tensor* { return v == n.input(0) ? &*xd : passes::const_tensor(v); });
     if (r.empty() || !r[0].defined()) return internal_error("cannot evaluate " + n.describe() + " on a sample");
     return passes::to_float32(r[0]);
 }
@@ -296,7 +295,8 @@ Result<bool> rewrite_conv_kernel_shrink_fitted(ir::Graph& g, ir::Node* n, Rewrit
         }
         NNPORT_ASSIGN_OR_RETURN(std::vector<double> sol, ne.solve(kRidge, prior));
         for (int64_t j = 0; j < mg; ++j) {
-            for (size_t u = 0; u < unknowns; ++u) fitted[size_t(gi * mg + j) * unknowns + u] = sol[u * size_t(mg) + size_t(j)];
+            for (size_t u = 0; u < unknowns; ++u)
+                fitted[size_t(gi * mg + j) * unknowns + u] = sol[u * size_t(mg) + size_t(j)];
         }
     }
     Residual res;
@@ -314,14 +314,15 @@ Result<bool> rewrite_conv_kernel_shrink_fitted(ir::Graph& g, ir::Node* n, Rewrit
     Tensor nw = std::move(Tensor::create(DType::kFloat32, {m, cg, kn[0], kn[1]})).value();
     Tensor nb = std::move(Tensor::create(DType::kFloat32, {m})).value();
     for (int64_t oc = 0; oc < m; ++oc) {
-        for (size_t u = 0; u + 1 < unknowns; ++u) nw.data<float>()[size_t(oc) * (unknowns - 1) + u] = float(fitted[size_t(oc) * unknowns + u]);
+        for (size_t u = 0; u + 1 < unknowns; ++u)
+            nw.data<float>()[size_t(oc) * (unknowns - 1) + u] = float(fitted[size_t(oc) * unknowns + u]);
         nb.data<float>()[oc] = float(fitted[size_t(oc) * unknowns + unknowns - 1]);
     }
     ir::Value* wv = rw::float_const(g, n->name() + "_fitted_w", nw, dt);
     ir::Value* bv = rw::float_const(g, n->name() + "_fitted_b", nb, dt);
     if (!wv || !bv) return internal_error("cannot convert the fitted weights to " + std::string(dtype_name(dt)));
-    NNPORT_ASSIGN_OR_RETURN(ir::Node * c, make_node(g, ctx.pass_ctx, "Conv", "", n->name() + "_fitted",
-                                                    {n->input(0), wv, bv}));
+    NNPORT_ASSIGN_OR_RETURN(ir::Node * c,
+                            make_node(g, ctx.pass_ctx, "Conv", "", n->name() + "_fitted", {n->input(0), wv, bv}));
     c->attrs["group"] = ir::Attribute::make_int(group);
     c->attrs["strides"] = ir::Attribute::make_ints(*strides);
     c->attrs["kernel_shape"] = ir::Attribute::make_ints({kn[0], kn[1]});

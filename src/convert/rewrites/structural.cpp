@@ -17,10 +17,10 @@ namespace {
 /// Gemm(A, B, C) with transA = 0, a constant float B and alpha folded into it: the weight alpha * op(B) as [K, N],
 /// and beta * C as a constant (when C is constant) or C itself (beta 1). Empty when the node does not qualify.
 struct GemmParts {
-    Tensor w;                    ///< alpha * op(B), [K, N], float32
+    Tensor w;  ///< alpha * op(B), [K, N], float32
     DType dtype = DType::kUndefined;
-    ir::Value* c = nullptr;      ///< C when it is used as is (not constant, beta 1)
-    std::optional<Tensor> c_f32; ///< beta * C when C is constant (float32)
+    ir::Value* c = nullptr;       ///< C when it is used as is (not constant, beta 1)
+    std::optional<Tensor> c_f32;  ///< beta * C when C is constant (float32)
 };
 
 std::optional<GemmParts> gemm_parts(const ir::Node* n) {
@@ -60,8 +60,8 @@ Result<bool> rewrite_gemm_to_matmul_add(ir::Graph& g, ir::Node* n, RewriteContex
     ir::Value* w = rw::float_const(g, n->name() + "_w", p->w, p->dtype);
     ir::Value* c = p->c ? p->c : p->c_f32 ? rw::float_const(g, n->name() + "_c", *p->c_f32, p->dtype) : nullptr;
     if (!w || ((p->c_f32) && !c)) return internal_error("cannot convert the Gemm constants back to their dtype");
-    NNPORT_ASSIGN_OR_RETURN(ir::Node * mm, make_node(g, ctx.pass_ctx, "MatMul", "", n->name() + "_matmul",
-                                                     {n->input(0), w}));
+    NNPORT_ASSIGN_OR_RETURN(ir::Node * mm,
+                            make_node(g, ctx.pass_ctx, "MatMul", "", n->name() + "_matmul", {n->input(0), w}));
     ir::Value* y = mm->output(0);
     if (c) {
         NNPORT_ASSIGN_OR_RETURN(ir::Node * add, make_node(g, ctx.pass_ctx, "Add", "", n->name() + "_add", {y, c}));
@@ -89,14 +89,16 @@ Result<bool> rewrite_gemm_to_conv1x1(ir::Graph& g, ir::Node* n, RewriteContext& 
     ir::Value* w = rw::float_const(g, n->name() + "_w", wc, p->dtype);
     ir::Value* b = bias ? rw::float_const(g, n->name() + "_b", *bias, p->dtype) : nullptr;
     if (!w || (bias && !b)) return internal_error("cannot convert the Gemm constants back to their dtype");
-    NNPORT_ASSIGN_OR_RETURN(ir::Node * r1, make_node(g, ctx.pass_ctx, "Reshape", "", n->name() + "_nchw",
-                                                     {n->input(0), rw::i64_const(g, n->name() + "_shape4", {-1, k, 1, 1})}));
+    NNPORT_ASSIGN_OR_RETURN(ir::Node * r1,
+                            make_node(g, ctx.pass_ctx, "Reshape", "", n->name() + "_nchw",
+                                      {n->input(0), rw::i64_const(g, n->name() + "_shape4", {-1, k, 1, 1})}));
     std::vector<ir::Value*> conv_in = {r1->output(0), w};
     if (b) conv_in.push_back(b);
     NNPORT_ASSIGN_OR_RETURN(ir::Node * conv, make_node(g, ctx.pass_ctx, "Conv", "", n->name() + "_conv", conv_in));
     conv->attrs["kernel_shape"] = ir::Attribute::make_ints({1, 1});
-    NNPORT_ASSIGN_OR_RETURN(ir::Node * r2, make_node(g, ctx.pass_ctx, "Reshape", "", n->name() + "_2d",
-                                                     {conv->output(0), rw::i64_const(g, n->name() + "_shape2", {-1, m})}));
+    NNPORT_ASSIGN_OR_RETURN(ir::Node * r2,
+                            make_node(g, ctx.pass_ctx, "Reshape", "", n->name() + "_2d",
+                                      {conv->output(0), rw::i64_const(g, n->name() + "_shape2", {-1, m})}));
     NNPORT_RETURN_IF_ERROR(rw::rewire(g, n, n->output(0), r2->output(0)));
     return true;
 }
@@ -129,16 +131,18 @@ Result<bool> rewrite_conv1x1_to_gemm(ir::Graph& g, ir::Node* n, RewriteContext& 
     }
     const int64_t m = w->dim(0), c = w->dim(1);
     ir::Value* w2 = passes::add_constant(g, n->name() + "_w", w->reshaped({m, c}));
-    NNPORT_ASSIGN_OR_RETURN(ir::Node * r1, make_node(g, ctx.pass_ctx, "Reshape", "", n->name() + "_2d",
-                                                     {n->input(0), rw::i64_const(g, n->name() + "_shape2", {(*xs)[0], c})}));
+    NNPORT_ASSIGN_OR_RETURN(ir::Node * r1,
+                            make_node(g, ctx.pass_ctx, "Reshape", "", n->name() + "_2d",
+                                      {n->input(0), rw::i64_const(g, n->name() + "_shape2", {(*xs)[0], c})}));
     std::vector<ir::Value*> gin = {r1->output(0), w2};
     if (n->input(2)) gin.push_back(n->input(2));
     NNPORT_ASSIGN_OR_RETURN(ir::Node * gemm, make_node(g, ctx.pass_ctx, "Gemm", "", n->name() + "_gemm", gin));
     gemm->attrs["transB"] = ir::Attribute::make_int(1);
     std::vector<int64_t> out_shape = {(*xs)[0], m};
     out_shape.resize(xs->size(), 1);
-    NNPORT_ASSIGN_OR_RETURN(ir::Node * r2, make_node(g, ctx.pass_ctx, "Reshape", "", n->name() + "_nchw",
-                                                     {gemm->output(0), rw::i64_const(g, n->name() + "_shape", out_shape)}));
+    NNPORT_ASSIGN_OR_RETURN(ir::Node * r2,
+                            make_node(g, ctx.pass_ctx, "Reshape", "", n->name() + "_nchw",
+                                      {gemm->output(0), rw::i64_const(g, n->name() + "_shape", out_shape)}));
     NNPORT_RETURN_IF_ERROR(rw::rewire(g, n, n->output(0), r2->output(0)));
     return true;
 }
@@ -217,8 +221,8 @@ Result<bool> rewrite_pad_fold_into_conv(ir::Graph& g, ir::Node* n, RewriteContex
         if (!is_op(c, "Conv") || !c->def || u.index != 0) return false;
         const std::string ap = attrs_of(*c).attr_string("auto_pad");
         if (ap != "NOTSET" && ap != "VALID") return false;
-        std::optional<std::vector<int64_t>> old = ap == "VALID" ? std::vector<int64_t>(2 * sp, 0)
-                                                                : rw::ints_or(*c, "pads", 2 * sp, 0);
+        std::optional<std::vector<int64_t>> old =
+            ap == "VALID" ? std::vector<int64_t>(2 * sp, 0) : rw::ints_or(*c, "pads", 2 * sp, 0);
         if (!old) return false;
         for (size_t i = 0; i < sp; ++i) {
             (*old)[i] += begin[i + 2];
@@ -306,7 +310,8 @@ Result<bool> rewrite_conv_dilation_to_dense(ir::Graph& g, ir::Node* n, RewriteCo
     NNPORT_ASSIGN_OR_RETURN(ir::Node * c, make_node(g, ctx.pass_ctx, "Conv", "", n->name() + "_dense", ins));
     c->attrs = n->attrs;
     c->attrs.erase("dilations");
-    if (c->attrs.count("kernel_shape")) c->attrs["kernel_shape"] = ir::Attribute::make_ints(Shape(ws.begin() + 2, ws.end()));
+    if (c->attrs.count("kernel_shape"))
+        c->attrs["kernel_shape"] = ir::Attribute::make_ints(Shape(ws.begin() + 2, ws.end()));
     NNPORT_RETURN_IF_ERROR(rw::rewire(g, n, n->output(0), c->output(0)));
     return true;
 }

@@ -165,11 +165,10 @@ Result<bool> rewrite_split_to_slices(ir::Graph& g, ir::Node* n, RewriteContext& 
         ir::Value* out = n->output(i);
         const int64_t end = start + sizes[i];
         if (out) {
-            NNPORT_ASSIGN_OR_RETURN(ir::Node * sl, make_node(g, ctx.pass_ctx, "Slice", "",
-                                                             n->name() + "_slice" + std::to_string(i),
-                                                             {n->input(0),
-                                                              rw::i64_const(g, n->name() + "_starts", {start}),
-                                                              rw::i64_const(g, n->name() + "_ends", {end}), axes}));
+            NNPORT_ASSIGN_OR_RETURN(ir::Node * sl,
+                                    make_node(g, ctx.pass_ctx, "Slice", "", n->name() + "_slice" + std::to_string(i),
+                                              {n->input(0), rw::i64_const(g, n->name() + "_starts", {start}),
+                                               rw::i64_const(g, n->name() + "_ends", {end}), axes}));
             if (!passes::replace_value(g, out, sl->output(0))) {
                 return internal_error("cannot hand output '" + out->name() + "' to its Slice");
             }

@@ -83,10 +83,14 @@ bool nearest_repeats(const rw::ResizeUpscale& r, double scale, int64_t in_len, i
         const double fl = std::floor(x), frac = x - fl;
         bool up = false;
         if (frac != 0) {
-            if (r.nearest == "round_prefer_floor") up = frac > 0.5;
-            else if (r.nearest == "round_prefer_ceil") up = frac >= 0.5;
-            else if (r.nearest == "ceil") up = true;
-            else if (r.nearest != "floor") return false;
+            if (r.nearest == "round_prefer_floor")
+                up = frac > 0.5;
+            else if (r.nearest == "round_prefer_ceil")
+                up = frac >= 0.5;
+            else if (r.nearest == "ceil")
+                up = true;
+            else if (r.nearest != "floor")
+                return false;
         }
         const int64_t idx = std::clamp<int64_t>(static_cast<int64_t>(fl) + (up ? 1 : 0), 0, in_len - 1);
         if (idx != j / s) return false;
@@ -146,7 +150,8 @@ std::optional<SubpixelPlan> plan_subpixel(const ir::Node* n) {
     const ir::Value* x = n->input(0);
     std::optional<Tensor> w = passes::const_f32(n->input(1));
     const DType dt = rw::dtype_of(n->input(1));
-    if (passes::rank_of(x) != 4 || !w || w->rank() != 4 || !rw::is_float(dt) || rw::dtype_of(x) != dt) return std::nullopt;
+    if (passes::rank_of(x) != 4 || !w || w->rank() != 4 || !rw::is_float(dt) || rw::dtype_of(x) != dt)
+        return std::nullopt;
     if (a.attr_int("group") != 1) return std::nullopt;
     const auto strides = rw::ints_or(*n, "strides", 2, 1), dil = rw::ints_or(*n, "dilations", 2, 1);
     const auto pads = rw::ints_or(*n, "pads", 4, 0), adj = rw::ints_or(*n, "output_padding", 2, 0);
@@ -272,7 +277,8 @@ Result<bool> rewrite_convtranspose_subpixel(ir::Graph& g, ir::Node* n, RewriteCo
     if (!p || p->ax[0].s != p->ax[1].s) return false;  // DepthToSpace has one block size
     NNPORT_ASSIGN_OR_RETURN(ir::Value * y, add_subpixel_conv(g, n, ctx, *p));
     if (p->ax[0].s > 1) {
-        NNPORT_ASSIGN_OR_RETURN(ir::Node * d2s, make_node(g, ctx.pass_ctx, "DepthToSpace", "", n->name() + "_d2s", {y}));
+        NNPORT_ASSIGN_OR_RETURN(ir::Node * d2s,
+                                make_node(g, ctx.pass_ctx, "DepthToSpace", "", n->name() + "_d2s", {y}));
         d2s->attrs["blocksize"] = ir::Attribute::make_int(p->ax[0].s);
         y = d2s->output(0);
     }
@@ -290,15 +296,16 @@ Result<bool> rewrite_convtranspose_conv_reshape_transpose(ir::Graph& g, ir::Node
     if (sh * sw > 1) {
         // [N, sh*sw*M, Qh, Qw] -> [N, sh, sw, M, Qh, Qw] -> [N, M, Qh, sh, Qw, sw] -> [N, M, Qh*sh, Qw*sw]
         // (0 in a Reshape shape copies the batch dimension).
-        NNPORT_ASSIGN_OR_RETURN(ir::Node * r1, make_node(g, ctx.pass_ctx, "Reshape", "", n->name() + "_phases",
-                                                         {y, rw::i64_const(g, n->name() + "_shape6",
-                                                                           {0, sh, sw, m, qh, qw})}));
-        NNPORT_ASSIGN_OR_RETURN(ir::Node * t,
-                                make_node(g, ctx.pass_ctx, "Transpose", "", n->name() + "_interleave", {r1->output(0)}));
+        NNPORT_ASSIGN_OR_RETURN(ir::Node * r1,
+                                make_node(g, ctx.pass_ctx, "Reshape", "", n->name() + "_phases",
+                                          {y, rw::i64_const(g, n->name() + "_shape6", {0, sh, sw, m, qh, qw})}));
+        NNPORT_ASSIGN_OR_RETURN(
+            ir::Node * t, make_node(g, ctx.pass_ctx, "Transpose", "", n->name() + "_interleave", {r1->output(0)}));
         t->attrs["perm"] = ir::Attribute::make_ints({0, 3, 4, 1, 5, 2});
-        NNPORT_ASSIGN_OR_RETURN(ir::Node * r2, make_node(g, ctx.pass_ctx, "Reshape", "", n->name() + "_merge",
-                                                         {t->output(0), rw::i64_const(g, n->name() + "_shape4",
-                                                                                      {0, m, qh * sh, qw * sw})}));
+        NNPORT_ASSIGN_OR_RETURN(
+            ir::Node * r2,
+            make_node(g, ctx.pass_ctx, "Reshape", "", n->name() + "_merge",
+                      {t->output(0), rw::i64_const(g, n->name() + "_shape4", {0, m, qh * sh, qw * sw})}));
         y = r2->output(0);
     }
     NNPORT_RETURN_IF_ERROR(rw::rewire(g, n, n->output(0), y));
