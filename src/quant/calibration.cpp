@@ -330,6 +330,7 @@ Result<std::vector<TensorRange>> calibrate(const ir::Model& model, const std::ve
                                            const std::vector<Feeds>& samples, CalibrationMethod method,
                                            double percentile, DType activation_type, const RunConfig& config) {
     std::vector<TensorRange> ranges(names.size());
+    std::vector<int64_t> counts(names.size(), 0);
     for (size_t k = 0; k < names.size(); ++k) {
         ranges[k].name = names[k];
         ranges[k].min = std::numeric_limits<float>::infinity();
@@ -346,6 +347,7 @@ Result<std::vector<TensorRange>> calibrate(const ir::Model& model, const std::ve
                                             [&](size_t, size_t k, const Tensor& t) -> Status {
         NNPORT_RETURN_IF_ERROR(float_of(k, t));
         const float* x = t.data<float>();
+        counts[k] += t.numel();
         for (int64_t i = 0; i < t.numel(); ++i) {
             if (!std::isfinite(x[i])) continue;
             ranges[k].min = std::min(ranges[k].min, x[i]);
@@ -359,12 +361,15 @@ Result<std::vector<TensorRange>> calibrate(const ir::Model& model, const std::ve
         r.hi = r.max;
     }
     if (method == CalibrationMethod::kMinMax) return ranges;
-    constexpr int kBins = 2048;
     const bool absolute = method == CalibrationMethod::kEntropy;
     std::vector<Histogram> hists;
-    for (const TensorRange& r : ranges) {
+    for (size_t k = 0; k < ranges.size(); ++k) {
+        const TensorRange& r = ranges[k];
         const float amax = std::max(std::fabs(r.min), std::fabs(r.max));
-        hists.emplace_back(absolute ? 0.0f : r.min, absolute ? amax : r.max, kBins);
+        // 2048 bins (TensorRT's count) need data to fill them: a sparse histogram makes the entropy search clip far
+        // too much, so small calibration sets get coarser bins (16 values per bin, at least 256: twice the levels).
+        const int bins = static_cast<int>(std::clamp<int64_t>(counts[k] / 16, 256, 2048));
+        hists.emplace_back(absolute ? 0.0f : r.min, absolute ? amax : r.max, bins);
     }
     NNPORT_RETURN_IF_ERROR(run_with_outputs(model, names, samples, config,
                                             [&](size_t, size_t k, const Tensor& t) -> Status {

@@ -141,15 +141,15 @@ public:
         activation_params(r.lo, r.hi, act_, scale, zp);
         ir::Value* s = passes::add_constant(g_, name + "_scale", Tensor::scalar<float>(scale));
         ir::Value* z = act_ == DType::kInt8
-                           ? passes::add_constant(g_, name + "_zero_point", Tensor::scalar<int8_t>(0))
-                           : passes::add_constant(g_, name + "_zero_point", Tensor::scalar<uint8_t>(
+                           ? passes::add_constant(g_, name + "_zp", Tensor::scalar<int8_t>(0))
+                           : passes::add_constant(g_, name + "_zp", Tensor::scalar<uint8_t>(
                                                                                 static_cast<uint8_t>(zp)));
-        NNPORT_ASSIGN_OR_RETURN(ir::Node * q, passes::make_node(g_, ctx_, "QuantizeLinear", "", name + "_QuantizeLinear",
+        NNPORT_ASSIGN_OR_RETURN(ir::Node * q, passes::make_node(g_, ctx_, "QuantizeLinear", "", name + "_Q",
                                                                 {v, s, z}));
         q->output(0)->type = ir::ValueType::tensor(act_, v->type.dims);
         q->output(0)->type.has_shape = v->type.has_shape;
         NNPORT_ASSIGN_OR_RETURN(ir::Node * dq, passes::make_node(g_, ctx_, "DequantizeLinear", "",
-                                                                 name + "_DequantizeLinear", {q->output(0), s, z}));
+                                                                 name + "_DQ", {q->output(0), s, z}));
         dq->output(0)->type = v->type;
         dq_[name] = dq->output(0);
         scales_[name] = scale;
@@ -171,12 +171,12 @@ public:
             const Tensor& t = *constant_of(w);
             const int64_t axis = weight_axis(n, t);
             NNPORT_ASSIGN_OR_RETURN(auto qs, quantize_weight(t, axis));
-            ir::Value* qv = passes::add_constant(g_, w->name() + "_quantized", std::move(qs.first));
+            ir::Value* qv = passes::add_constant(g_, w->name() + "_int8", std::move(qs.first));
             ir::Value* sv = passes::add_constant(g_, w->name() + "_scale", qs.second);
-            NNPORT_ASSIGN_OR_RETURN(Tensor zt, Tensor::create(DType::kInt8, qs.second.shape(), true));
-            ir::Value* zv = passes::add_constant(g_, w->name() + "_zero_point", std::move(zt));
+            // No zero point: it is optional and 0 for symmetric weights (one byte less per channel, which matters
+            // for depthwise layers of nine weights per channel).
             NNPORT_ASSIGN_OR_RETURN(ir::Node * dq, passes::make_node(g_, ctx_, "DequantizeLinear", "",
-                                                                     w->name() + "_DequantizeLinear", {qv, sv, zv}));
+                                                                     w->name() + "_DQ", {qv, sv}));
             if (axis >= 0) dq->attrs["axis"] = ir::Attribute::make_int(axis);
             dq->output(0)->type = w->type;
             it = wdq_.emplace(w, std::make_pair(dq->output(0), qs.second)).first;
@@ -201,10 +201,10 @@ public:
                                                                    2147483647.0));
         }
         if (bt.rank() != 1) return Status::ok();
-        ir::Value* qv = passes::add_constant(g_, b->name() + "_quantized", std::move(q));
+        ir::Value* qv = passes::add_constant(g_, b->name() + "_int32", std::move(q));
         ir::Value* sv = passes::add_constant(g_, b->name() + "_scale", std::move(s));
         NNPORT_ASSIGN_OR_RETURN(ir::Node * dq, passes::make_node(g_, ctx_, "DequantizeLinear", "",
-                                                                 b->name() + "_DequantizeLinear", {qv, sv}));
+                                                                 b->name() + "_DQ", {qv, sv}));
         dq->attrs["axis"] = ir::Attribute::make_int(0);
         dq->output(0)->type = b->type;
         n.set_input(slot, dq->output(0));

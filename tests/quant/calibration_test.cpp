@@ -104,12 +104,14 @@ TEST(QuantizeCalibration, EveryMethodEndToEnd) {
         EXPECT_FLOAT_EQ(x->min, -1.0f);
         if (method == quant::CalibrationMethod::kMinMax) {
             EXPECT_FLOAT_EQ(x->hi, 60.0f);
-        } else if (method == quant::CalibrationMethod::kMse) {
-            // One outlier's clipping error (59^2) outweighs the rounding error of 3071 values: MSE keeps it.
+        } else if (method != quant::CalibrationMethod::kPercentile) {
+            // MSE: one outlier's clipping error (59^2) outweighs the rounding error of 3071 values. Entropy: merging
+            // bins of uniform data loses no information, so KL cannot prefer a cut (EntropyThresholdIgnoresRare-
+            // Outliers checks the cut on bell-shaped data).
             EXPECT_LE(x->hi, 60.0f);
             EXPECT_GT(x->hi, 0.5f);
         } else {
-            EXPECT_LT(x->hi, 20.0f) << "method " << static_cast<int>(method) << " should clip the outlier";
+            EXPECT_LT(x->hi, 20.0f) << "percentile should clip the outlier";
             EXPECT_GT(x->hi, 0.5f);
         }
         EXPECT_GE(x->lo, x->min);

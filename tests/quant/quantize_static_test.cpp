@@ -84,6 +84,7 @@ TEST(QuantizeStatic, PerChannelWeightsAndInt32Bias) {
     const ir::Node* wdq = producer_of(conv, 1);
     ASSERT_TRUE(wdq && wdq->op_type() == "DequantizeLinear");
     EXPECT_EQ(wdq->attr("axis")->i, 0);
+    EXPECT_EQ(wdq->inputs().size(), 2u) << "symmetric weights: the optional zero point (0) is omitted";
     const Tensor* wq = const_input(wdq, 0);
     const Tensor* ws = const_input(wdq, 1);
     ASSERT_TRUE(wq && ws);

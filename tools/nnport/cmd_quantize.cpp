@@ -129,6 +129,7 @@ int quantize_command(const QuantizeArgs& a) {
     if (!st.is_ok()) return fail(st.with_context(a.model));
     onnx_export::ExportOptions eo;
     eo.external_data_file = a.external_data;
+    eo.value_info = false;  // intermediate types are re-inferred by every reader; the bytes count against the size
     st = onnx_export::save_model(model, a.out, eo);
     if (!st.is_ok()) return fail(st.with_context(a.out));
     const int64_t in_bytes = model_file_bytes(a.model, model.external_data_files);
