@@ -17,6 +17,7 @@ namespace {
 const char* nhwc_twin(const ir::Node& n) {
     const bool onnx = n.domain().empty() || n.domain() == "ai.onnx";
     if (n.domain() == passes::kNnportDomain && n.op_type() == "FusedConv") return "NhwcFusedConv";
+    if (n.domain() == passes::kNnportDomain && n.op_type() == "QLinearFusedConv") return "NhwcQLinearFusedConv";
     if (!onnx) return nullptr;
     static const std::map<std::string, const char*> twins = {
         {"Conv", "NhwcConv"},
@@ -33,7 +34,9 @@ bool is_nhwc_form(const ir::Node& n) {
     return n.domain() == passes::kNnportDomain && n.op_type().rfind("Nhwc", 0) == 0;
 }
 
-bool is_conv_like(const ir::Node& n) { return n.op_type() == "Conv" || n.op_type() == "FusedConv"; }
+bool is_conv_like(const ir::Node& n) {
+    return n.op_type() == "Conv" || n.op_type() == "FusedConv" || n.op_type() == "QLinearFusedConv";
+}
 
 /// Why the node cannot take the channels-last form (empty: it can).
 std::string layout_obstacle(const ir::Node& n) {

@@ -20,7 +20,7 @@ public:
         const dnnl_version_t* v = dnnl_version();
         return "oneDNN " + std::to_string(v->major) + "." + std::to_string(v->minor) + "." +
                std::to_string(v->patch) +
-               " (CPU, OpenMP threads): float32 Conv/FusedConv and pooling channels-last, MatMul/Gemm with packed "
+               " (CPU, OpenMP threads): float32 Conv/FusedConv and pooling channels-last, int8 QLinearFusedConv channels-last, MatMul/Gemm with packed "
                "constant weights, LayerNormalization, Softmax";
     }
 
@@ -35,6 +35,7 @@ public:
 
     Support supports(const ir::Node& node, const ConstantFn& constant) const override {
         if (onednn::is_conv(node)) return onednn::conv_supports(node, constant);
+        if (onednn::is_int8_conv(node)) return onednn::int8_conv_supports(node, constant);
         if (onednn::is_pool(node)) return onednn::pool_supports(node, constant);
         if (onednn::is_matmul(node)) return onednn::matmul_supports(node, constant);
         if (onednn::is_norm(node)) return onednn::norm_supports(node, constant);
@@ -43,6 +44,7 @@ public:
 
     Result<std::unique_ptr<BackendKernel>> prepare(const ir::Node& node, const PrepareContext& ctx) const override {
         if (onednn::is_conv(node)) return onednn::conv_prepare(node, ctx);
+        if (onednn::is_int8_conv(node)) return onednn::int8_conv_prepare(node, ctx);
         if (onednn::is_pool(node)) return onednn::pool_prepare(node, ctx);
         if (onednn::is_matmul(node)) return onednn::matmul_prepare(node, ctx);
         if (onednn::is_norm(node)) return onednn::norm_prepare(node, ctx);

@@ -17,6 +17,11 @@ bool is_conv(const ir::Node& node);
 Support conv_supports(const ir::Node& node, const ConstantFn& constant);
 Result<std::unique_ptr<BackendKernel>> conv_prepare(const ir::Node& node, const PrepareContext& ctx);
 
+/// com.nnport QLinearFusedConv and its channels-last twin NhwcQLinearFusedConv (2-D, int8 weights).
+bool is_int8_conv(const ir::Node& node);
+Support int8_conv_supports(const ir::Node& node, const ConstantFn& constant);
+Result<std::unique_ptr<BackendKernel>> int8_conv_prepare(const ir::Node& node, const PrepareContext& ctx);
+
 /// MaxPool, AveragePool, GlobalAveragePool, GlobalMaxPool (2-D) and their Nhwc* twins.
 bool is_pool(const ir::Node& node);
 Support pool_supports(const ir::Node& node, const ConstantFn& constant);

@@ -1,0 +1,185 @@
+// The oneDNN int8 convolution (com.nnport QLinearFusedConv run channels-last as NhwcQLinearFusedConv) against the
+// reference kernel in one-node sessions: uint8 / int8 activations, per-channel / per-tensor weight scales, bias,
+// Relu / Clip, padding with a non-zero input zero point, strides, dilations, groups, depthwise; and declines. The
+// tolerance is one quantization step (the reference requantizes in double, oneDNN in float32, so a value within
+// float rounding of a tie may land on the other side), with at most 1% of the elements off by that step.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <random>
+
+#include "backends/backend_test_util.hpp"
+
+namespace nnport::testing {
+namespace {
+
+using ir::Attribute;
+
+template <typename T>
+Tensor rnd_int(Shape s, int lo, int hi, uint32_t seed) {
+    Tensor t = std::move(Tensor::create(DTypeOf<T>::value, std::move(s))).value();
+    std::mt19937 g(seed);
+    std::uniform_int_distribution<int> u(lo, hi);
+    for (int64_t i = 0; i < t.numel(); ++i) t.data<T>()[i] = static_cast<T>(u(g));
+    return t;
+}
+
+/// What one test conv looks like.
+struct QConv {
+    Shape x;  ///< NCHW
+    int64_t m = 4, kh = 3, kw = 3, group = 1;
+    bool x_signed = false, y_signed = false, per_channel = true, bias = true;
+    int32_t x_zp = 128, y_zp = 100;
+    std::string act = "Identity";
+    std::vector<float> act_params;
+    ir::Attributes attrs;
+    uint32_t seed = 1;
+};
+
+OpRun make_run(const QConv& c) {
+    OpRun r;
+    r.op_type = "QLinearFusedConv";
+    r.domain = "com.nnport";
+    r.opset = 1;
+    const int64_t cg = c.x[1] / c.group;
+    const Tensor x = c.x_signed ? rnd_int<int8_t>(c.x, -128, 127, c.seed) : rnd_int<uint8_t>(c.x, 0, 255, c.seed);
+    const Tensor w = rnd_int<int8_t>({c.m, cg, c.kh, c.kw}, -127, 127, c.seed + 1);
+    const float xs = 0.02f;
+    Tensor ws = std::move(Tensor::create(DType::kFloat32, c.per_channel ? Shape{c.m} : Shape{})).value();
+    std::mt19937 g(c.seed + 2);
+    for (int64_t i = 0; i < ws.numel(); ++i) ws.data<float>()[i] = std::uniform_real_distribution<float>(0.005f, 0.015f)(g);
+    // Output scale so the requantized values spread over about +-60 steps.
+    const float ys = xs * 0.01f * 128 * 73 * std::sqrt(float(cg * c.kh * c.kw)) / 60.0f;
+    auto zp = [](bool s, int32_t v) { return s ? Tensor::scalar<int8_t>(int8_t(v)) : Tensor::scalar<uint8_t>(uint8_t(v)); };
+    Tensor wz = std::move(Tensor::create(DType::kInt8, ws.shape(), true)).value();
+    r.inputs = {x, Tensor::scalar<float>(xs), zp(c.x_signed, c.x_zp), w, ws, wz, Tensor::scalar<float>(ys),
+                zp(c.y_signed, c.y_zp)};
+    if (c.bias) r.inputs.push_back(rnd_int<int32_t>({c.m}, -3000, 3000, c.seed + 3));
+    r.as_initializer = std::vector<bool>(r.inputs.size(), true);
+    r.as_initializer[0] = false;
+    r.attrs = c.attrs;
+    r.attrs["group"] = Attribute::make_int(c.group);
+    r.attrs["activation"] = Attribute::make_string(c.act);
+    if (!c.act_params.empty()) r.attrs["activation_params"] = Attribute::make_floats(c.act_params);
+    return r;
+}
+
+/// Runs on "onednn,ref" and "ref"; expects the conv on oneDNN and outputs within one step (<= 1% off by one).
+void check(const QConv& c) {
+    const OpRun r = make_run(c);
+    OpRun rb = r, rr = r;
+    rb.backends = "onednn,ref";
+    auto sb = make_op_session(rb);
+    ASSERT_TRUE(sb.is_ok()) << sb.status().message();
+    auto sr = make_op_session(rr);
+    ASSERT_TRUE(sr.is_ok()) << sr.status().message();
+    int on_dnnl = 0;
+    for (const NodePlacement& p : (*sb)->placements()) {
+        if (p.op_type == "Transpose") continue;
+        EXPECT_EQ(p.op_type, "com.nnport.NhwcQLinearFusedConv");
+        EXPECT_EQ(p.backend, "onednn") << p.fallback_reason;
+        on_dnnl += p.backend == "onednn";
+    }
+    EXPECT_EQ(on_dnnl, 1);
+    const auto feeds = op_feeds(r);
+    auto got = (*sb)->run_values(feeds);
+    ASSERT_TRUE(got.is_ok()) << got.status().message();
+    auto want = (*sr)->run_values(feeds);
+    ASSERT_TRUE(want.is_ok()) << want.status().message();
+    const Tensor& a = (*got)[0].tensor;
+    const Tensor& b = (*want)[0].tensor;
+    ASSERT_EQ(a.dtype(), b.dtype());
+    ASSERT_EQ(a.shape(), b.shape());
+    int64_t off = 0, lo = 255, hi = -128;
+    for (int64_t i = 0; i < a.numel(); ++i) {
+        const double d = std::fabs(a.item_as_double(i) - b.item_as_double(i));
+        ASSERT_LE(d, 1.0) << "element " << i << ": onednn " << a.item_as_double(i) << ", ref " << b.item_as_double(i);
+        off += d > 0;
+        lo = std::min<int64_t>(lo, int64_t(b.item_as_double(i)));
+        hi = std::max<int64_t>(hi, int64_t(b.item_as_double(i)));
+    }
+    EXPECT_LE(off, a.numel() / 100) << off << " of " << a.numel() << " elements off by one step";
+    EXPECT_GT(hi - lo, 20) << "test data should spread over many steps";
+}
+
+Attribute ints(std::vector<int64_t> v) { return Attribute::make_ints(std::move(v)); }
+
+TEST(OnednnInt8Conv, Uint8PerChannelBiasRelu3x3Pad1) {
+    QConv c;
+    c.x = {1, 8, 9, 9};
+    c.m = 16;
+    c.act = "Relu";
+    c.attrs = {{"pads", ints({1, 1, 1, 1})}};
+    check(c);
+}
+
+TEST(OnednnInt8Conv, Int8ActivationsPerTensorNoBias) {
+    QConv c;
+    c.x = {2, 5, 7, 6};
+    c.m = 6;
+    c.x_signed = c.y_signed = true;
+    c.x_zp = -3;
+    c.y_zp = 5;
+    c.per_channel = false;
+    c.bias = false;
+    c.attrs = {{"pads", ints({1, 0, 2, 1})}};
+    check(c);
+}
+
+TEST(OnednnInt8Conv, SymmetricInt8WithZeroZeroPoints) {
+    QConv c;
+    c.x = {1, 16, 8, 8};
+    c.m = 32;
+    c.kh = c.kw = 1;
+    c.x_signed = c.y_signed = true;
+    c.x_zp = c.y_zp = 0;
+    c.act = "Relu";
+    check(c);
+}
+
+TEST(OnednnInt8Conv, DepthwiseStride2Clip) {
+    QConv c;
+    c.x = {1, 24, 11, 11};
+    c.m = 24;
+    c.group = 24;
+    c.act = "Clip";
+    c.act_params = {0.0f, 6.0f};
+    c.attrs = {{"pads", ints({1, 1, 1, 1})}, {"strides", ints({2, 2})}};
+    check(c);
+}
+
+TEST(OnednnInt8Conv, GroupedDilatedStrided) {
+    QConv c;
+    c.x = {1, 8, 13, 12};
+    c.m = 12;
+    c.group = 4;
+    c.attrs = {{"dilations", ints({2, 1})}, {"strides", ints({2, 3})}, {"pads", ints({2, 1, 1, 0})}};
+    check(c);
+}
+
+TEST(OnednnInt8Conv, ClipNarrowerThanTheOutputRange) {
+    QConv c;
+    c.x = {1, 4, 6, 6};
+    c.m = 8;
+    c.act = "Clip";
+    c.act_params = {-3.0f, 5.0f};  // about -16 and +27 steps
+    check(c);
+}
+
+TEST(OnednnInt8Conv, DeclinesUint8WeightsNonZeroWeightZeroPointAndVariableWeights) {
+    QConv c;
+    c.x = {1, 4, 5, 5};
+    OpRun r = make_run(c);
+    r.inputs[3] = rnd_int<uint8_t>({4, 4, 3, 3}, 0, 255, 9);
+    r.inputs[5] = std::move(Tensor::create(DType::kUInt8, r.inputs[4].shape(), true)).value();
+    expect_backend_declines(r, "onednn", "weights must be constant rank-4 int8");
+    r = make_run(c);
+    r.inputs[5].data<int8_t>()[1] = 3;
+    expect_backend_declines(r, "onednn", "only zero weight zero points");
+    r = make_run(c);
+    r.as_initializer[3] = false;
+    expect_backend_declines(r, "onednn", "weights must be constant");
+}
+
+}  // namespace
+}  // namespace nnport::testing
