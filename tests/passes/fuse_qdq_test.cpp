@@ -1,0 +1,302 @@
+// fuse_qdq: DQ -> Conv [-> Relu/Clip] -> Q becomes QLinearFusedConv, MaxPool/Reshape/Flatten between equal Q/DQ
+// parameters run on the int8 data; structure, numerics against the unfused QDQ graph and declines. The graphs' outputs
+// are the quantized tensors, compared within one step: the unfused graph convolves dequantized values in float32 and
+// may round a value within float error of a tie the other way than the integer accumulation does (at most 1% of the
+// elements may be off by that step; the data here gives none).
+#include <random>
+
+#include "passes/fusion_test_util.hpp"
+
+namespace nnport::testing {
+namespace {
+
+template <typename T>
+void add_init_int(onnx::GraphProto* g, const std::string& name, int elem, const std::vector<int64_t>& dims, int lo,
+                  int hi, uint32_t seed = 5) {
+    int64_t n = 1;
+    for (int64_t d : dims) n *= d;
+    std::mt19937 rng(seed + static_cast<uint32_t>(std::hash<std::string>{}(name)));
+    auto* t = g->add_initializer();
+    t->set_name(name);
+    t->set_data_type(elem);
+    for (int64_t d : dims) t->add_dims(d);
+    for (int64_t i = 0; i < n; ++i) t->add_int32_data(std::uniform_int_distribution<int>(lo, hi)(rng));
+}
+
+void add_scalar_int(onnx::GraphProto* g, const std::string& name, int elem, int v) {
+    auto* t = g->add_initializer();
+    t->set_name(name);
+    t->set_data_type(elem);
+    t->add_int32_data(v);
+}
+
+/// How the test graph is quantized.
+struct Spec {
+    bool act_signed = false;  ///< int8 symmetric activations instead of uint8 asymmetric
+    bool per_channel = true;
+    int bias = 1;             ///< 0 none, 1 int32 behind DQ, 2 float32 constant
+    std::string act;          ///< "", "Relu", "Clip"
+    int64_t w_axis = 0;
+};
+
+constexpr int kU8 = onnx::TensorProto::UINT8, kI8 = onnx::TensorProto::INT8, kI32 = onnx::TensorProto::INT32;
+
+/// x -> Q -> DQ -> Conv(DQ(w), bias) [-> act] -> Q -> y (quantized output).
+onnx::GraphProto qdq_conv(const Spec& s) {
+    onnx::GraphProto g;
+    const int at = s.act_signed ? kI8 : kU8;
+    add_input(&g, "x", onnx::TensorProto::FLOAT, {1, 3, 8, 8});
+    const float xs = 2.0f / 255, ws_scalar = 0.01f;
+    add_scalar_f32(&g, "xs", xs);
+    add_scalar_int(&g, "xz", at, s.act_signed ? 0 : 128);
+    add_node(&g, "QuantizeLinear", {"x", "xs", "xz"}, {"xq"});
+    add_node(&g, "DequantizeLinear", {"xq", "xs", "xz"}, {"xd"});
+    add_init_int<int8_t>(&g, "wq", kI8, {4, 3, 3, 3}, -127, 127);
+    std::vector<float> ws = {0.008f, 0.011f, 0.009f, 0.012f};
+    if (s.per_channel) {
+        add_init_f32(&g, "ws", {4}, ws);
+    } else {
+        add_scalar_f32(&g, "ws", ws_scalar);
+    }
+    auto* wdq = add_node(&g, "DequantizeLinear", {"wq", "ws"}, {"wd"});
+    if (s.per_channel) attr_int(wdq, "axis", s.w_axis);
+    std::vector<std::string> ins = {"xd", "wd"};
+    if (s.bias == 1) {
+        add_init_int<int32_t>(&g, "bq", kI32, {4}, -300, 300);
+        std::vector<float> bs;
+        for (float w : ws) bs.push_back(xs * (s.per_channel ? w : ws_scalar));
+        add_init_f32(&g, "bs", {4}, bs);
+        attr_int(add_node(&g, "DequantizeLinear", {"bq", "bs"}, {"bd"}), "axis", 0);
+        ins.push_back("bd");
+    } else if (s.bias == 2) {
+        add_init_f32(&g, "bf", {4}, {0.1f, -0.2f, 0.05f, 0.3f});
+        ins.push_back("bf");
+    }
+    attr_ints(add_node(&g, "Conv", ins, {"c"}), "pads", {1, 1, 1, 1});
+    std::string y = "c";
+    if (s.act == "Relu") {
+        add_node(&g, "Relu", {"c"}, {"a"});
+        y = "a";
+    } else if (s.act == "Clip") {
+        add_scalar_f32(&g, "lo", -0.1f);
+        add_scalar_f32(&g, "hi", 0.25f);
+        add_node(&g, "Clip", {"c", "lo", "hi"}, {"a"});
+        y = "a";
+    }
+    add_scalar_f32(&g, "ys", 0.004f);
+    add_scalar_int(&g, "yz", at, s.act_signed ? 0 : 100);
+    add_node(&g, "QuantizeLinear", {y, "ys", "yz"}, {"y"});
+    return g;
+}
+
+/// Runs the pass and compares with the unfused graph on random inputs within one quantization step.
+std::unique_ptr<ir::Model> check_fused(const onnx::ModelProto& m, bool expect_change = true) {
+    auto opt = load_ir(m);
+    passes::PassContext ctx;
+    auto r = passes::run_pass(*opt, "fuse_qdq", ctx);
+    EXPECT_TRUE(r.is_ok()) << r.status().message();
+    EXPECT_EQ(r.is_ok() && *r, expect_change);
+    EXPECT_TRUE(ir::verify(*opt->graph).is_ok());
+    for (uint32_t seed : {1u, 2u, 3u}) {
+        auto feeds = random_feeds(m, seed);
+        auto want = run_ir(load_ir(m), feeds);
+        auto again = load_ir(m);
+        passes::PassContext c2;
+        EXPECT_TRUE(passes::run_pass(*again, "fuse_qdq", c2).is_ok());
+        auto got = run_ir(std::move(again), feeds);
+        EXPECT_EQ(got.size(), want.size());
+        for (size_t k = 0; k < got.size() && k < want.size(); ++k) {
+            EXPECT_EQ(got[k].dtype(), want[k].dtype());
+            EXPECT_EQ(got[k].shape(), want[k].shape());
+            int64_t off = 0;
+            for (int64_t i = 0; i < got[k].numel(); ++i) {
+                const double d = std::fabs(got[k].item_as_double(i) - want[k].item_as_double(i));
+                EXPECT_LE(d, 1.0) << "element " << i;
+                off += d > 0;
+            }
+            EXPECT_LE(off, got[k].numel() / 100);
+        }
+    }
+    return opt;
+}
+
+const ir::Node* fused_conv(const ir::Model& m, const std::string& act) {
+    const ir::Node* n = find_node(m, "QLinearFusedConv");
+    EXPECT_NE(n, nullptr);
+    if (!n) return nullptr;
+    EXPECT_EQ(n->domain(), "com.nnport");
+    EXPECT_EQ(n->attr("activation")->s, act);
+    EXPECT_EQ(count_op(m, "Conv"), 0);
+    EXPECT_EQ(count_op(m, "DequantizeLinear"), 0);
+    EXPECT_EQ(count_op(m, "QuantizeLinear"), 1);  // the input's
+    return n;
+}
+
+TEST(FuseQdq, ConvReluUint8PerChannelInt32Bias) {
+    Spec s;
+    s.act = "Relu";
+    onnx::GraphProto g = qdq_conv(s);
+    add_output(&g, "y");
+    auto m = check_fused(make_model(g));
+    const ir::Node* n = fused_conv(*m, "Relu");
+    ASSERT_NE(n, nullptr);
+    ASSERT_EQ(n->inputs().size(), 9u);
+    EXPECT_EQ(n->input(3)->name(), "wq");
+    EXPECT_EQ(n->input(8)->name(), "bq");
+    EXPECT_EQ(n->output(0)->type.dtype, DType::kUInt8);
+}
+
+TEST(FuseQdq, Int8SymmetricPerTensorNoBiasNoActivation) {
+    Spec s;
+    s.act_signed = true;
+    s.per_channel = false;
+    s.bias = 0;
+    onnx::GraphProto g = qdq_conv(s);
+    add_output(&g, "y");
+    auto m = check_fused(make_model(g));
+    const ir::Node* n = fused_conv(*m, "Identity");
+    ASSERT_NE(n, nullptr);
+    EXPECT_EQ(n->inputs().size(), 8u);
+    EXPECT_EQ(n->output(0)->type.dtype, DType::kInt8);
+}
+
+TEST(FuseQdq, ClipAndFloatBiasQuantizedByThePass) {
+    for (bool act_signed : {false, true}) {
+        Spec s;
+        s.act = "Clip";
+        s.bias = 2;
+        s.act_signed = act_signed;
+        onnx::GraphProto g = qdq_conv(s);
+        add_output(&g, "y");
+        auto m = check_fused(make_model(g));
+        const ir::Node* n = fused_conv(*m, "Clip");
+        ASSERT_NE(n, nullptr);
+        EXPECT_EQ(n->attr("activation_params")->floats, (std::vector<float>{-0.1f, 0.25f}));
+        EXPECT_EQ(n->input(8)->type.dtype, DType::kInt32);
+    }
+}
+
+TEST(FuseQdq, PipelineFusesBeforeConstantFoldingAndMaxPoolFlattenRunOnInt8) {
+    Spec s;
+    s.act = "Relu";
+    onnx::GraphProto g = qdq_conv(s);
+    // y -> DQ -> MaxPool -> Q -> DQ -> Flatten -> Q (equal parameters) -> out
+    add_node(&g, "DequantizeLinear", {"y", "ys", "yz"}, {"yd"});
+    attr_ints(add_node(&g, "MaxPool", {"yd"}, {"p"}), "kernel_shape", {2, 2});
+    add_node(&g, "QuantizeLinear", {"p", "ys", "yz"}, {"pq"});
+    add_node(&g, "DequantizeLinear", {"pq", "ys", "yz"}, {"pd"});
+    add_node(&g, "Flatten", {"pd"}, {"f"});
+    add_node(&g, "QuantizeLinear", {"f", "ys", "yz"}, {"out"});
+    add_output(&g, "out");
+    const onnx::ModelProto model = make_model(g);
+    auto opt = check_equivalent(model, [](ir::Model& m) {
+        passes::OptimizeOptions o;
+        ASSERT_TRUE(passes::optimize(m, o).is_ok());
+    }, 0, 1.0);
+    ASSERT_NE(opt, nullptr);
+    fused_conv(*opt, "Relu");
+    EXPECT_EQ(count_op(*opt, "MaxPool"), 1);
+    EXPECT_EQ(count_op(*opt, "Flatten"), 1);
+    EXPECT_EQ(find_node(*opt, "MaxPool")->input(0)->type.dtype, DType::kUInt8);
+    EXPECT_EQ(find_node(*opt, "Flatten")->output(0)->type.dtype, DType::kUInt8);
+}
+
+TEST(FuseQdq, DeclinesMaxPoolBetweenDifferentParameters) {
+    onnx::GraphProto g;
+    add_input(&g, "x", onnx::TensorProto::FLOAT, {1, 2, 4, 4});
+    add_scalar_f32(&g, "s1", 0.01f);
+    add_scalar_f32(&g, "s2", 0.02f);
+    add_scalar_int(&g, "z", kU8, 10);
+    add_node(&g, "QuantizeLinear", {"x", "s1", "z"}, {"q"});
+    add_node(&g, "DequantizeLinear", {"q", "s1", "z"}, {"d"});
+    attr_ints(add_node(&g, "MaxPool", {"d"}, {"p"}), "kernel_shape", {2, 2});
+    add_node(&g, "QuantizeLinear", {"p", "s2", "z"}, {"y"});
+    add_output(&g, "y");
+    check_fused(make_model(g), false);
+}
+
+TEST(FuseQdq, DeclinesNonConstantWeightsFloat16AxisAndBiasScale) {
+    {  // weights dequantized from a graph input
+        Spec s;
+        onnx::GraphProto g = qdq_conv(s);
+        for (auto& in : *g.mutable_initializer()) {
+            if (in.name() == "wq") in.set_name("wq_unused");
+        }
+        add_input(&g, "wq", kI8, {4, 3, 3, 3});
+        add_output(&g, "y");
+        auto m = load_ir(make_model(g));
+        passes::PassContext ctx;
+        auto r = passes::run_pass(*m, "fuse_qdq", ctx);
+        ASSERT_TRUE(r.is_ok());
+        EXPECT_FALSE(*r);
+    }
+    {  // per-channel weight scales along axis 1
+        Spec s;
+        s.w_axis = 1;
+        onnx::GraphProto g = qdq_conv(s);
+        for (auto& in : *g.mutable_initializer()) {
+            if (in.name() == "wq") {
+                in.clear_dims();
+                for (int64_t d : {3, 4, 3, 3}) in.add_dims(d);
+            }
+        }
+        add_output(&g, "y");
+        auto m = load_ir(make_model(g));
+        if (m) {
+            passes::PassContext ctx;
+            auto r = passes::run_pass(*m, "fuse_qdq", ctx);
+            ASSERT_TRUE(r.is_ok());
+            EXPECT_FALSE(*r);
+        }
+    }
+    {  // bias scale that is not x_scale * w_scale
+        Spec s;
+        onnx::GraphProto g = qdq_conv(s);
+        for (auto& in : *g.mutable_initializer()) {
+            if (in.name() == "bs") in.set_float_data(0, in.float_data(0) * 2);
+        }
+        add_output(&g, "y");
+        check_fused(make_model(g), false);
+    }
+    {  // float16 activations (scales float16: DQ outputs float16)
+        onnx::GraphProto g;
+        add_input(&g, "x", onnx::TensorProto::FLOAT16, {1, 3, 8, 8});
+        auto* t = g.add_initializer();
+        t->set_name("xs");
+        t->set_data_type(onnx::TensorProto::FLOAT16);
+        t->add_int32_data(0x2000);
+        add_scalar_int(&g, "xz", kU8, 128);
+        add_node(&g, "QuantizeLinear", {"x", "xs", "xz"}, {"xq"});
+        add_node(&g, "DequantizeLinear", {"xq", "xs", "xz"}, {"xd"});
+        add_init_int<int8_t>(&g, "wq", kI8, {4, 3, 3, 3}, -127, 127);
+        auto* ws = g.add_initializer();
+        ws->set_name("ws");
+        ws->set_data_type(onnx::TensorProto::FLOAT16);
+        ws->add_int32_data(0x2000);
+        add_node(&g, "DequantizeLinear", {"wq", "ws"}, {"wd"});
+        add_node(&g, "Conv", {"xd", "wd"}, {"c"});
+        add_node(&g, "QuantizeLinear", {"c", "xs", "xz"}, {"y"});
+        add_output(&g, "y");
+        auto m = load_ir(make_model(g));
+        ASSERT_NE(m, nullptr);
+        passes::PassContext ctx;
+        auto r = passes::run_pass(*m, "fuse_qdq", ctx);
+        ASSERT_TRUE(r.is_ok()) << r.status().message();
+        EXPECT_FALSE(*r);
+    }
+}
+
+TEST(FuseQdq, DeclinesWhenTheFloatOutputIsReadElsewhereOrCustomOpsAreOff) {
+    Spec s;
+    s.act = "Relu";
+    onnx::GraphProto g = qdq_conv(s);
+    add_output(&g, "y");
+    add_output(&g, "a");  // the float Relu output is also a graph output
+    check_fused(make_model(g), false);
+    onnx::GraphProto g2 = qdq_conv(s);
+    add_output(&g2, "y");
+    EXPECT_FALSE(changes_without_custom_ops(make_model(g2), "fuse_qdq"));
+}
+
+}  // namespace
+}  // namespace nnport::testing
