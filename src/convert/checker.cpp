@@ -487,6 +487,8 @@ void Checker::classify(const ir::Node& n, NodeIssue& issue, bool top_level) cons
                 for (const ir::Use& u : o->uses()) stack.push_back(u.node);
             }
         }
+        // Moving every node would leave the target nothing to run: that is no deployment.
+        if (tail.size() >= n.graph()->nodes().size()) movable = false;
         std::set<const ir::Value*> cut;
         if (movable) {
             for (const ir::Node* t : tail) {

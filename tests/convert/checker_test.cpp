@@ -92,7 +92,11 @@ TEST(Checker, KernelTooBigFromWeightShape) {
     const convert::NodeIssue* i = issue_for(r, "conv");
     ASSERT_TRUE(has_violation(i, "attr_max"));
     EXPECT_NE(i->violations[0].detail.find("kernel_shape 5 exceeds 3"), std::string::npos);
-    EXPECT_EQ(i->scenario, Scenario::kCustomLayer);  // a Conv is heavy: not post-processing
+    // A Conv is heavy (not post-processing); no exact form exists, so the fitted kernel shrink is chosen.
+    EXPECT_EQ(i->scenario, Scenario::kSubstitution);
+    EXPECT_EQ(i->rewrite, "conv_kernel_shrink_fitted");
+    EXPECT_EQ(i->rewrite_kind, "approximate");
+    EXPECT_EQ(r.verdict, convert::Verdict::kConvertibleApproximately);
     EXPECT_TRUE(conv_relu(3).check(p, catalogue()).nodes.empty());
 }
 

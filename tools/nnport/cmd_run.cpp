@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 
 #include "commands.hpp"
+#include "nnport/convert.hpp"
 #include "io/npy.hpp"
 #include "ir/graph.hpp"
 #include "model_io.hpp"
@@ -30,6 +31,7 @@ struct RunArgs {
     bool no_memory_plan = false;
     std::string backends;
     std::vector<std::string> plugins;  ///< --plugin
+    std::string post;                  ///< --post: post-processing model run after this one
 };
 
 std::string summarize(const Tensor& t) {
@@ -55,21 +57,24 @@ int run_command(const RunArgs& a) {
     opts.optimization_level = a.level;
     opts.memory_planning = !a.no_memory_plan;
     opts.backends = a.backends;
-    auto sr = Session::load(a.model, opts);
+    auto sr = PostProcessedSession::load(a.model, a.post, opts);
     if (!sr.is_ok()) return fail(sr.status());
-    const Session& s = *sr.value();
+    const PostProcessedSession& pair = *sr.value();
+    const Session& s = pair.main();
+    std::vector<std::string> out_names;
+    for (const TensorInfo& t : pair.outputs()) out_names.push_back(t.name);
     const ir::Graph& g = *s.model().graph;
     FeedOptions fo;
     fo.inputs = a.inputs;
     fo.shapes = a.shapes;
     auto feeds = make_feeds(g, a.model, fo);
     if (!feeds.is_ok()) return fail(feeds.status());
-    auto out = s.run_values(feed_pairs(*feeds));
+    auto out = pair.run_values(feed_pairs(*feeds));
     if (!out.is_ok()) return fail(out.status().with_context(a.model));
     const auto& outs = out.value();
     if (a.out_dir.empty()) {
         for (size_t i = 0; i < outs.size(); ++i) {
-            const std::string& name = g.outputs()[i]->name();
+            const std::string& name = out_names[i];
             if (outs[i].is_tensor()) {
                 std::cout << name << ": " << summarize(outs[i].tensor) << "\n";
             } else if (outs[i].is_sequence()) {
@@ -93,7 +98,7 @@ int run_command(const RunArgs& a) {
         return f;
     };
     for (size_t i = 0; i < outs.size(); ++i) {
-        const std::string& name = g.outputs()[i]->name();
+        const std::string& name = out_names[i];
         nlohmann::json o;
         o["name"] = name;
         if (outs[i].is_tensor()) {
@@ -136,6 +141,9 @@ void setup_run(CLI::App& app, Action& action) {
     c->add_option("model", args->model, "ONNX model file")->required();
     c->add_option("-i,--input", args->inputs, "Input FILE or NAME=FILE (.pb TensorProto or .npy); repeatable");
     c->add_option("--shape", args->shapes, "NAME=D1xD2x...: shape of a random input with symbolic dims; repeatable");
+    c->add_option("--post", args->post,
+                  "Post-processing model from nnport convert (OUT.post.onnx): run after MODEL, fed by its outputs; "
+                  "the outputs printed or written are the post model's");
     c->add_option("-o,--output-dir", args->out_dir, "Write each output as DIR/<name>.npy and DIR/outputs.json");
     c->add_option("--threads", args->threads, "Worker threads (default: physical cores)")->check(CLI::NonNegativeNumber);
     c->add_option("--backend", args->backends, backend_option_help())->check(backend_list_validator());

@@ -61,6 +61,7 @@ int main(int argc, char** argv) {
     setup_targets(app, action);
     setup_check(app, action);
     setup_optimize(app, action);
+    setup_convert(app, action);
     setup_quantize(app, action);
     try {
         app.parse(argc, argv);
