@@ -6,12 +6,12 @@
  *     NNPORT_PLUGIN_EXPORT nnport_plugin_status nnport_plugin_init(const nnport_plugin_host* host);
  *
  * nnport first compares nnport_plugin_abi_version() with its own ABI version and refuses a plugin built for another
- * one; then it calls nnport_plugin_init once, when the library is loaded (`nnport <command> --plugin LIB.so`, nnport_plugin_load(), or
- * nnport::load_plugin()). The function checks host->abi_version, keeps the `host` pointer (it stays valid until the
- * process exits) and registers its ops with host->register_op. Each op gives its schema (domain, op type, opset,
- * input/output counts, attributes with defaults), an `infer` callback (output dtypes and shapes from the input types
- * at load time; dims may be symbolic) and a `compute` callback (the kernel: input tensors in, outputs allocated
- * through the host), plus an opaque user pointer passed back to both.
+ * one; then it calls nnport_plugin_init once, when the library is loaded (`nnport <command> --plugin LIB.so`,
+ * nnport_plugin_load(), or nnport::load_plugin()). The function checks host->abi_version, keeps the `host` pointer (it
+ * stays valid until the process exits) and registers its ops with host->register_op. Each op gives its schema (domain,
+ * op type, opset, input/output counts, attributes with defaults), an `infer` callback (output dtypes and shapes from
+ * the input types at load time; dims may be symbolic) and a `compute` callback (the kernel: input tensors in, outputs
+ * allocated through the host), plus an opaque user pointer passed back to both.
  *
  * Every callback returns NNPORT_PLUGIN_OK (0) or an error code; before returning an error it may describe it with
  * host->set_error (nnport adds the library, node and op to the message). Callbacks must not throw or longjmp.
@@ -129,11 +129,11 @@ typedef void (*nnport_plugin_range_fn)(void* user, int64_t begin, int64_t end);
 
 /* One custom op, as passed to host->register_op. The host copies everything it needs before returning. */
 typedef struct nnport_plugin_op {
-    uint32_t struct_size; /* sizeof(nnport_plugin_op) */
-    uint32_t flags;       /* NNPORT_PLUGIN_OP_* */
-    const char* domain;   /* e.g. "com.example"; "" is the ONNX default domain; "com.nnport" is reserved */
-    const char* op_type;  /* e.g. "Swish2" */
-    int32_t since_version; /* oldest opset version of `domain` the op accepts (>= 1) */
+    uint32_t struct_size;             /* sizeof(nnport_plugin_op) */
+    uint32_t flags;                   /* NNPORT_PLUGIN_OP_* */
+    const char* domain;               /* e.g. "com.example"; "" is the ONNX default domain; "com.nnport" is reserved */
+    const char* op_type;              /* e.g. "Swish2" */
+    int32_t since_version;            /* oldest opset version of `domain` the op accepts (>= 1) */
     int32_t min_inputs, max_inputs;   /* max -1: variadic */
     int32_t min_outputs, max_outputs; /* max -1: variadic; min >= 1 */
     const nnport_plugin_attr_spec* attrs;
@@ -189,8 +189,8 @@ typedef struct nnport_plugin_host {
     /* Input i (dtype 0 and data NULL if omitted); pointers valid for the callback's duration. */
     nnport_plugin_status (*compute_input)(const nnport_plugin_compute_ctx* ctx, size_t i, nnport_plugin_tensor* out);
     /* Allocates output i (uninitialised) and describes it in `out`; its data is the plugin's to write. */
-    nnport_plugin_status (*compute_output)(nnport_plugin_compute_ctx* ctx, size_t i, int32_t dtype,
-                                           const int64_t* dims, int32_t rank, nnport_plugin_tensor* out);
+    nnport_plugin_status (*compute_output)(nnport_plugin_compute_ctx* ctx, size_t i, int32_t dtype, const int64_t* dims,
+                                           int32_t rank, nnport_plugin_tensor* out);
     /* Splits [0, n) into ranges run on the session's threads; returns when all are done. */
     void (*parallel_for)(nnport_plugin_compute_ctx* ctx, int64_t n, nnport_plugin_range_fn fn, void* user);
 } nnport_plugin_host;

@@ -11,8 +11,8 @@ namespace {
 struct DynamicTable {
     std::mutex mu;
     std::map<std::string, std::unique_ptr<OpDef>> by_key;  // "domain:op_type"
-    std::vector<const OpDef*> order;                         // registration order
-    std::vector<const OpDef*> listed;                        // builtin + order, rebuilt when order grows
+    std::vector<const OpDef*> order;                       // registration order
+    std::vector<const OpDef*> listed;                      // builtin + order, rebuilt when order grows
 };
 
 DynamicTable& table() {

@@ -3,7 +3,6 @@
 
 #include <dlfcn.h>
 
-#include <cstddef>
 #include <filesystem>
 #include <map>
 #include <memory>
@@ -49,12 +48,18 @@ Loaded& loaded() {
 
 Result<ir::AttrType> attr_type_of(int32_t t) {
     switch (t) {
-        case NNPORT_PLUGIN_ATTR_FLOAT: return ir::AttrType::kFloat;
-        case NNPORT_PLUGIN_ATTR_INT: return ir::AttrType::kInt;
-        case NNPORT_PLUGIN_ATTR_STRING: return ir::AttrType::kString;
-        case NNPORT_PLUGIN_ATTR_FLOATS: return ir::AttrType::kFloats;
-        case NNPORT_PLUGIN_ATTR_INTS: return ir::AttrType::kInts;
-        default: return invalid_argument("unknown attribute type " + std::to_string(t));
+        case NNPORT_PLUGIN_ATTR_FLOAT:
+            return ir::AttrType::kFloat;
+        case NNPORT_PLUGIN_ATTR_INT:
+            return ir::AttrType::kInt;
+        case NNPORT_PLUGIN_ATTR_STRING:
+            return ir::AttrType::kString;
+        case NNPORT_PLUGIN_ATTR_FLOATS:
+            return ir::AttrType::kFloats;
+        case NNPORT_PLUGIN_ATTR_INTS:
+            return ir::AttrType::kInts;
+        default:
+            return invalid_argument("unknown attribute type " + std::to_string(t));
     }
 }
 
@@ -69,12 +74,16 @@ Result<AttrSpec> attr_spec_of(const nnport_plugin_attr_spec& a) {
         return invalid_argument("attribute '" + name + "': default array is NULL with a non-zero count");
     }
     switch (type.value()) {
-        case ir::AttrType::kFloat: return AttrSpec::f(name, a.default_float);
-        case ir::AttrType::kInt: return AttrSpec::i(name, a.default_int);
-        case ir::AttrType::kString: return AttrSpec::s(name, a.default_string ? a.default_string : "");
+        case ir::AttrType::kFloat:
+            return AttrSpec::f(name, a.default_float);
+        case ir::AttrType::kInt:
+            return AttrSpec::i(name, a.default_int);
+        case ir::AttrType::kString:
+            return AttrSpec::s(name, a.default_string ? a.default_string : "");
         case ir::AttrType::kFloats:
             return AttrSpec::floats(name, {a.default_floats, a.default_floats + a.default_floats_count});
-        default: return AttrSpec::ints(name, {a.default_ints, a.default_ints + a.default_ints_count});
+        default:
+            return AttrSpec::ints(name, {a.default_ints, a.default_ints + a.default_ints_count});
     }
 }
 
@@ -211,7 +220,8 @@ Status load_plugin(const std::string& path) {
     // A rejected register_op explains the failure better than the code init passed on from it.
     if (!reg.first_error.empty()) return fail(invalid_argument(path + ": " + reg.first_error));
     if (rc != NNPORT_PLUGIN_OK) {
-        return fail(plugin_detail::status_of(rc, path + ": nnport_plugin_init failed: " + plugin_detail::take_error(rc)));
+        return fail(
+            plugin_detail::status_of(rc, path + ": nnport_plugin_init failed: " + plugin_detail::take_error(rc)));
     }
     if (reg.ops.empty()) return fail(invalid_argument(path + ": the plugin registered no op"));
     for (PendingOp& p : reg.ops) {

@@ -18,8 +18,8 @@ struct nnport_plugin_attrs {
 struct nnport_plugin_infer_ctx {
     nnport::InferContext* ic;
     nnport_plugin_attrs attrs;
-    std::deque<std::vector<int64_t>> dims;
-    std::deque<std::vector<const char*>> params;
+    mutable std::deque<std::vector<int64_t>> dims;  // scratch behind the pointers infer_input hands out
+    mutable std::deque<std::vector<const char*>> params;
     std::vector<bool> set;  ///< outputs given a type
 };
 
@@ -58,9 +58,7 @@ nnport_plugin_status attr_missing(const nnport_plugin_attrs* a, const char* name
     return NNPORT_PLUGIN_INVALID_MODEL;
 }
 
-int32_t attr_has(const nnport_plugin_attrs* a, const char* name) {
-    return a && name && a->node->attr(name) ? 1 : 0;
-}
+int32_t attr_has(const nnport_plugin_attrs* a, const char* name) { return a && name && a->node->attr(name) ? 1 : 0; }
 
 nnport_plugin_status attr_int(const nnport_plugin_attrs* a, const char* name, int64_t* out) {
     const ir::Attribute* v = find_attr(a, name);
@@ -95,8 +93,7 @@ nnport_plugin_status attr_ints(const nnport_plugin_attrs* a, const char* name, c
     return NNPORT_PLUGIN_OK;
 }
 
-nnport_plugin_status attr_floats(const nnport_plugin_attrs* a, const char* name, const float** values,
-                                 size_t* count) {
+nnport_plugin_status attr_floats(const nnport_plugin_attrs* a, const char* name, const float** values, size_t* count) {
     const ir::Attribute* v = find_attr(a, name);
     if (!values || !count || !v || v->type != ir::AttrType::kFloats) return attr_missing(a, name, "floats");
     *values = v->floats.data();
@@ -107,7 +104,8 @@ nnport_plugin_status attr_floats(const nnport_plugin_attrs* a, const char* name,
 // --- inference ---
 
 nnport_plugin_status bad_index(size_t i, size_t n, const char* what) {
-    set_error((std::string(what) + " index " + std::to_string(i) + " out of range (" + std::to_string(n) + ")").c_str());
+    set_error(
+        (std::string(what) + " index " + std::to_string(i) + " out of range (" + std::to_string(n) + ")").c_str());
     return NNPORT_PLUGIN_OUT_OF_RANGE;
 }
 
@@ -115,8 +113,7 @@ const nnport_plugin_attrs* infer_attrs(const nnport_plugin_infer_ctx* c) { retur
 size_t infer_num_inputs(const nnport_plugin_infer_ctx* c) { return c->ic->num_inputs(); }
 size_t infer_num_outputs(const nnport_plugin_infer_ctx* c) { return c->ic->num_outputs(); }
 
-nnport_plugin_status infer_input(const nnport_plugin_infer_ctx* cc, size_t i, nnport_plugin_value_type* out) {
-    auto* c = const_cast<nnport_plugin_infer_ctx*>(cc);  // scratch only
+nnport_plugin_status infer_input(const nnport_plugin_infer_ctx* c, size_t i, nnport_plugin_value_type* out) {
     if (!out) return bad_index(i, 0, "null output for input");
     if (i >= c->ic->num_inputs()) return bad_index(i, c->ic->num_inputs(), "input");
     *out = nnport_plugin_value_type{NNPORT_PLUGIN_DTYPE_UNDEFINED, -1, nullptr, nullptr};
@@ -204,7 +201,8 @@ nnport_plugin_status compute_output(nnport_plugin_compute_ctx* c, size_t i, int3
     if (i >= c->kc->num_outputs()) return bad_index(i, c->kc->num_outputs(), "output");
     if (!dtype_is_valid(dtype) || dtype == static_cast<int32_t>(DType::kString) || rank < 0 || (rank > 0 && !dims)) {
         set_error(("output " + std::to_string(i) + ": invalid dtype " + std::to_string(dtype) + " or rank " +
-                   std::to_string(rank)).c_str());
+                   std::to_string(rank))
+                      .c_str());
         return NNPORT_PLUGIN_INVALID_ARGUMENT;
     }
     Shape shape(dims, dims + rank);
@@ -282,11 +280,16 @@ std::string take_error(nnport_plugin_status rc) {
 
 Status status_of(nnport_plugin_status rc, std::string message) {
     switch (rc) {
-        case NNPORT_PLUGIN_INVALID_ARGUMENT: return invalid_argument(std::move(message));
-        case NNPORT_PLUGIN_INVALID_MODEL: return invalid_model(std::move(message));
-        case NNPORT_PLUGIN_UNSUPPORTED: return unsupported(std::move(message));
-        case NNPORT_PLUGIN_OUT_OF_RANGE: return out_of_range(std::move(message));
-        default: return internal_error(std::move(message));
+        case NNPORT_PLUGIN_INVALID_ARGUMENT:
+            return invalid_argument(std::move(message));
+        case NNPORT_PLUGIN_INVALID_MODEL:
+            return invalid_model(std::move(message));
+        case NNPORT_PLUGIN_UNSUPPORTED:
+            return unsupported(std::move(message));
+        case NNPORT_PLUGIN_OUT_OF_RANGE:
+            return out_of_range(std::move(message));
+        default:
+            return internal_error(std::move(message));
     }
 }
 

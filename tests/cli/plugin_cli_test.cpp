@@ -75,7 +75,8 @@ TEST_F(PluginCli, RunComputesTheCustomOp) {
 TEST_F(PluginCli, RunWithoutThePluginOrWithABadOneFails) {
     const std::string m = save(testing::custom_op_model("com.example", "Swish2", "sw", {2, 3}), "m.onnx");
     expect_error(nnport_cli("run " + m), "unknown op");
-    expect_error(nnport_cli("run " + m + " --plugin " + path("missing.so")), path("missing.so") + ": no such plugin file");
+    expect_error(nnport_cli("run " + m + " --plugin " + path("missing.so")),
+                 path("missing.so") + ": no such plugin file");
     expect_error(nnport_cli("run " + m + " --plugin " + NNPORT_BAD_PLUGIN_INIT_ERROR),
                  "nnport_plugin_init failed: license file not found");
 }

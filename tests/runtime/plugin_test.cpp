@@ -1,4 +1,6 @@
 // Plugins: loading the example plugin and every load error (tests/plugin/*.c, built by tests/CMakeLists.txt).
+#include "runtime/plugin.hpp"
+
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -7,7 +9,6 @@
 
 #include "ops/op_def.hpp"
 #include "plugin/plugin_test_util.hpp"
-#include "runtime/plugin.hpp"
 
 namespace nnport {
 namespace {
@@ -106,13 +107,14 @@ TEST(PluginLoad, ReportsTheInitError) {
 
 TEST(PluginLoad, RejectsAnOpAlreadyDefined) {
     const OpDef* relu = find_op("", "Relu");
-    expect_load_error(NNPORT_BAD_PLUGIN_CLASH, StatusCode::kInvalidArgument, "op ai.onnx:Relu is already defined by nnport");
+    expect_load_error(NNPORT_BAD_PLUGIN_CLASH, StatusCode::kInvalidArgument,
+                      "op ai.onnx:Relu is already defined by nnport");
     EXPECT_EQ(find_op("", "Relu"), relu);
     ASSERT_TRUE(load_plugin(testing::kExamplePlugin).is_ok());
     const OpDef* swish = find_op("com.example", "Swish2");
-    expect_load_error(NNPORT_BAD_PLUGIN_DUP, StatusCode::kInvalidArgument,
-                      "op com.example:Swish2 is already defined by plugin " +
-                          fs::canonical(testing::kExamplePlugin).string());
+    expect_load_error(
+        NNPORT_BAD_PLUGIN_DUP, StatusCode::kInvalidArgument,
+        "op com.example:Swish2 is already defined by plugin " + fs::canonical(testing::kExamplePlugin).string());
     EXPECT_EQ(find_op("com.example", "Swish2"), swish);
 }
 
