@@ -12,6 +12,7 @@ PACKAGES=(
   libcli11-dev nlohmann-json3-dev libfmt-dev      # CLI, JSON, formatting
   libonnx-testdata                                # ONNX backend test data: the conformance gate
   python3-torch python3-torchvision python3-onnx python3-numpy  # zoo model generation and references only
+  python3-sklearn                                 # digits data set for the trained quantization-accuracy model
   graphviz                                        # `nnport check --html` lays out the graph with dot
 )
 

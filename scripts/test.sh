@@ -17,6 +17,8 @@ scripts/setup.sh
 if [ -x scripts/gen_zoo.py ] || [ -f scripts/gen_zoo.py ]; then
   /usr/bin/python3 scripts/gen_zoo.py --out models/zoo $ZOO
 fi
+# The trained digits CNN of the quantization accuracy test (tests/quant/digits_accuracy_test.py); a few seconds.
+/usr/bin/python3 scripts/gen_digits.py --out models/digits
 ctest --test-dir build --output-on-failure -j 2
 
 if [ "$ASAN" = 1 ]; then
