@@ -3,7 +3,8 @@
 //   DQ(x) + DQ(w int8 constant) [+ DQ(bias int32 constant) | float constant bias] -> Conv [-> Relu | Clip] -> Q(y)
 //       becomes one com.nnport QLinearFusedConv (the activation as a clamp of the quantized output, exact);
 //   DQ(x) -> MaxPool / Reshape / Flatten -> Q(y) with y's scale and zero point equal to x's becomes the op on the
-//       quantized data (these ops only move or select values, and Q(DQ(q)) == q).
+//       quantized data (these ops only move or select values, and Q(DQ(q)) == q);
+//   DQ(w int8 constant) -> Gemm / MatMul weights: dequantized once at load (no int8 kernel for them yet; exact).
 // Declines (leaves the float path) on: per-tensor parameters that are not constant scalars, weights that are not a
 // constant int8/uint8 tensor quantized per tensor or along axis 0, float16/float64 dequantized values, a bias whose
 // scale is not x_scale * w_scale, and intermediate float values read by anything else. It runs before constant
@@ -12,6 +13,7 @@
 
 #include "passes/fusion_util.hpp"
 #include "passes/pass_util.hpp"
+#include "passes/rewrite_util.hpp"
 
 namespace nnport::passes {
 
@@ -215,19 +217,33 @@ Result<bool> fuse_data_movement(ir::Graph& g, PassContext& ctx, ir::Node* n) {
     return true;
 }
 
+/// The constant int8 weight of a Gemm / MatMul (no int8 kernel yet) dequantized once here instead of on every run;
+/// the float32 values are the ones DequantizeLinear computes, so this is exact.
+bool fold_weight_dq(ir::Graph& g, PassContext& ctx, ir::Node* n) {
+    ir::Node* dq = int8_dq(n->input(1));
+    if (!dq || !single_use(n->input(1)) || !constant_of(dq->input(0))) return false;
+    std::vector<Tensor> v = evaluate_node(*dq, constant_of);
+    if (v.empty()) return false;
+    ctx.record(dq->describe() + " of " + n->describe() + "'s weights -> float32 constant");
+    replace_node_by_constants(g, dq, std::move(v));
+    return true;
+}
+
 class FuseQdqPass : public Pass {
 public:
     const char* name() const override { return "fuse_qdq"; }
     const char* description() const override {
         return "DequantizeLinear -> Conv [-> Relu/Clip] -> QuantizeLinear -> com.nnport QLinearFusedConv, and "
-               "MaxPool/Reshape/Flatten between equal Q/DQ parameters on the int8 data (custom ops only).";
+               "MaxPool/Reshape/Flatten between equal Q/DQ parameters on the int8 data, Gemm/MatMul int8 weights "
+               "dequantized at load (custom ops only).";
     }
 
     Result<bool> run(ir::Graph& g, PassContext& ctx) override {
         if (!ctx.allow_custom_ops) return false;
-        std::vector<ir::Node*> convs, moves;
+        std::vector<ir::Node*> convs, moves, fcs;
         for (const auto& n : g.nodes()) {
             if (is_op(n.get(), "Conv")) convs.push_back(n.get());
+            if (is_op(n.get(), "Gemm") || is_op(n.get(), "MatMul")) fcs.push_back(n.get());
             if (is_op(n.get(), "MaxPool") || is_op(n.get(), "Reshape") || is_op(n.get(), "Flatten")) {
                 moves.push_back(n.get());
             }
@@ -237,6 +253,7 @@ public:
             NNPORT_ASSIGN_OR_RETURN(bool done, fuse_conv(g, ctx, n));
             changed |= done;
         }
+        for (ir::Node* n : fcs) changed |= fold_weight_dq(g, ctx, n);
         for (ir::Node* n : moves) {
             NNPORT_ASSIGN_OR_RETURN(bool done, fuse_data_movement(g, ctx, n));
             changed |= done;

@@ -6,6 +6,7 @@
 #include <random>
 
 #include "passes/fusion_test_util.hpp"
+#include "passes/pass_util.hpp"
 
 namespace nnport::testing {
 namespace {
@@ -199,6 +200,23 @@ TEST(FuseQdq, PipelineFusesBeforeConstantFoldingAndMaxPoolFlattenRunOnInt8) {
     EXPECT_EQ(count_op(*opt, "Flatten"), 1);
     EXPECT_EQ(find_node(*opt, "MaxPool")->input(0)->type.dtype, DType::kUInt8);
     EXPECT_EQ(find_node(*opt, "Flatten")->output(0)->type.dtype, DType::kUInt8);
+}
+
+TEST(FuseQdq, GemmInt8WeightsDequantizedOnceExactly) {
+    onnx::GraphProto g;
+    add_input(&g, "a", onnx::TensorProto::FLOAT, {2, 6});
+    add_init_int<int8_t>(&g, "wq", kI8, {5, 6}, -127, 127);
+    add_init_f32(&g, "ws", {5}, {0.01f, 0.02f, 0.015f, 0.005f, 0.03f});
+    attr_int(add_node(&g, "DequantizeLinear", {"wq", "ws"}, {"wd"}), "axis", 0);
+    attr_int(add_node(&g, "Gemm", {"a", "wd"}, {"y"}), "transB", 1);
+    add_output(&g, "y");
+    auto m = check_pass(make_model(g), "fuse_qdq", true, 0.0, 0.0);  // exact: the same float32 weights
+    ASSERT_NE(m, nullptr);
+    EXPECT_EQ(count_op(*m, "DequantizeLinear"), 0);
+    const ir::Node* gemm = find_node(*m, "Gemm");
+    ASSERT_NE(gemm, nullptr);
+    ASSERT_NE(passes::constant_of(gemm->input(1)), nullptr);
+    EXPECT_EQ(passes::constant_of(gemm->input(1))->dtype(), DType::kFloat32);
 }
 
 TEST(FuseQdq, DeclinesMaxPoolBetweenDifferentParameters) {
