@@ -27,7 +27,7 @@ Result<std::vector<Feeds>> make_samples(const ir::Model& m, const std::string& d
 /// A deep copy of a model (through serialization; value_info is not kept: types are re-inferred).
 Result<std::unique_ptr<ir::Model>> clone_model(const ir::Model& m);
 
-/// Runs `m` (a copy) on each sample with the reference backend and no optimization, returning the graph outputs
+/// Runs `m` (a copy) on each sample with no graph optimization (default backends), returning the graph outputs
 /// plus the values named in `extra` (in that order; a name not in the main graph is an error).
 Result<std::vector<std::vector<Tensor>>> run_samples(const ir::Model& m, const std::vector<Feeds>& samples,
                                                      const std::vector<std::string>& extra = {});

@@ -674,5 +674,70 @@ TEST_F(CliTest, CheckWritesHtmlOnlyWhenAsked) {
     EXPECT_NE(html.str().find("convertible exactly"), std::string::npos);
 }
 
+TEST_F(CliTest, ConvertWritesAVerifiedModelAndReports) {
+    const std::string m = save(sub_model());
+    const std::string out = path("out.onnx");
+    const CliRun r = nnport("convert " + m + " --target caffe -o " + out + " --report " + path("r.json"));
+    ASSERT_EQ(r.code, 0) << r.out;
+    EXPECT_NE(r.out.find("converted exactly"), std::string::npos) << r.out;
+    EXPECT_NE(r.out.find("sub_to_add_neg"), std::string::npos) << r.out;
+    auto j = nlohmann::json::parse(std::ifstream(path("r.json")));
+    EXPECT_EQ(j["status"], "converted exactly");
+    EXPECT_EQ(j["verification"]["passed"], true);
+    EXPECT_LE(j["verification"]["outputs"][0]["max_rel"].get<double>(), 1e-5);
+    // The written model passes the check it failed before, and runs with the original's outputs.
+    EXPECT_EQ(nnport("check " + out + " --target caffe").code, 0);
+    const CliRun a = nnport("run " + m + " -o " + path("a"));
+    // Caffe's Eltwise does not broadcast the Mul by -1: that tail runs on the host (scenario 3).
+    const std::string post = fs::exists(path("out.post.onnx")) ? " --post " + path("out.post.onnx") : "";
+    const CliRun b = nnport("run " + out + post + " -o " + path("b"));
+    ASSERT_EQ(a.code, 0);
+    ASSERT_EQ(b.code, 0) << b.out;
+    auto ya = io::read_npy(path("a/y.npy"));
+    auto yb = io::read_npy(path("b/y.npy"));
+    ASSERT_TRUE(ya.is_ok() && yb.is_ok());
+    ASSERT_EQ(ya->numel(), yb->numel());
+    for (int64_t i = 0; i < ya->numel(); ++i) EXPECT_FLOAT_EQ(ya->data<float>()[i], yb->data<float>()[i]);
+}
+
+TEST_F(CliTest, ConvertSplitsPostProcessingAndRunPostJoinsThem) {
+    // Relu -> Softmax on MiniDNN, which has no Softmax: the trailing Softmax runs on the host.
+    onnx::ModelProto mp = sub_model();
+    auto* g = mp.mutable_graph();
+    g->mutable_node(1)->set_op_type("Softmax");
+    g->mutable_node(1)->set_name("softmax1");
+    g->mutable_node(1)->mutable_input()->RemoveLast();
+    const std::string m = save(mp);
+    const std::string out = path("o.onnx");
+    const CliRun r = nnport("convert " + m + " --target minidnn -o " + out);
+    ASSERT_EQ(r.code, 0) << r.out;
+    EXPECT_NE(r.out.find("post-processing"), std::string::npos) << r.out;
+    ASSERT_TRUE(fs::exists(path("o.post.onnx"))) << r.out;
+    const CliRun a = nnport("run " + m + " -o " + path("a"));
+    const CliRun b = nnport("run " + out + " --post " + path("o.post.onnx") + " -o " + path("b"));
+    ASSERT_EQ(a.code, 0) << a.out;
+    ASSERT_EQ(b.code, 0) << b.out;
+    auto ya = io::read_npy(path("a/y.npy"));
+    auto yb = io::read_npy(path("b/y.npy"));
+    ASSERT_TRUE(ya.is_ok() && yb.is_ok()) << b.out;
+    ASSERT_EQ(ya->numel(), yb->numel());
+    for (int64_t i = 0; i < ya->numel(); ++i) EXPECT_FLOAT_EQ(ya->data<float>()[i], yb->data<float>()[i]);
+    // A post model that does not fit the main model is refused clearly.
+    expect_error(nnport("run " + m + " --post " + path("o.post.onnx")), "post-processing input");
+}
+
+TEST_F(CliTest, ConvertRejectsBadArgumentsClearly) {
+    const std::string m = save(sub_model());
+    expect_error(nnport("convert " + m + " --target nosuch -o " + path("o.onnx")), "unknown target 'nosuch'");
+    expect_error(nnport("convert " + m + " --target caffe -o " + m), "refusing to overwrite");
+    fs::create_directories(path("empty"));
+    expect_error(nnport("convert " + m + " --target caffe -o " + path("o.onnx") + " --data " + path("empty")),
+                 "no samples");
+    expect_error(nnport("convert " + m + " --target caffe -o " + path("o.onnx") + " --input-shape x=1xfoo"),
+                 "not a dimension");
+    EXPECT_EQ(nnport("convert " + m + " -o " + path("o.onnx")).code, 2);  // --target is required
+    EXPECT_FALSE(fs::exists(path("o.onnx")));
+}
+
 }  // namespace
 }  // namespace nnport
