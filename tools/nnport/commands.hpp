@@ -26,6 +26,7 @@ void setup_check(CLI::App& app, Action& action);
 void setup_optimize(CLI::App& app, Action& action);
 void setup_convert(CLI::App& app, Action& action);
 void setup_quantize(CLI::App& app, Action& action);
+void setup_prune(CLI::App& app, Action& action);
 
 /// CLI11 check of a --backend list ("xnnpack,onednn,ref"): every name known and available on this machine.
 CLI::Validator backend_list_validator();

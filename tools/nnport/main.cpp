@@ -63,6 +63,7 @@ int main(int argc, char** argv) {
     setup_optimize(app, action);
     setup_convert(app, action);
     setup_quantize(app, action);
+    setup_prune(app, action);
     try {
         app.parse(argc, argv);
     } catch (const CLI::CallForHelp& e) {
