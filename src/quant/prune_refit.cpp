@@ -2,6 +2,7 @@
 // (and bias) that make its output on the calibration samples closest to the unpruned model's output.
 #include <algorithm>
 #include <cmath>
+#include <optional>
 
 #include "convert/least_squares.hpp"
 #include "passes/pass_util.hpp"
@@ -44,7 +45,69 @@ void unpack(const std::vector<double>& sol, size_t n, size_t m, bool bias, std::
     for (size_t o = 0; bias && o < m; ++o) b[o] = static_cast<float>(sol[nw * m + o]);
 }
 
-/// Refits a 2-D Conv with group 1. Returns false (and changes nothing) when its geometry is not handled.
+/// Least-squares rows split into a training set (normal equations) and a held-out set that picks the ridge: with
+/// few samples and many unknowns an unregularised fit matches the calibration samples and generalises badly.
+class ValidatedFit {
+public:
+    /// n unknowns, m outputs; `by_sample`: hold out whole samples (every fourth), else every fourth row.
+    ValidatedFit(size_t n, size_t m, bool by_sample) : ne_(n, m), n_(n), m_(m), by_sample_(by_sample) {}
+
+    void add(size_t sample, const std::vector<double>& x, const std::vector<double>& y) {
+        const bool held = by_sample_ ? sample % 4 == 3 : rows_++ % 4 == 3;
+        if (!held) {
+            ne_.add_row(x.data(), y.data());
+        } else if (val_rows_ < kMaxValidationRows) {
+            val_x_.insert(val_x_.end(), x.begin(), x.end());
+            val_y_.insert(val_y_.end(), y.begin(), y.end());
+            ++val_rows_;
+        }
+    }
+
+    /// The solution with the smallest held-out error over ridges base, 10 base, ... 1000 base; nullopt when none beats
+    /// the prior (the pruned weights as they are) on the held-out rows.
+    Result<std::optional<std::vector<double>>> solve(double base, const std::vector<double>& prior) const {
+        if (val_rows_ == 0 || ne_.rows() == 0) {
+            NNPORT_ASSIGN_OR_RETURN(std::vector<double> w, ne_.solve(base, prior));
+            return std::optional<std::vector<double>>(std::move(w));
+        }
+        double best = error(prior) * 0.999;
+        std::optional<std::vector<double>> out;
+        for (double ridge = base; ridge <= base * 1000.0 * 1.0001; ridge *= 10.0) {
+            auto w = ne_.solve(std::max(ridge, 1e-9), prior);
+            if (!w.is_ok()) continue;
+            const double e = error(w.value());
+            if (e < best) {
+                best = e;
+                out = std::move(w).value();
+            }
+        }
+        return out;
+    }
+
+private:
+    static constexpr size_t kMaxValidationRows = 2048;
+
+    double error(const std::vector<double>& w) const {
+        double e = 0.0;
+        for (size_t r = 0; r < val_rows_; ++r) {
+            for (size_t o = 0; o < m_; ++o) {
+                double v = -val_y_[r * m_ + o];
+                for (size_t j = 0; j < n_; ++j) v += val_x_[r * n_ + j] * w[j * m_ + o];
+                e += v * v;
+            }
+        }
+        return e;
+    }
+
+    convert::NormalEquations ne_;
+    size_t n_, m_;
+    bool by_sample_;
+    size_t rows_ = 0, val_rows_ = 0;
+    std::vector<double> val_x_, val_y_;
+};
+
+/// Refits a 2-D Conv with group 1. Returns false (and changes nothing) when its geometry is not handled or no fit
+/// beats the pruned weights on the held-out rows.
 Result<bool> refit_conv(ir::Node* c, const Samples& x, const Samples& y, const std::vector<int64_t>& kept,
                         double ridge) {
     AttrAccess a = passes::attrs_of(*c);
@@ -58,7 +121,7 @@ Result<bool> refit_conv(ir::Node* c, const Samples& x, const Samples& y, const s
     if (dil.empty()) dil = {1, 1};
     const bool bias = c->input(2) != nullptr;
     const size_t n = static_cast<size_t>(ci * kh * kw) + (bias ? 1 : 0), m = static_cast<size_t>(co);
-    convert::NormalEquations ne(n, m);
+    ValidatedFit fit(n, m, x.size() >= 4);
     int64_t total = 0;
     for (const Tensor& t : y) total += t.dim(0) * t.dim(2) * t.dim(3);
     const int64_t step = std::max<int64_t>(1, total / kMaxRows);
@@ -86,7 +149,7 @@ Result<bool> refit_conv(ir::Node* c, const Samples& x, const Samples& y, const s
                 }
                 if (bias) row[j] = 1.0;
                 for (size_t o = 0; o < m; ++o) target[o] = yi.data<float>()[(b * yc + kept[o]) * oh * ow + p];
-                ne.add_row(row.data(), target.data());
+                fit.add(s, row, target);
             }
         }
     }
@@ -96,7 +159,9 @@ Result<bool> refit_conv(ir::Node* c, const Samples& x, const Samples& y, const s
         for (size_t j = 0; j < nw; ++j) prior[j * m + o] = w.data<float>()[o * nw + j];
         if (bias) prior[nw * m + o] = passes::constant_of(c->input(2))->data<float>()[o];
     }
-    NNPORT_ASSIGN_OR_RETURN(std::vector<double> sol, ne.solve(ridge, prior));
+    NNPORT_ASSIGN_OR_RETURN(auto fitted, fit.solve(ridge, prior));
+    if (!fitted) return false;
+    const std::vector<double>& sol = *fitted;
     std::vector<float> nwts, nb;
     unpack(sol, n, m, bias, nwts, nb);
     c->input(1)->set_initializer(Tensor::from_vector<float>(w.shape(), nwts));
@@ -104,7 +169,7 @@ Result<bool> refit_conv(ir::Node* c, const Samples& x, const Samples& y, const s
     return true;
 }
 
-/// Refits a Gemm (alpha = beta = 1, bias absent or a constant of M values). False when not handled.
+/// Refits a Gemm (alpha = beta = 1, bias absent or a constant of M values). False when not handled or not better.
 Result<bool> refit_gemm(ir::Node* c, const Samples& x, const Samples& y, double ridge) {
     AttrAccess a = passes::attrs_of(*c);
     const Tensor& bw = *passes::constant_of(c->input(1));
@@ -115,7 +180,7 @@ Result<bool> refit_gemm(ir::Node* c, const Samples& x, const Samples& y, double 
     if (cv && (!own_constant(cv) || passes::constant_of(cv)->numel() != mo)) return false;
     const bool bias = cv != nullptr;
     const size_t n = static_cast<size_t>(k) + (bias ? 1 : 0), m = static_cast<size_t>(mo);
-    convert::NormalEquations ne(n, m);
+    ValidatedFit fit(n, m, x.size() >= 4);
     std::vector<double> row(n), target(m);
     for (size_t s = 0; s < x.size(); ++s) {
         if (x[s].rank() != 2 || x[s].dim(1) != k || y[s].rank() != 2 || y[s].dim(1) != mo) return false;
@@ -123,7 +188,7 @@ Result<bool> refit_gemm(ir::Node* c, const Samples& x, const Samples& y, double 
             for (int64_t j = 0; j < k; ++j) row[static_cast<size_t>(j)] = x[s].data<float>()[r * k + j];
             if (bias) row[n - 1] = 1.0;
             for (size_t o = 0; o < m; ++o) target[o] = y[s].data<float>()[r * mo + static_cast<int64_t>(o)];
-            ne.add_row(row.data(), target.data());
+            fit.add(s, row, target);
         }
     }
     std::vector<double> prior(n * m);
@@ -133,7 +198,9 @@ Result<bool> refit_gemm(ir::Node* c, const Samples& x, const Samples& y, double 
         }
     }
     for (size_t o = 0; bias && o < m; ++o) prior[(n - 1) * m + o] = passes::constant_of(cv)->data<float>()[o];
-    NNPORT_ASSIGN_OR_RETURN(std::vector<double> sol, ne.solve(ridge, prior));
+    NNPORT_ASSIGN_OR_RETURN(auto fitted, fit.solve(ridge, prior));
+    if (!fitted) return false;
+    const std::vector<double>& sol = *fitted;
     Tensor nb = bw.clone();
     for (int64_t j = 0; j < k; ++j) {
         for (int64_t o = 0; o < mo; ++o) {
@@ -178,7 +245,7 @@ Status refit_consumers(ir::Model& model, const ir::Model& original, const Struct
         if (done.value()) {
             r.refitted.push_back(c->name());
         } else {
-            r.skipped.push_back({c->name(), c->op_type(), "not refitted (geometry not handled by the refit)"});
+            r.skipped.push_back({c->name(), c->op_type(), "not refitted: geometry not handled, or no fit beat the pruned weights on held-out samples"});
         }
     }
     return Status::ok();
