@@ -13,6 +13,7 @@ import datetime
 import glob
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -38,7 +39,9 @@ def convert(nnport, model, target, targets_dir, workdir, allow_approx):
     r = subprocess.run(cmd, capture_output=True, text=True)
     dt = time.time() - t0
     for f in glob.glob(os.path.join(workdir, f"{name}__{target}*")):
-        if os.path.isfile(f):
+        if os.path.isdir(f):
+            shutil.rmtree(f)
+        else:
             os.remove(f)
     if r.returncode not in (0, 1, 3) or not r.stdout.strip().startswith("{"):
         return {"status": "failed", "problems": [r.stderr.strip() or f"exit code {r.returncode}"], "rewrites": [],

@@ -3,6 +3,7 @@
 #include <filesystem>
 #include <fstream>
 #include <iomanip>
+#include <map>
 #include <nlohmann/json.hpp>
 #include <sstream>
 
@@ -123,51 +124,71 @@ Status write_custom_layer_vectors(const std::string& path, const ConvertResult& 
     NNPORT_ASSIGN_OR_RETURN(std::unique_ptr<ir::Model> model, clone_model(*r.model));
     NNPORT_ASSIGN_OR_RETURN(std::vector<Feeds> samples, make_samples(*model, options.data_dir, 1, options.seed));
     samples.resize(1);
-    nlohmann::json index = nlohmann::json::array();
-    std::error_code ec;
-    fs::create_directories(dir, ec);
-    if (ec) return io_error(dir + ": cannot create: " + ec.message());
+    // Each node's tensors come from the original model (as the issue asks) when all of them exist there, else from
+    // the converted model (tensors a rewrite created). Both models run once, with every needed tensor as an output.
+    struct Vectors {
+        const NodeIssue* issue;
+        std::vector<std::string> ins, outs;
+        bool from_original;
+    };
+    std::vector<Vectors> nodes;
+    std::vector<std::string> extra[2];  // [0] converted, [1] original
     for (const NodeIssue& c : r.custom_layers) {
         const ir::Node* node = nullptr;
         model->graph->for_each_node_recursive([&](ir::Node& n) {
             if (!node && n.name() == c.name) node = &n;
         });
         if (!node || node->graph() != model->graph.get()) continue;  // subgraph nodes: no vectors
-        std::vector<std::string> ins, outs;
-        for (const ir::Value* v : node->inputs()) {
-            if (v) ins.push_back(v->name());
+        Vectors v{&c, {}, {}, true};
+        for (const ir::Value* x : node->inputs()) {
+            if (x) v.ins.push_back(x->name());
         }
-        for (const ir::Value* v : node->outputs()) {
-            if (v) outs.push_back(v->name());
+        for (const ir::Value* x : node->outputs()) {
+            if (x) v.outs.push_back(x->name());
         }
-        // Prefer the original model's values (the issue asks for vectors captured from it); fall back to the
-        // converted model for tensors a rewrite created.
-        std::vector<std::string> all = ins;
-        all.insert(all.end(), outs.begin(), outs.end());
-        std::vector<Tensor> values;
-        bool from_original = std::all_of(all.begin(), all.end(), [&](const std::string& n) {
-            return original->graph->find_value(n) != nullptr;
-        });
-        const ir::Model& src = from_original ? *original : *model;
-        std::vector<std::string> extra;
-        for (const std::string& n : all) {
-            const ir::Value* v = src.graph->find_value(n);
-            if (!v->has_initializer()) extra.push_back(n);
+        for (const auto* list : {&v.ins, &v.outs}) {
+            for (const std::string& n : *list) v.from_original &= original->graph->find_value(n) != nullptr;
         }
-        NNPORT_ASSIGN_OR_RETURN(auto runs, run_samples(src, samples, extra));
+        const ir::Model& src = v.from_original ? *original : *model;
+        for (const auto* list : {&v.ins, &v.outs}) {
+            for (const std::string& n : *list) {
+                std::vector<std::string>& e = extra[v.from_original];
+                if (!src.graph->find_value(n)->has_initializer() && std::find(e.begin(), e.end(), n) == e.end())
+                    e.push_back(n);
+            }
+        }
+        nodes.push_back(std::move(v));
+    }
+    std::map<std::string, Tensor> values[2];
+    for (int k = 0; k < 2; ++k) {
+        if (extra[k].empty()) continue;
+        const ir::Model& src = k ? *original : *model;
+        NNPORT_ASSIGN_OR_RETURN(auto runs, run_samples(src, samples, extra[k]));
         const size_t base = src.graph->outputs().size();
-        const std::string sub = safe_dir_name(c.name);
+        for (size_t i = 0; i < extra[k].size(); ++i) values[k][extra[k][i]] = runs[0][base + i];
+    }
+    std::error_code ec;
+    fs::create_directories(dir, ec);
+    if (ec) return io_error(dir + ": cannot create: " + ec.message());
+    nlohmann::json index = nlohmann::json::array();
+    for (const Vectors& v : nodes) {
+        const ir::Model& src = v.from_original ? *original : *model;
+        const std::string sub = safe_dir_name(v.issue->name);
         const fs::path nd = fs::path(dir) / sub;
         fs::create_directories(nd, ec);
-        nlohmann::json entry = {{"node", c.name}, {"op", c.op}, {"domain", c.domain}, {"inputs", {}}, {"outputs", {}}};
-        size_t k = 0;
-        for (size_t i = 0; i < all.size(); ++i) {
-            const ir::Value* v = src.graph->find_value(all[i]);
-            const Tensor& t = v->has_initializer() ? v->initializer() : runs[0][base + k++];
-            const bool is_in = i < ins.size();
-            const std::string file = (is_in ? "input_" + std::to_string(i) : "output_" + std::to_string(i - ins.size())) + ".npy";
-            NNPORT_RETURN_IF_ERROR(io::write_npy((nd / file).string(), t));
-            entry[is_in ? "inputs" : "outputs"].push_back({{"tensor", all[i]}, {"file", sub + "/" + file}});
+        if (ec) return io_error(nd.string() + ": cannot create: " + ec.message());
+        nlohmann::json entry = {{"node", v.issue->name}, {"op", v.issue->op}, {"domain", v.issue->domain},
+                                {"source", v.from_original ? "original" : "converted"},
+                                {"inputs", nlohmann::json::array()}, {"outputs", nlohmann::json::array()}};
+        for (int side = 0; side < 2; ++side) {
+            const std::vector<std::string>& names = side ? v.outs : v.ins;
+            for (size_t i = 0; i < names.size(); ++i) {
+                const ir::Value* x = src.graph->find_value(names[i]);
+                const Tensor& t = x->has_initializer() ? x->initializer() : values[v.from_original].at(names[i]);
+                const std::string file = (side ? "output_" : "input_") + std::to_string(i) + ".npy";
+                NNPORT_RETURN_IF_ERROR(io::write_npy((nd / file).string(), t));
+                entry[side ? "outputs" : "inputs"].push_back({{"tensor", names[i]}, {"file", sub + "/" + file}});
+            }
         }
         index.push_back(entry);
     }

@@ -151,7 +151,7 @@ TEST(Convert, TrailingSoftmaxSubMulMovesToPostProcessing) {
     EXPECT_EQ(r.model->graph->outputs().at(0)->name(), "c");
     EXPECT_EQ(r.post->graph->outputs().at(0)->name(), "y");
     EXPECT_TRUE(r.verified);
-    EXPECT_EQ(worst_rel(r), 0.0);  // the same kernels run the same nodes, only split
+    EXPECT_LE(worst_rel(r), 1e-6);  // the same nodes, only split (a backend may pick another kernel)
     EXPECT_EQ(r.after.verdict, convert::Verdict::kRunsAsIs);
 }
 
