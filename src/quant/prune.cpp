@@ -61,8 +61,8 @@ Status check_options(const ir::Graph& g, const PruneOptions& o) {
         return invalid_argument("prune: no calibration data and no synthetic samples requested");
     }
     for (const std::string& name : o.exclude) {
-        const bool found = std::any_of(g.nodes().begin(), g.nodes().end(),
-                                       [&](const auto& n) { return n->name() == name; });
+        const bool found =
+            std::any_of(g.nodes().begin(), g.nodes().end(), [&](const auto& n) { return n->name() == name; });
         if (!found) return invalid_argument("prune: excluded node '" + name + "' is not in the model");
     }
     return Status::ok();
@@ -72,8 +72,7 @@ Status check_options(const ir::Graph& g, const PruneOptions& o) {
 
 namespace prune_detail {
 
-Status prune_unstructured(ir::Graph& g, const PruneOptions& o, const std::set<std::string>& exclude,
-                          PruneReport& r) {
+Status prune_unstructured(ir::Graph& g, const PruneOptions& o, const std::set<std::string>& exclude, PruneReport& r) {
     struct Layer {
         ir::Node* node;
         ir::Value* weight;
@@ -105,8 +104,9 @@ Status prune_unstructured(ir::Graph& g, const PruneOptions& o, const std::set<st
     using Entry = std::pair<float, int64_t>;  // magnitude, element index (global: over all layers in order)
     auto zero_smallest = [](std::vector<Entry>& e, int64_t k, const std::function<void(int64_t)>& zero) {
         if (k <= 0) return;
-        std::nth_element(e.begin(), e.begin() + (k - 1), e.end(),
-                         [](const Entry& a, const Entry& b) { return a.first < b.first || (a.first == b.first && a.second < b.second); });
+        std::nth_element(e.begin(), e.begin() + (k - 1), e.end(), [](const Entry& a, const Entry& b) {
+            return a.first < b.first || (a.first == b.first && a.second < b.second);
+        });
         for (int64_t i = 0; i < k; ++i) zero(e[static_cast<size_t>(i)].second);
     };
     if (o.global) {
@@ -120,13 +120,15 @@ Status prune_unstructured(ir::Graph& g, const PruneOptions& o, const std::set<st
         }
         const int64_t k = static_cast<int64_t>(std::floor(o.sparsity * static_cast<double>(all.size())));
         zero_smallest(all, k, [&](int64_t idx) {
-            const size_t li = static_cast<size_t>(std::upper_bound(start.begin(), start.end(), idx) - start.begin()) - 1;
+            const size_t li =
+                static_cast<size_t>(std::upper_bound(start.begin(), start.end(), idx) - start.begin()) - 1;
             layers[li].data.data<float>()[idx - start[li]] = 0.0f;
         });
     } else {
         for (Layer& l : layers) {
             std::vector<Entry> e(static_cast<size_t>(l.data.numel()));
-            for (int64_t i = 0; i < l.data.numel(); ++i) e[static_cast<size_t>(i)] = {std::fabs(l.data.data<float>()[i]), i};
+            for (int64_t i = 0; i < l.data.numel(); ++i)
+                e[static_cast<size_t>(i)] = {std::fabs(l.data.data<float>()[i]), i};
             const int64_t k = static_cast<int64_t>(std::floor(o.sparsity * static_cast<double>(e.size())));
             zero_smallest(e, k, [&](int64_t idx) { l.data.data<float>()[idx] = 0.0f; });
         }

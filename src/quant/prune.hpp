@@ -44,9 +44,9 @@ struct PruneOptions {
 struct PrunedLayer {
     std::string name;
     std::string op_type;
-    int64_t weights = 0;           ///< weight elements (unstructured) / before (structured)
-    int64_t zeros = 0;             ///< unstructured: zero weights after pruning
-    int64_t channels_before = 0;   ///< structured: output channels
+    int64_t weights = 0;          ///< weight elements (unstructured) / before (structured)
+    int64_t zeros = 0;            ///< unstructured: zero weights after pruning
+    int64_t channels_before = 0;  ///< structured: output channels
     int64_t channels_after = 0;
     std::vector<int64_t> kept;           ///< structured: the kept output channels (original indices, ascending)
     std::vector<std::string> consumers;  ///< structured: nodes whose input channels shrank with this layer's
@@ -66,7 +66,7 @@ struct PruneReport {
     std::vector<std::string> refitted;  ///< consumers refitted by least squares
     int64_t weight_bytes_before = 0;    ///< bytes of all initializers
     int64_t weight_bytes_after = 0;
-    int64_t weights_total = 0;          ///< unstructured: prunable weight elements and how many are zero
+    int64_t weights_total = 0;  ///< unstructured: prunable weight elements and how many are zero
     int64_t weights_zero = 0;
     int calibration_samples = 0;
     bool synthetic_data = false;

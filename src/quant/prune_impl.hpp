@@ -19,8 +19,7 @@ Tensor slice_axis(const Tensor& t, int64_t axis, const std::vector<int64_t>& kee
 
 /// Zeroes the smallest-magnitude weights of every Conv/Gemm/MatMul with a constant float32 weight not in `exclude`
 /// (per layer or with one global threshold), filling report.layers and the totals. Fails when nothing is prunable.
-Status prune_unstructured(ir::Graph& g, const PruneOptions& o, const std::set<std::string>& exclude,
-                          PruneReport& r);
+Status prune_unstructured(ir::Graph& g, const PruneOptions& o, const std::set<std::string>& exclude, PruneReport& r);
 
 /// Result of structured pruning: nodes whose input channels shrank (to refit) and each pruned conv's kept output
 /// channels (indices into the original channels).

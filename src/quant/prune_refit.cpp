@@ -45,8 +45,10 @@ void unpack(const std::vector<double>& sol, size_t n, size_t m, bool bias, std::
     for (size_t o = 0; bias && o < m; ++o) b[o] = static_cast<float>(sol[nw * m + o]);
 }
 
-/// Least-squares rows split into a training set (normal equations) and a held-out set that picks the ridge: with
-/// few samples and many unknowns an unregularised fit matches the calibration samples and generalises badly.
+/// Least-squares rows split into a training set and a held-out set that picks the ridge: with few samples and many
+/// unknowns an unregularised fit matches the calibration samples and generalises badly. While there are fewer
+/// training rows than unknowns the rows are kept and the fit is solved in its dual form (rows x rows), which is what
+/// makes refitting wide layers (resnet's 3x3x512 convs on a 7x7 map) affordable.
 class ValidatedFit {
 public:
     /// n unknowns, m outputs; `by_sample`: hold out whole samples (every fourth), else every fourth row.
@@ -55,7 +57,18 @@ public:
     void add(size_t sample, const std::vector<double>& x, const std::vector<double>& y) {
         const bool held = by_sample_ ? sample % 4 == 3 : rows_++ % 4 == 3;
         if (!held) {
-            ne_.add_row(x.data(), y.data());
+            if (primal_) {
+                ne_.add_row(x.data(), y.data());
+                return;
+            }
+            train_x_.insert(train_x_.end(), x.begin(), x.end());
+            train_y_.insert(train_y_.end(), y.begin(), y.end());
+            if (train_y_.size() / m_ >= n_) {  // enough rows: switch to the normal equations
+                for (size_t r = 0; r < n_; ++r) ne_.add_row(&train_x_[r * n_], &train_y_[r * m_]);
+                train_x_ = {};
+                train_y_ = {};
+                primal_ = true;
+            }
         } else if (val_rows_ < kMaxValidationRows) {
             val_x_.insert(val_x_.end(), x.begin(), x.end());
             val_y_.insert(val_y_.end(), y.begin(), y.end());
@@ -65,15 +78,18 @@ public:
 
     /// The solution with the smallest held-out error over ridges base, 10 base, ... 1000 base; nullopt when none beats
     /// the prior (the pruned weights as they are) on the held-out rows.
-    Result<std::optional<std::vector<double>>> solve(double base, const std::vector<double>& prior) const {
-        if (val_rows_ == 0 || ne_.rows() == 0) {
-            NNPORT_ASSIGN_OR_RETURN(std::vector<double> w, ne_.solve(base, prior));
+    Result<std::optional<std::vector<double>>> solve(double base, const std::vector<double>& prior) {
+        const size_t train = primal_ ? ne_.rows() : train_y_.size() / m_;
+        if (train == 0) return std::optional<std::vector<double>>();
+        if (!primal_) prepare_dual(prior);
+        if (val_rows_ == 0) {
+            NNPORT_ASSIGN_OR_RETURN(std::vector<double> w, solve_one(base, prior));
             return std::optional<std::vector<double>>(std::move(w));
         }
         double best = error(prior) * 0.999;
         std::optional<std::vector<double>> out;
         for (double ridge = base; ridge <= base * 1000.0 * 1.0001; ridge *= 10.0) {
-            auto w = ne_.solve(std::max(ridge, 1e-9), prior);
+            auto w = solve_one(std::max(ridge, 1e-9), prior);
             if (!w.is_ok()) continue;
             const double e = error(w.value());
             if (e < best) {
@@ -87,14 +103,59 @@ public:
 private:
     static constexpr size_t kMaxValidationRows = 2048;
 
+    /// K = X X^T and the residual R = Y - X P of the kept training rows.
+    void prepare_dual(const std::vector<double>& prior) {
+        const size_t r = train_y_.size() / m_;
+        gram_.assign(r * r, 0.0);
+        for (size_t i = 0; i < r; ++i) {
+            for (size_t k = 0; k <= i; ++k) {
+                double v = 0.0;
+                for (size_t j = 0; j < n_; ++j) v += train_x_[i * n_ + j] * train_x_[k * n_ + j];
+                gram_[i * r + k] = gram_[k * r + i] = v;
+            }
+        }
+        resid_ = train_y_;
+        for (size_t i = 0; i < r; ++i) {
+            for (size_t j = 0; j < n_; ++j) {
+                const double x = train_x_[i * n_ + j];
+                if (x == 0.0) continue;
+                for (size_t o = 0; o < m_; ++o) resid_[i * m_ + o] -= x * prior[j * m_ + o];
+            }
+        }
+    }
+
+    /// W = P + X^T (X X^T + lambda I)^-1 (Y - X P), the same solution as the primal ridge towards P.
+    Result<std::vector<double>> solve_one(double ridge, const std::vector<double>& prior) const {
+        if (primal_) return ne_.solve(ridge, prior);
+        const size_t r = train_y_.size() / m_;
+        double trace = 0.0;
+        for (size_t i = 0; i < r; ++i) trace += gram_[i * r + i];
+        const double lambda = trace > 0.0 ? ridge * trace / static_cast<double>(n_) : ridge;
+        std::vector<double> a = gram_, alpha = resid_;
+        for (size_t i = 0; i < r; ++i) a[i * r + i] += lambda;
+        NNPORT_RETURN_IF_ERROR(convert::cholesky_solve(a, r, alpha, m_));
+        std::vector<double> w = prior;
+        for (size_t i = 0; i < r; ++i) {
+            for (size_t j = 0; j < n_; ++j) {
+                const double x = train_x_[i * n_ + j];
+                if (x == 0.0) continue;
+                for (size_t o = 0; o < m_; ++o) w[j * m_ + o] += x * alpha[i * m_ + o];
+            }
+        }
+        return w;
+    }
+
     double error(const std::vector<double>& w) const {
         double e = 0.0;
+        std::vector<double> pred(m_);
         for (size_t r = 0; r < val_rows_; ++r) {
-            for (size_t o = 0; o < m_; ++o) {
-                double v = -val_y_[r * m_ + o];
-                for (size_t j = 0; j < n_; ++j) v += val_x_[r * n_ + j] * w[j * m_ + o];
-                e += v * v;
+            for (size_t o = 0; o < m_; ++o) pred[o] = -val_y_[r * m_ + o];
+            for (size_t j = 0; j < n_; ++j) {
+                const double x = val_x_[r * n_ + j];
+                if (x == 0.0) continue;
+                for (size_t o = 0; o < m_; ++o) pred[o] += x * w[j * m_ + o];
             }
+            for (size_t o = 0; o < m_; ++o) e += pred[o] * pred[o];
         }
         return e;
     }
@@ -102,8 +163,10 @@ private:
     convert::NormalEquations ne_;
     size_t n_, m_;
     bool by_sample_;
+    bool primal_ = false;
     size_t rows_ = 0, val_rows_ = 0;
-    std::vector<double> val_x_, val_y_;
+    std::vector<double> train_x_, train_y_, val_x_, val_y_;
+    std::vector<double> gram_, resid_;
 };
 
 /// Refits a 2-D Conv with group 1. Returns false (and changes nothing) when its geometry is not handled or no fit
@@ -204,7 +267,8 @@ Result<bool> refit_gemm(ir::Node* c, const Samples& x, const Samples& y, double 
     Tensor nb = bw.clone();
     for (int64_t j = 0; j < k; ++j) {
         for (int64_t o = 0; o < mo; ++o) {
-            nb.data<float>()[trans_b ? o * k + j : j * mo + o] = static_cast<float>(sol[static_cast<size_t>(j * mo + o)]);
+            nb.data<float>()[trans_b ? o * k + j : j * mo + o] =
+                static_cast<float>(sol[static_cast<size_t>(j * mo + o)]);
         }
     }
     c->input(1)->set_initializer(std::move(nb));
@@ -245,7 +309,9 @@ Status refit_consumers(ir::Model& model, const ir::Model& original, const Struct
         if (done.value()) {
             r.refitted.push_back(c->name());
         } else {
-            r.skipped.push_back({c->name(), c->op_type(), "not refitted: geometry not handled, or no fit beat the pruned weights on held-out samples"});
+            r.skipped.push_back(
+                {c->name(), c->op_type(),
+                 "not refitted: geometry not handled, or no fit beat the pruned weights on held-out samples"});
         }
     }
     return Status::ok();

@@ -22,10 +22,9 @@ struct ChannelPlan {
 };
 
 bool is_passthrough(const ir::Node* n) {
-    static const char* kOps[] = {"Relu",        "Clip",          "LeakyRelu",     "Sigmoid", "HardSigmoid",
-                                 "HardSwish",   "Tanh",          "Elu",           "Selu",    "MaxPool",
-                                 "AveragePool", "Dropout",       "Identity",      "Softplus",
-                                 "Mish",        "GlobalAveragePool", "GlobalMaxPool"};
+    static const char* kOps[] = {"Relu",     "Clip",     "LeakyRelu", "Sigmoid",           "HardSigmoid",  "HardSwish",
+                                 "Tanh",     "Elu",      "Selu",      "MaxPool",           "AveragePool",  "Dropout",
+                                 "Identity", "Softplus", "Mish",      "GlobalAveragePool", "GlobalMaxPool"};
     for (const char* op : kOps) {
         if (passes::is_op(n, op)) return true;
     }
@@ -77,8 +76,10 @@ void trace(const ir::Value* v, ChannelPlan& p, bool spatial_one, int depth = 0) 
         } else if (is_passthrough(n)) {
             const bool global = passes::is_op(n, "GlobalAveragePool") || passes::is_op(n, "GlobalMaxPool");
             for (const ir::Value* out : n->outputs()) {
-                if (out && out == n->output(0)) trace(out, p, spatial_one || global, depth + 1);
-                else if (out && !out->uses().empty()) p.reason = "its channels reach a second output of " + who;
+                if (out && out == n->output(0))
+                    trace(out, p, spatial_one || global, depth + 1);
+                else if (out && !out->uses().empty())
+                    p.reason = "its channels reach a second output of " + who;
             }
         } else if (passes::is_op(n, "Conv")) {
             const Tensor* w = passes::constant_of(n->input(1));
@@ -166,7 +167,8 @@ Tensor slice_axis(const Tensor& t, int64_t axis, const std::vector<int64_t>& kee
     float* dst = out.data<float>();
     for (int64_t o = 0; o < outer; ++o) {
         for (size_t k = 0; k < keep.size(); ++k) {
-            std::copy_n(src + (o * n + keep[k]) * inner, inner, dst + (o * static_cast<int64_t>(keep.size()) + k) * inner);
+            std::copy_n(src + (o * n + keep[k]) * inner, inner,
+                        dst + (o * static_cast<int64_t>(keep.size()) + k) * inner);
         }
     }
     return out;
@@ -213,8 +215,9 @@ Result<StructuredResult> prune_structured(ir::Graph& g, const PruneOptions& o, c
         r.layers.push_back(std::move(l));
     }
     if (candidates == 0) {
-        return invalid_argument("prune: no prunable layer (structured pruning needs a Conv with group 1 and a "
-                                "constant float32 weight)");
+        return invalid_argument(
+            "prune: no prunable layer (structured pruning needs a Conv with group 1 and a "
+            "constant float32 weight)");
     }
     // Refit in graph order so each refit sees the refitted layers before it.
     std::map<const ir::Node*, size_t> order;

@@ -124,8 +124,8 @@ TEST_F(PruneCli, UnstructuredReportsSparsity) {
 }
 
 TEST_F(PruneCli, StructuredWithRefitShrinksTheFile) {
-    CliRun r = nnport("prune " + path("m.onnx") + " -o " + path("s.onnx") + " --sparsity 0.5 --structured --refit --data " +
-                      path("calib") + " --report");
+    CliRun r = nnport("prune " + path("m.onnx") + " -o " + path("s.onnx") +
+                      " --sparsity 0.5 --structured --refit --data " + path("calib") + " --report");
     ASSERT_EQ(r.code, 0) << r.out;
     EXPECT_NE(r.out.find("Conv 'c1': 8/16 channels kept -> c2"), std::string::npos) << r.out;
     EXPECT_NE(r.out.find("Conv 'c2': 6/12 channels kept -> fc"), std::string::npos) << r.out;

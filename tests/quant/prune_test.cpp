@@ -1,16 +1,16 @@
 // Tests of prune_model: exact unstructured sparsity (per layer and global), structured channel pruning of conv chains,
 // depthwise chains and residual blocks (structure and numerics), the least-squares refit, and rejections.
+#include "quant/prune.hpp"
+
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cmath>
 #include <filesystem>
 #include <fstream>
 
-#include <unistd.h>
-
 #include "io/npy.hpp"
-#include "quant/prune.hpp"
 #include "quant/quant_test_util.hpp"
 
 namespace nnport::testing {
@@ -112,7 +112,8 @@ onnx::ModelProto residual_model() {
 
 /// The model `m` with the input channels `drop` of initializer `name` (axis `axis`) set to zero: what removing those
 /// channels must compute.
-onnx::ModelProto zero_channels(onnx::ModelProto m, const std::string& name, int axis, const std::vector<int64_t>& keep) {
+onnx::ModelProto zero_channels(onnx::ModelProto m, const std::string& name, int axis,
+                               const std::vector<int64_t>& keep) {
     for (auto& t : *m.mutable_graph()->mutable_initializer()) {
         if (t.name() != name) continue;
         int64_t outer = 1, inner = 1;
@@ -289,9 +290,8 @@ TEST(PruneStructured, DepthwiseChainFollowsTheChannelsToTheGemm) {
     EXPECT_EQ(weight_of(*m, "c3").shape(), (Shape{3, 4, 1, 1}));
     EXPECT_EQ(weight_of(*m, "fc").shape(), (Shape{5, 3}));
     const auto feeds = random_feeds(depthwise_model(), 6);
-    const auto want = run_ir(load_ir(zero_channels(zero_channels(depthwise_model(), "w3", 1, c1->kept), "fw", 1,
-                                                   c3->kept)),
-                             feeds);
+    const auto want =
+        run_ir(load_ir(zero_channels(zero_channels(depthwise_model(), "w3", 1, c1->kept), "fw", 1, c3->kept)), feeds);
     const auto got = run_ir(std::move(m), feeds);
     ASSERT_EQ(got.size(), 1u);
     EXPECT_EQ(got[0].shape(), (Shape{1, 5}));
@@ -355,6 +355,42 @@ TEST(PruneStructured, RefitReducesTheOutputError) {
         }
         EXPECT_LT(e_fit, 0.7 * e_plain) << "held out: plain " << e_plain / 4 << " refit " << e_fit / 4;
     }
+}
+
+/// x[1,3,8,8] -> Conv 'c1' (32, pad 1) -> Relu -> GlobalAveragePool -> Flatten -> Gemm 'fc' (4 x 32) -> y: one row per
+/// sample for the fc refit, so fewer rows than unknowns (the dual solve).
+onnx::ModelProto wide_gemm_model() {
+    onnx::GraphProto g;
+    add_input(&g, "x", F, {1, 3, 8, 8});
+    std::vector<float> scales(32);
+    for (int c = 0; c < 32; ++c) scales[c] = 0.2f + 0.025f * static_cast<float>((c * 7) % 32);
+    add_init_f32(&g, "w1", {32, 3, 3, 3}, scaled_weights(32, 27, scales, 4));
+    add_init_f32(&g, "b1", {32}, {}, -0.3f, 0.3f);
+    add_init_f32(&g, "fw", {4, 32}, {}, -0.5f, 0.5f);
+    add_init_f32(&g, "fb", {4}, {}, -0.1f, 0.1f);
+    conv(&g, "c1", {"x", "w1", "b1"}, "a", 1);
+    add_node(&g, "Relu", {"a"}, {"r"})->set_name("relu");
+    add_node(&g, "GlobalAveragePool", {"r"}, {"gp"})->set_name("gap");
+    add_node(&g, "Flatten", {"gp"}, {"fl"})->set_name("flat");
+    auto* fc = add_node(&g, "Gemm", {"fl", "fw", "fb"}, {"y"});
+    fc->set_name("fc");
+    attr_int(fc, "transB", 1);
+    add_output(&g, "y");
+    return make_model(g, 17);
+}
+
+TEST(PruneStructured, RefitWithFewerSamplesThanUnknowns) {
+    quant::PruneOptions o = options(0.5, true);
+    o.synthetic_samples = 12;  // 9 training rows for 17 unknowns per output
+    quant::PruneReport plain, fitted;
+    ASSERT_TRUE(pruned(wide_gemm_model(), o, &plain));
+    o.refit = true;
+    auto m = pruned(wide_gemm_model(), o, &fitted);
+    ASSERT_TRUE(m);
+    EXPECT_EQ(fitted.refitted, (std::vector<std::string>{"fc"}));
+    EXPECT_EQ(weight_of(*m, "fc").shape(), (Shape{4, 16}));
+    EXPECT_LT(fitted.relative_rms, 0.7 * plain.relative_rms)
+        << "plain " << plain.relative_rms << " refit " << fitted.relative_rms;
 }
 
 TEST(PruneErrors, RejectsBadOptionsAndModels) {

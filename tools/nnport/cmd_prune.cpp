@@ -53,10 +53,11 @@ void print_report(const PruneArgs& a, const quant::PruneReport& r, int64_t in_by
                   << " output channels kept; " << r.skipped.size() << " node(s) left as they were\n";
         if (a.refit) std::cout << "refitted " << r.refitted.size() << " consumer(s) by least squares\n";
     } else {
-        std::cout << (a.global ? "unstructured (global threshold): " : "unstructured (per layer): ")
-                  << r.layers.size() << " layer(s), " << r.weights_zero << " of " << r.weights_total
-                  << " weights zero (" << std::setprecision(1)
-                  << 100.0 * static_cast<double>(r.weights_zero) / static_cast<double>(std::max<int64_t>(1, r.weights_total))
+        std::cout << (a.global ? "unstructured (global threshold): " : "unstructured (per layer): ") << r.layers.size()
+                  << " layer(s), " << r.weights_zero << " of " << r.weights_total << " weights zero ("
+                  << std::setprecision(1)
+                  << 100.0 * static_cast<double>(r.weights_zero) /
+                         static_cast<double>(std::max<int64_t>(1, r.weights_total))
                   << "%); the zeros are stored densely (they compress well, but the file is not smaller yet)\n";
     }
     if (a.report) {
@@ -66,8 +67,9 @@ void print_report(const PruneArgs& a, const quant::PruneReport& r, int64_t in_by
                 std::cout << l.channels_after << "/" << l.channels_before << " channels kept";
                 for (const std::string& c : l.consumers) std::cout << (c == l.consumers.front() ? " -> " : ", ") << c;
             } else {
-                std::cout << std::setprecision(1) << 100.0 * static_cast<double>(l.zeros) / static_cast<double>(l.weights)
-                          << "% zero of " << l.weights;
+                std::cout << std::setprecision(1)
+                          << 100.0 * static_cast<double>(l.zeros) / static_cast<double>(l.weights) << "% zero of "
+                          << l.weights;
             }
             std::cout << "\n";
         }
@@ -82,7 +84,8 @@ void print_report(const PruneArgs& a, const quant::PruneReport& r, int64_t in_by
     }
     if (r.evaluated) {
         std::cout << "agreement with the original on " << r.calibration_samples
-                  << (r.synthetic_data ? " synthetic sample(s) (pass --data for real inputs)" : " calibration sample(s)")
+                  << (r.synthetic_data ? " synthetic sample(s) (pass --data for real inputs)"
+                                       : " calibration sample(s)")
                   << ": relative RMS error " << std::setprecision(5) << r.relative_rms << ", cosine "
                   << std::setprecision(6) << r.cosine;
         if (r.top1_agreement >= 0) std::cout << ", top-1 agreement " << std::setprecision(3) << r.top1_agreement;
