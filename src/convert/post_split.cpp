@@ -98,9 +98,11 @@ Result<SplitModels> split_post_processing(const ir::Model& m, const std::set<std
         // Each needed tensor becomes a post-processing input (temporarily under a new name).
         std::vector<std::pair<ir::Value*, std::string>> renames;
         std::vector<ir::Value*> new_inputs;
-        for (const std::string& n : needed_names) {
+        for (size_t i = 0; i < needed.size(); ++i) {
+            const std::string& n = needed_names[i];
             ir::Value* v = pg.find_value(n);
-            NNPORT_ASSIGN_OR_RETURN(ir::Value * nv, pg.add_value(pg.unique_name(n + "_host"), v->type));
+            // The type comes from the (inferred) source model: the clone's intermediate values are untyped.
+            NNPORT_ASSIGN_OR_RETURN(ir::Value * nv, pg.add_value(pg.unique_name(n + "_host"), needed[i]->type));
             pg.replace_all_uses(v, nv);
             new_inputs.push_back(nv);
             renames.emplace_back(nv, n);

@@ -150,6 +150,9 @@ TEST(Convert, TrailingSoftmaxSubMulMovesToPostProcessing) {
     EXPECT_EQ(count_in(r.post.get(), "Conv"), 0);
     EXPECT_EQ(r.model->graph->outputs().at(0)->name(), "c");
     EXPECT_EQ(r.post->graph->outputs().at(0)->name(), "y");
+    // The post model's inputs carry their types (other runtimes refuse untyped graph inputs).
+    ASSERT_EQ(r.post->graph->inputs().size(), 1u);
+    EXPECT_EQ(r.post->graph->inputs()[0]->type.to_string(), "float32[1,4,5,5]");
     EXPECT_TRUE(r.verified);
     EXPECT_LE(worst_rel(r), 1e-6);  // the same nodes, only split (a backend may pick another kernel)
     EXPECT_EQ(r.after.verdict, convert::Verdict::kRunsAsIs);
