@@ -6,6 +6,7 @@
 #include <sstream>
 
 #include "commands.hpp"
+#include "plugin_option.hpp"
 #include "onnx/exporter.hpp"
 #include "onnx/importer.hpp"
 #include "quant/prune.hpp"
@@ -15,6 +16,7 @@ namespace nnport::cli {
 namespace {
 
 struct PruneArgs {
+    std::vector<std::string> plugins;  ///< --plugin
     std::string model;
     std::string out;
     double sparsity = -1.0;
@@ -94,6 +96,7 @@ void print_report(const PruneArgs& a, const quant::PruneReport& r, int64_t in_by
 }
 
 int prune_command(const PruneArgs& a) {
+    if (Status st = load_plugins(a.plugins); !st.is_ok()) return fail(st);
     if (a.model.empty() || a.out.empty()) return fail(invalid_argument("prune needs MODEL and -o OUT.onnx"));
     Status paths = check_output_paths(a.model, a.out, "");
     if (!paths.is_ok()) return fail(paths);
@@ -149,6 +152,7 @@ void setup_prune(CLI::App& app, Action& action) {
     c->add_option("--backend", args->backends, backend_option_help())->check(backend_list_validator());
     c->add_option("--threads", args->threads, "Threads of the calibration runs (default: all cores)")
         ->check(CLI::Range(0, 1024));
+    add_plugin_option(c, &args->plugins);
     c->callback([args, &action] { action = [args] { return prune_command(*args); }; });
 }
 

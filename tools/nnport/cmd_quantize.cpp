@@ -6,6 +6,7 @@
 #include <sstream>
 
 #include "commands.hpp"
+#include "plugin_option.hpp"
 #include "onnx/exporter.hpp"
 #include "onnx/importer.hpp"
 #include "quant/calibration.hpp"
@@ -16,6 +17,7 @@ namespace nnport::cli {
 namespace {
 
 struct QuantizeArgs {
+    std::vector<std::string> plugins;  ///< --plugin
     std::string model;
     std::string out;
     std::string mode;
@@ -97,6 +99,7 @@ void print_report(const QuantizeArgs& a, const quant::QuantizeReport& r, int64_t
 }
 
 int quantize_command(const QuantizeArgs& a) {
+    if (Status st = load_plugins(a.plugins); !st.is_ok()) return fail(st);
     if (a.model.empty() || a.out.empty()) return fail(invalid_argument("quantize needs MODEL and -o OUT.onnx"));
     Status paths = check_output_paths(a.model, a.out, a.external_data);
     if (!paths.is_ok()) return fail(paths);
@@ -175,6 +178,7 @@ void setup_quantize(CLI::App& app, Action& action) {
     c->add_option("--threads", args->threads, "Threads of the calibration runs (default: all cores)")
         ->check(CLI::Range(0, 1024));
     c->add_option("--external-data", args->external_data, "Store large initializers in this file (relative)");
+    add_plugin_option(c, &args->plugins);
     c->callback([args, &action] { action = [args] { return quantize_command(*args); }; });
 }
 
