@@ -138,11 +138,17 @@ Result<ConvertResult> convert_model(const std::string& path, const TargetProfile
     ConvertResult res;
     NNPORT_ASSIGN_OR_RETURN(std::unique_ptr<ir::Model> loaded, onnx_import::load_model(path));
     if (loaded->source.empty()) loaded->source = path;
+    // Values known at load time, keyed by Value*: refilled for every model state, since a stale entry could name a
+    // freed value whose address a new value now has.
     ConstantMap consts;
-    NNPORT_RETURN_IF_ERROR(prepare_model_for_check(*loaded, consts));
+    auto prepare = [&consts](ir::Model& m) {
+        consts.clear();
+        return prepare_model_for_check(m, consts);
+    };
+    NNPORT_RETURN_IF_ERROR(prepare(*loaded));
     NNPORT_ASSIGN_OR_RETURN(std::unique_ptr<ir::Model> original, round_trip(*loaded, 0, true));
     loaded.reset();
-    NNPORT_RETURN_IF_ERROR(prepare_model_for_check(*original, consts));
+    NNPORT_RETURN_IF_ERROR(prepare(*original));
     res.before = check_model(*original, consts, profile, catalogue);
     NNPORT_ASSIGN_OR_RETURN(std::unique_ptr<ir::Model> work, round_trip(*original, 0, false));
 
@@ -154,7 +160,7 @@ Result<ConvertResult> convert_model(const std::string& path, const TargetProfile
         NNPORT_RETURN_IF_ERROR(pin_inputs(*work, options.input_shapes, true));
         res.applied.push_back({"fix_input_shapes", "exact", "<inputs>", ""});
     }
-    NNPORT_RETURN_IF_ERROR(prepare_model_for_check(*work, consts));
+    NNPORT_RETURN_IF_ERROR(prepare(*work));
     res.opset = work->opset("");
     if (profile.opset_range && (res.opset < profile.opset_range->first || res.opset > profile.opset_range->second)) {
         const int64_t to = std::clamp<int64_t>(res.opset, profile.opset_range->first, profile.opset_range->second);
@@ -162,7 +168,7 @@ Result<ConvertResult> convert_model(const std::string& path, const TargetProfile
         res.applied.push_back({"opset_conversion", "exact", "<model>",
                                "opset " + std::to_string(res.opset) + " -> " + std::to_string(to)});
         res.opset = to;
-        NNPORT_RETURN_IF_ERROR(prepare_model_for_check(*work, consts));
+        NNPORT_RETURN_IF_ERROR(prepare(*work));
     }
     NNPORT_ASSIGN_OR_RETURN(std::vector<Feeds> samples,
                             make_samples(*work, options.data_dir, options.random_samples, options.seed));
@@ -172,7 +178,7 @@ Result<ConvertResult> convert_model(const std::string& path, const TargetProfile
     std::map<std::string, std::string> produced_by;  // tensor name -> rewrite that now computes it
     std::set<std::pair<std::string, std::string>> declined;  // (node, rewrite) that did not match
     for (int round = 0; round < options.max_rounds; ++round) {
-        NNPORT_RETURN_IF_ERROR(prepare_model_for_check(*work, consts));
+        NNPORT_RETURN_IF_ERROR(prepare(*work));
         const CheckReport rep = check_model(*work, consts, profile, catalogue);
         bool changed = false;
         std::set<std::string> passes_to_run;
@@ -237,7 +243,7 @@ Result<ConvertResult> convert_model(const std::string& path, const TargetProfile
     }
 
     // What is left: scenario 3 tails, custom layers, and what could not be resolved.
-    NNPORT_RETURN_IF_ERROR(prepare_model_for_check(*work, consts));
+    NNPORT_RETURN_IF_ERROR(prepare(*work));
     const CheckReport left = check_model(*work, consts, profile, catalogue);
     std::set<std::string> moved;
     for (const NodeIssue& i : left.nodes) {
@@ -274,7 +280,7 @@ Result<ConvertResult> convert_model(const std::string& path, const TargetProfile
     if (res.post) {
         NNPORT_ASSIGN_OR_RETURN(res.post, round_trip(*res.post, res.post->opset(""), false));
     }
-    NNPORT_RETURN_IF_ERROR(prepare_model_for_check(*res.model, consts));
+    NNPORT_RETURN_IF_ERROR(prepare(*res.model));
     res.after = check_model(*res.model, consts, profile, catalogue);
     if (!res.approx.empty() && !options.allow_approx) {
         res.problems.push_back("the conversion needs approximate substitutions (see their residuals); pass "
