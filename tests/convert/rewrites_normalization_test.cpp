@@ -19,67 +19,6 @@ namespace {
 
 using NodeSetup = std::function<void(onnx::NodeProto*)>;
 
-/// Infers types as `nnport convert` does before rewriting (load_ir leaves intermediate values untyped, and the
-/// rewrites need the dtype of their input for the constants they create).
-void infer_types(ir::Model& model) {
-    ConstantMap consts;
-    Status st = infer_graph(*model.graph, consts);
-    ASSERT_TRUE(st.is_ok()) << st.message();
-}
-
-/// check_rewrite (rewrite_test_util.hpp) on a model with inferred types.
-std::unique_ptr<ir::Model> check_typed(const onnx::ModelProto& m, const std::string& rewrite, const std::string& node,
-                                       const std::vector<std::string>& gone, double rtol, double atol,
-                                       convert::RewriteContext* ctx = nullptr) {
-    auto out = check_equivalent(
-        m,
-        [&](ir::Model& model) {
-            infer_types(model);
-            if (ctx) ctx->approx.clear();
-            EXPECT_TRUE(apply_named_rewrite(model, rewrite, node, ctx)) << rewrite;
-        },
-        rtol, atol);
-    if (out) {
-        for (const std::string& op : gone) EXPECT_EQ(count_op(*out, op), 0) << op << " left after " << rewrite;
-    }
-    return out;
-}
-
-/// check_rewrite_declines on a model with inferred types.
-void check_typed_declines(const onnx::ModelProto& m, const std::string& rewrite, const std::string& node) {
-    auto model = load_ir(m);
-    ASSERT_TRUE(model);
-    infer_types(*model);
-    const size_t before = model->graph->nodes().size();
-    EXPECT_FALSE(apply_named_rewrite(*model, rewrite, node)) << rewrite << " should decline " << node;
-    EXPECT_EQ(model->graph->nodes().size(), before);
-}
-
-const convert::RewriteCatalogue& catalogue() {
-    static const convert::RewriteCatalogue cat = [] {
-        auto c = convert::load_rewrites(std::string(NNPORT_SOURCE_DIR) + "/targets");
-        EXPECT_TRUE(c.is_ok()) << c.status().message();
-        return c.is_ok() ? c.value() : convert::RewriteCatalogue();
-    }();
-    return cat;
-}
-
-/// Expects the nodes the rewrite added (named after `node`) to use only the catalogue entry's "needs" ops.
-void expect_needs_only(const ir::Model& m, const std::string& rewrite, const std::string& node = "target") {
-    std::set<std::string> needs;
-    for (const auto& r : catalogue().rewrites) {
-        if (r.name == rewrite) needs.insert(r.needs.begin(), r.needs.end());
-    }
-    ASSERT_FALSE(needs.empty()) << rewrite << " is not in the catalogue";
-    int added = 0;
-    for (const auto& n : m.graph->nodes()) {
-        if (n->name().rfind(node + "_", 0) != 0) continue;
-        ++added;
-        EXPECT_TRUE(needs.count(n->op_type())) << rewrite << " added " << n->op_type() << ", not in its needs";
-    }
-    EXPECT_GT(added, 0) << rewrite;
-}
-
 /// x[shape] (float, scaled by 3 and shifted by 1 so means and variances are not trivial) -> optional Cast to `elem`
 /// -> `op` named "target" (inputs: the tensor, then `params`) -> Cast back -> y.
 onnx::GraphProto norm_graph(const std::string& op, const std::vector<int64_t>& shape,
@@ -125,14 +64,14 @@ void add_param(onnx::GraphProto* g, const std::string& name, const std::vector<i
 void expect_rewrite(const onnx::GraphProto& g, int opset, const std::string& rewrite, const std::string& op,
                     double rtol = 1e-5, double atol = 1e-6, const std::string& node = "target") {
     SCOPED_TRACE(rewrite + " at opset " + std::to_string(opset));
-    auto m = check_typed(make_model(g, opset), rewrite, node, {op}, rtol, atol);
+    auto m = check_rewrite(make_model(g, opset), rewrite, node, {op}, rtol, atol);
     ASSERT_NE(m, nullptr);
     expect_needs_only(*m, rewrite, node);
 }
 
 void expect_declines(const onnx::GraphProto& g, int opset, const std::string& rewrite) {
     SCOPED_TRACE(rewrite + " at opset " + std::to_string(opset));
-    check_typed_declines(make_model(g, opset), rewrite, "target");
+    check_rewrite_declines(make_model(g, opset), rewrite, "target");
 }
 
 NodeSetup int_attr(const std::string& name, int64_t v) {

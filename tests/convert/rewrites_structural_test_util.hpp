@@ -17,72 +17,22 @@ namespace nnport::testing::rw {
 
 constexpr int F = onnx::TensorProto::FLOAT;
 
-inline const convert::RewriteCatalogue& catalogue() {
-    static const convert::RewriteCatalogue cat = [] {
-        auto c = convert::load_rewrites(std::string(NNPORT_SOURCE_DIR) + "/targets");
-        EXPECT_TRUE(c.is_ok()) << c.status().message();
-        return c.is_ok() ? c.value() : convert::RewriteCatalogue();
-    }();
-    return cat;
-}
+inline const convert::RewriteCatalogue& catalogue() { return rewrite_catalogue(); }
+inline const convert::Rewrite* entry(const std::string& name) { return rewrite_entry(name); }
+using testing::expect_needs_only;
+using testing::infer_types;
 
-/// The catalogue entry named `name` (nullptr if absent).
-inline const convert::Rewrite* entry(const std::string& name) {
-    for (const auto& r : catalogue().rewrites) {
-        if (r.name == name) return &r;
-    }
-    return nullptr;
-}
-
-/// Expects that the nodes the rewrite added (named after the node "target") are all ops of the entry's "needs" and
-/// that there is at least one.
-inline void expect_needs_only(const ir::Model& m, const std::string& rewrite) {
-    const convert::Rewrite* e = entry(rewrite);
-    ASSERT_NE(e, nullptr) << rewrite << " is not in the catalogue";
-    const std::set<std::string> needs(e->needs.begin(), e->needs.end());
-    int added = 0;
-    for (const auto& n : m.graph->nodes()) {
-        if (n->name().rfind("target_", 0) != 0) continue;
-        ++added;
-        EXPECT_TRUE(needs.count(n->op_type())) << rewrite << " added " << n->op_type() << ", not in its needs";
-    }
-    EXPECT_GT(added, 0) << rewrite;
-}
-
-/// Infers the types of `m` as `nnport convert` does before each rewrite (the importer alone leaves intermediate
-/// values untyped, and rewrites read static shapes).
-inline void infer_types(ir::Model& m) {
-    ConstantMap consts;
-    Status st = convert::prepare_model_for_check(m, consts);
-    EXPECT_TRUE(st.is_ok()) << st.message();
-}
-
-/// check_rewrite on a model whose types are inferred first; `ctx` may carry a profile or samples.
+/// check_rewrite (rewrite_test_util.hpp) on the node named "target".
 inline std::unique_ptr<ir::Model> check_typed(const onnx::ModelProto& m, const std::string& rewrite,
                                               const std::vector<std::string>& gone, double rtol = 1e-5,
                                               double atol = 1e-6, convert::RewriteContext* ctx = nullptr) {
-    auto out = check_equivalent(
-        m,
-        [&](ir::Model& model) {
-            infer_types(model);
-            EXPECT_TRUE(apply_named_rewrite(model, rewrite, "target", ctx)) << rewrite;
-        },
-        rtol, atol);
-    if (out) {
-        for (const std::string& op : gone) EXPECT_EQ(count_op(*out, op), 0) << op << " left after " << rewrite;
-    }
-    return out;
+    return check_rewrite(m, rewrite, "target", gone, rtol, atol, ctx);
 }
 
-/// check_rewrite_declines on a model whose types are inferred first.
+/// check_rewrite_declines on the node named "target".
 inline void check_declines(const onnx::ModelProto& m, const std::string& rewrite,
                            convert::RewriteContext* ctx = nullptr) {
-    auto model = load_ir(m);
-    ASSERT_TRUE(model);
-    infer_types(*model);
-    const size_t before = model->graph->nodes().size();
-    EXPECT_FALSE(apply_named_rewrite(*model, rewrite, "target", ctx)) << rewrite << " should decline";
-    EXPECT_EQ(model->graph->nodes().size(), before);
+    check_rewrite_declines(m, rewrite, "target", ctx);
 }
 
 /// Names the last node of `g` "target" and returns it.
