@@ -5,6 +5,13 @@
 // for Clip's bounds. NhwcQLinearFusedConv is its channels-last twin (x and y as [N, H, W, C], weights keep
 // [M, C/group, kH, kW]) for the partitioner. The reference kernels run ONNX QLinearConv's kernel and clamp; backends
 // (oneDNN) run them as int8 convolutions.
+//
+// QLinearAdd (written by fuse_qdq for DequantizeLinear(a) + DequantizeLinear(b) -> Add [-> Relu | Clip] ->
+// QuantizeLinear) has ONNX Runtime's com.microsoft QLinearAdd inputs (A, A_scale, A_zero_point, B, B_scale,
+// B_zero_point, C_scale, C_zero_point; per-tensor parameters, numpy broadcasting) plus the same `activation`. The
+// reference kernel computes exactly what the float path it replaces computes: float (A - A_zp) * A_scale plus
+// float (B - B_zp) * B_scale, divided by C_scale, rounded half to even, plus C_zp, saturated, clamped.
+#include "ops/elementwise_util.hpp"
 #include "ops/fused_util.hpp"
 #include "ops/quant_util.hpp"
 #include "ops/tensor_util.hpp"
@@ -132,6 +139,98 @@ Status nhwc_fused_kernel(KernelContext& ctx) {
     return Status::ok();
 }
 
+
+// ---- QLinearAdd ----
+
+Status qadd_infer(InferContext& ctx) {
+    NNPORT_RETURN_IF_ERROR(quant_activation(ctx).status());
+    const ir::ValueType& a = ctx.input_type(0);
+    const ir::ValueType& b = ctx.input_type(3);
+    if (a.dtype != DType::kUndefined && a.dtype != DType::kUInt8 && a.dtype != DType::kInt8) {
+        return ctx.error(std::string("A must be uint8 or int8, got ") + dtype_name(a.dtype));
+    }
+    NNPORT_RETURN_IF_ERROR(ew_infer_same_dtype(ctx, 0, 3));
+    for (size_t i : {size_t{1}, size_t{4}, size_t{6}}) {
+        const ir::ValueType& s = ctx.input_type(i);
+        if (s.dtype != DType::kUndefined && s.dtype != DType::kFloat32) {
+            return ctx.error("input " + std::to_string(i) + " (a scale) must be float32, got " + dtype_name(s.dtype));
+        }
+    }
+    for (size_t i : {size_t{2}, size_t{5}, size_t{7}}) {
+        if (ctx.has_input(i)) NNPORT_RETURN_IF_ERROR(ew_infer_same_dtype(ctx, 0, i));
+    }
+    auto r = broadcast_types({&a, &b}, a.dtype);
+    if (!r.is_ok()) return ctx.error(r.status().message());
+    ctx.set_output(0, std::move(r).value());
+    return Status::ok();
+}
+
+/// One per-tensor parameter: a float32 scale (positive, finite) or a zero point of the data type (0 when absent).
+Result<float> scalar_scale(const KernelContext& ctx, size_t i) {
+    const Tensor& s = ctx.input(i);
+    if (s.dtype() != DType::kFloat32 || s.numel() != 1) {
+        return ctx.input_error("input " + std::to_string(i) + " must be one float32 scale, got " +
+                               std::string(dtype_name(s.dtype())) + " " + shape_to_string(s.shape()));
+    }
+    const float v = s.data<float>()[0];
+    if (!(v > 0.0f) || !std::isfinite(v)) return ctx.input_error("scale " + std::to_string(i) + " must be > 0");
+    return v;
+}
+
+Result<int32_t> scalar_zero_point(const KernelContext& ctx, size_t i, DType t) {
+    if (!ctx.has_input(i)) return 0;
+    const Tensor& z = ctx.input(i);
+    if (z.dtype() != t || z.numel() != 1) {
+        return ctx.input_error("input " + std::to_string(i) + " must be one " + dtype_name(t) + " zero point, got " +
+                               dtype_name(z.dtype()) + " " + shape_to_string(z.shape()));
+    }
+    return quant::zero_point_values(&z)[0];
+}
+
+template <typename Q>
+Status qadd_run(KernelContext& ctx, const Tensor& a, const Tensor& b, const BroadcastPlan& p) {
+    NNPORT_ASSIGN_OR_RETURN(fused::Activation act, quant_activation(ctx));
+    NNPORT_ASSIGN_OR_RETURN(const float as, scalar_scale(ctx, 1));
+    NNPORT_ASSIGN_OR_RETURN(const float bs, scalar_scale(ctx, 4));
+    NNPORT_ASSIGN_OR_RETURN(const float ys, scalar_scale(ctx, 6));
+    const DType t = a.dtype();
+    NNPORT_ASSIGN_OR_RETURN(const int32_t az, scalar_zero_point(ctx, 2, t));
+    NNPORT_ASSIGN_OR_RETURN(const int32_t bz, scalar_zero_point(ctx, 5, t));
+    NNPORT_ASSIGN_OR_RETURN(const int32_t yz, scalar_zero_point(ctx, 7, t));
+    int32_t lo, hi, tlo, thi;
+    activation_bounds(act, ys, yz, t, lo, hi);
+    quant::quant_range(t, tlo, thi);
+    NNPORT_ASSIGN_OR_RETURN(Tensor * out, ctx.output(0, t, p.out_shape));
+    const Q* pa = a.data<Q>();
+    const Q* pb = b.data<Q>();
+    Q* py = out->data<Q>();
+    auto op = [&](Q x, Q y) {
+        const float v = static_cast<float>(int32_t(x) - az) * as + static_cast<float>(int32_t(y) - bz) * bs;
+        return static_cast<Q>(std::clamp(quant::quantize_value<float>(v / ys, yz, tlo, thi), lo, hi));
+    };
+    for_each_row<2>(ctx, p, 4, [&](int64_t o, const int64_t* off, const int64_t* st, int64_t n) {
+        binary_row(py + o, pa + off[0], st[0], pb + off[1], st[1], n, op);
+    });
+    return Status::ok();
+}
+
+Status qadd_kernel(KernelContext& ctx) {
+    NNPORT_RETURN_IF_ERROR(ew_require_tensors(ctx, 2));
+    NNPORT_RETURN_IF_ERROR(ctx.require_tensor(3));
+    NNPORT_RETURN_IF_ERROR(ctx.require_tensor(4));
+    NNPORT_RETURN_IF_ERROR(ctx.require_tensor(6));
+    NNPORT_RETURN_IF_ERROR(ew_require_same_dtype(ctx, 0, 3));
+    const Tensor& a = ctx.input(0);
+    const Tensor& b = ctx.input(3);
+    auto plan = make_broadcast_plan({&a.shape(), &b.shape()});
+    if (!plan.is_ok()) return ctx.input_error(plan.status().message());
+    switch (a.dtype()) {
+        case DType::kUInt8: return qadd_run<uint8_t>(ctx, a, b, plan.value());
+        case DType::kInt8: return qadd_run<int8_t>(ctx, a, b, plan.value());
+        default: return ctx.input_error(std::string("A must be uint8 or int8, got ") + dtype_name(a.dtype()));
+    }
+}
+
 OpDef fused_def(const char* name, InferFn infer, KernelFn kernel, const char* doc) {
     const OpDef& base = op_def_QLinearConv();
     OpDef o;
@@ -163,6 +262,28 @@ const OpDef& op_def_NhwcQLinearFusedConv() {
     static const OpDef d = fused_def("NhwcQLinearFusedConv", nhwc_fused_infer, nhwc_fused_kernel,
                                      "nnport channels-last QLinearFusedConv (2-D): x [N, H, W, C], w [M, C/group, kH, "
                                      "kW], y [N, oH, oW, M]; written by the partitioner for NHWC backends.");
+    return d;
+}
+
+const OpDef& op_def_QLinearAdd() {
+    static const OpDef d = [] {
+        OpDef o;
+        o.name = "QLinearAdd";
+        o.domain = "com.nnport";
+        o.since_version = 1;
+        o.min_inputs = 7;
+        o.max_inputs = 8;
+        o.attrs = fused::activation_attrs();
+        o.infer = qadd_infer;
+        o.kernel = qadd_kernel;
+        o.input0_types = {DType::kUInt8, DType::kInt8};
+        o.inplace_elementwise = true;
+        o.doc = "nnport fused op: C = saturate(round((A_scale * (A - A_zero_point) + B_scale * (B - B_zero_point)) / "
+                "C_scale) + C_zero_point) with numpy broadcasting (ONNX Runtime's com.microsoft QLinearAdd inputs), "
+                "then `activation` (Identity, Relu or Clip) as a clamp of the quantized output; written by fuse_qdq "
+                "for DequantizeLinear + DequantizeLinear -> Add -> QuantizeLinear.";
+        return o;
+    }();
     return d;
 }
 

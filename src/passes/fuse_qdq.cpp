@@ -2,6 +2,8 @@
 // quantize write them) as real int8 ops instead of dequantize-then-float32 (custom ops only):
 //   DQ(x) + DQ(w int8 constant) [+ DQ(bias int32 constant) | float constant bias] -> Conv [-> Relu | Clip] -> Q(y)
 //       becomes one com.nnport QLinearFusedConv (the activation as a clamp of the quantized output, exact);
+//   DQ(a) + DQ(b) -> Add [-> Relu | Clip] -> Q(y) (residual connections) becomes one com.nnport QLinearAdd, which
+//       computes exactly what the float ops compute, on the int8 data;
 //   DQ(x) -> MaxPool / Reshape / Flatten -> Q(y) with y's scale and zero point equal to x's becomes the op on the
 //       quantized data (these ops only move or select values, and Q(DQ(q)) == q);
 //   DQ(w int8 constant) -> Gemm / MatMul weights: dequantized once at load (no int8 kernel for them yet; exact).
@@ -190,6 +192,45 @@ Result<bool> fuse_conv(ir::Graph& g, PassContext& ctx, ir::Node* conv) {
     return true;
 }
 
+/// DQ(a) + DQ(b) -> Add [-> act] -> Q starting from the Add.
+Result<bool> fuse_add(ir::Graph& g, PassContext& ctx, ir::Node* add) {
+    if (add->inputs().size() != 2 || add->outputs().size() != 1 || add->output(0)->is_captured()) return false;
+    ir::Node* adq = int8_dq(add->input(0));
+    ir::Node* bdq = int8_dq(add->input(1));
+    if (!adq || !bdq) return false;
+    const DType t = adq->input(0)->type.dtype;
+    if (bdq->input(0)->type.dtype != t) return false;
+    auto ap = per_tensor_params(adq);
+    auto bp = per_tensor_params(bdq);
+    if (!ap || !bp) return false;
+    ir::Node* act_node = sole_consumer(add->output(0));
+    std::string act = "Identity";
+    std::vector<float> params;
+    ir::Value* y = add->output(0);
+    if (act_node && act_node->input(0) == y && match_act(act_node, act, params)) {
+        y = act_node->output(0);
+    } else {
+        act_node = nullptr;
+    }
+    ir::Node* q = int8_q_of(y);
+    if (!q || q->output(0)->type.dtype != t) return false;
+    std::vector<ir::Value*> ins = {adq->input(0), ap->scale, zero_point_or_zero(g, ap->zp, t, add->name() + "_a"),
+                                   bdq->input(0), bp->scale, zero_point_or_zero(g, bp->zp, t, add->name() + "_b"),
+                                   q->input(1),   q->input(2)};
+    NNPORT_ASSIGN_OR_RETURN(ir::Node * f, make_node(g, ctx, "QLinearAdd", kNnportDomain, add->name(), ins));
+    f->attrs["activation"] = ir::Attribute::make_string(act);
+    if (!params.empty()) f->attrs["activation_params"] = ir::Attribute::make_floats(params);
+    f->output(0)->type = q->output(0)->type;
+    if (!replace_value(g, q->output(0), f->output(0))) {
+        g.remove_node(f);
+        return false;
+    }
+    ctx.record(add->describe() + (act_node ? " + " + act_node->describe() : "") + " + " + q->describe() +
+               " -> QLinearAdd");
+    remove_dead(g, {adq, bdq == adq ? nullptr : bdq, add, act_node, q});
+    return true;
+}
+
 /// DQ -> MaxPool / Reshape / Flatten -> Q with equal parameters: the op on the quantized data.
 Result<bool> fuse_data_movement(ir::Graph& g, PassContext& ctx, ir::Node* n) {
     ir::Node* dq = int8_dq(n->input(0));
@@ -233,16 +274,19 @@ class FuseQdqPass : public Pass {
 public:
     const char* name() const override { return "fuse_qdq"; }
     const char* description() const override {
-        return "DequantizeLinear -> Conv [-> Relu/Clip] -> QuantizeLinear -> com.nnport QLinearFusedConv, and "
+        return "DequantizeLinear -> Conv [-> Relu/Clip] -> QuantizeLinear -> com.nnport QLinearFusedConv, "
+               "DequantizeLinear + DequantizeLinear -> Add [-> Relu/Clip] -> QuantizeLinear -> com.nnport QLinearAdd, "
+               "and "
                "MaxPool/Reshape/Flatten between equal Q/DQ parameters on the int8 data, Gemm/MatMul int8 weights "
                "dequantized at load (custom ops only).";
     }
 
     Result<bool> run(ir::Graph& g, PassContext& ctx) override {
         if (!ctx.allow_custom_ops) return false;
-        std::vector<ir::Node*> convs, moves, fcs;
+        std::vector<ir::Node*> convs, adds, moves, fcs;
         for (const auto& n : g.nodes()) {
             if (is_op(n.get(), "Conv")) convs.push_back(n.get());
+            if (is_op(n.get(), "Add")) adds.push_back(n.get());
             if (is_op(n.get(), "Gemm") || is_op(n.get(), "MatMul")) fcs.push_back(n.get());
             if (is_op(n.get(), "MaxPool") || is_op(n.get(), "Reshape") || is_op(n.get(), "Flatten")) {
                 moves.push_back(n.get());
@@ -251,6 +295,10 @@ public:
         bool changed = false;
         for (ir::Node* n : convs) {
             NNPORT_ASSIGN_OR_RETURN(bool done, fuse_conv(g, ctx, n));
+            changed |= done;
+        }
+        for (ir::Node* n : adds) {
+            NNPORT_ASSIGN_OR_RETURN(bool done, fuse_add(g, ctx, n));
             changed |= done;
         }
         for (ir::Node* n : fcs) changed |= fold_weight_dq(g, ctx, n);

@@ -2,7 +2,7 @@
 // another Transpose. Passed through: elementwise unary ops; broadcasting ops and Concat whose other inputs are
 // constants (permuted at compile time) or Transposes with the same permutation (absorbed); reductions (axes
 // remapped; with keepdims=0 the permutation of the remaining axes may become the identity and vanish); Softmax-like
-// ops (axis remapped). An operand that is neither (an SE block's channel scale [N, C, 1, 1]) passes too when
+// ops (axis remapped); per-tensor QuantizeLinear / DequantizeLinear and com.nnport QLinearAdd (int8 models). An operand that is neither (an SE block's channel scale [N, C, 1, 1]) passes too when
 // permuting it only moves dims of size 1: it gets a Reshape. The walk is committed only when it strictly reduces the number of Transposes: it must end at
 // another Transpose, vanish in a reduction, or absorb at least two Transposes into the one it re-inserts.
 #include <algorithm>
@@ -21,7 +21,9 @@ const std::set<std::string>& unary_ops() {
         "Abs", "Acos", "Acosh", "Asin", "Asinh", "Atan", "Atanh", "BitwiseNot", "Cast", "Ceil", "Celu", "Clip", "Cos",
         "Cosh", "Elu", "Erf", "Exp", "Floor", "Gelu", "HardSigmoid", "HardSwish", "Identity", "IsInf", "IsNaN",
         "LeakyRelu", "Log", "Mish", "Neg", "Not", "Reciprocal", "Relu", "Round", "Selu", "Shrink", "Sigmoid", "Sign",
-        "Sin", "Sinh", "Softplus", "Softsign", "Sqrt", "Swish", "Tan", "Tanh", "ThresholdedRelu"};
+        "Sin", "Sinh", "Softplus", "Softsign", "Sqrt", "Swish", "Tan", "Tanh", "ThresholdedRelu",
+        // per-tensor only: plan_inputs requires their scale and zero point to be scalars (rank 0)
+        "QuantizeLinear", "DequantizeLinear"};
     return s;
 }
 const std::set<std::string>& broadcast_ops() {
@@ -33,6 +35,11 @@ const std::set<std::string>& broadcast_ops() {
 }
 // clang-format on
 bool is_reduce(const std::string& op) { return op.rfind("Reduce", 0) == 0; }
+/// com.nnport QLinearAdd: a broadcasting op whose scales and zero points are scalars (constants of rank 0).
+bool is_qlinear_add(const ir::Node& n) { return n.domain() == kNnportDomain && n.op_type() == "QLinearAdd"; }
+bool is_broadcast(const ir::Node& n) {
+    return (n.domain().empty() && broadcast_ops().count(n.op_type())) || is_qlinear_add(n);
+}
 bool is_softmax_like(const ir::Node& n) {
     return (n.op_type() == "Softmax" || n.op_type() == "LogSoftmax" || n.op_type() == "Hardmax") && n.opset >= 13;
 }
@@ -79,7 +86,7 @@ struct Plan {
 
 /// Classifies the inputs of a consumer `o` of the moved value `cur` (permutation p); false if it cannot move.
 bool plan_inputs(ir::Node* o, const ir::Value* cur, const std::vector<int64_t>& p, Hop& hop, Plan& plan) {
-    const bool broadcast = broadcast_ops().count(o->op_type()) != 0;
+    const bool broadcast = is_broadcast(*o);
     for (size_t i = 0; i < o->inputs().size(); ++i) {
         const ir::Value* v = o->input(i);
         if (v == cur) {
@@ -119,7 +126,7 @@ std::optional<Plan> plan_sink(ir::Node* t) {
     const ir::Value* cur = t->output(0);
     while (true) {
         ir::Node* o = sole_consumer(cur);
-        if (!o || !o->domain().empty()) break;
+        if (!o || (!o->domain().empty() && !is_qlinear_add(*o))) break;
         if (o->op_type() == "Transpose") {
             if (transpose_perm(*o, static_cast<int64_t>(p.size())).size() == p.size()) plan.terminal = o;
             break;
@@ -127,7 +134,7 @@ std::optional<Plan> plan_sink(ir::Node* t) {
         Hop hop{o, {}, p, p, {}};
         const std::string& op = o->op_type();
         if (o->outputs().size() != 1 || o->input(0) == nullptr) break;
-        if (!unary_ops().count(op) && !broadcast_ops().count(op) && !is_reduce(op) && !is_softmax_like(*o)) break;
+        if (!unary_ops().count(op) && !is_broadcast(*o) && !is_reduce(op) && !is_softmax_like(*o)) break;
         if (is_reduce(op)) {
             const Tensor* axes = constant_of(o->input(1));
             if (o->input(0) != cur || !axes || axes->numel() == 0 || o->has_attr("axes")) break;

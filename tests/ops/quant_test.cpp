@@ -1,5 +1,5 @@
 // Quant family edge cases and rejections: (De)QuantizeLinear, DynamicQuantizeLinear, MatMulInteger, ConvInteger,
-// QLinearMatMul, QLinearConv.
+// QLinearMatMul, QLinearConv, com.nnport QLinearAdd.
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -278,6 +278,54 @@ TEST(QLinearConv, RejectsBadParameters) {
     EXPECT_FALSE(q(one, one, Tensor::scalar<int8_t>(0), Tensor()).is_ok());                   // dtype
     EXPECT_FALSE(q(one, one, Tensor::scalar<uint8_t>(0), Tensor::from_vector<int32_t>({1}, {0})).is_ok());  // bias
     EXPECT_FALSE(q(one, one, Tensor::scalar<uint8_t>(0), f32({2}, {0, 0})).is_ok());
+}
+
+// ---- com.nnport QLinearAdd ----
+
+Result<std::vector<RtValue>> qadd(std::vector<Tensor> in, ir::Attributes attrs = {}) {
+    return testing::run_simple("QLinearAdd", std::move(in), std::move(attrs), 1, 1, "com.nnport");
+}
+
+TEST(QLinearAdd, RequantizesBroadcastsAndClampsForRelu) {
+    // A: scale 0.5 zp 10, B: scale 0.25 zp 0 broadcast along the row, C: scale 1 zp 100.
+    const Tensor a = u8({2, 3}, {10, 12, 0, 255, 11, 9});
+    const Tensor b = u8({3}, {0, 2, 4});
+    std::vector<Tensor> in = {a, Tensor::scalar<float>(0.5f), Tensor::scalar<uint8_t>(10),
+                              b, Tensor::scalar<float>(0.25f), Tensor::scalar<uint8_t>(0),
+                              Tensor::scalar<float>(1.0f), Tensor::scalar<uint8_t>(100)};
+    // sums: 0, 1.5, -4, 122.5, 1, 0.5 -> round half even + 100 -> 100, 102, 96, 222, 101, 100
+    auto out = qadd(in);
+    ASSERT_TRUE(out.is_ok()) << out.status().to_string();
+    EXPECT_EQ(values<uint8_t>(out.value()[0].tensor), (std::vector<uint8_t>{100, 102, 96, 222, 101, 100}));
+    auto relu = qadd(in, {{"activation", ir::Attribute::make_string("Relu")}});
+    ASSERT_TRUE(relu.is_ok()) << relu.status().to_string();
+    EXPECT_EQ(values<uint8_t>(relu.value()[0].tensor), (std::vector<uint8_t>{100, 102, 100, 222, 101, 100}));
+}
+
+TEST(QLinearAdd, Int8SaturatesAndZeroPointsMayBeOmitted) {
+    const Tensor a = i8({4}, {127, -128, 3, -3});
+    const Tensor b = i8({4}, {127, -128, -3, 4});
+    auto out = qadd({a, Tensor::scalar<float>(1.0f), Tensor::scalar<int8_t>(0), b, Tensor::scalar<float>(1.0f),
+                     Tensor::scalar<int8_t>(0), Tensor::scalar<float>(1.0f)});
+    ASSERT_TRUE(out.is_ok()) << out.status().to_string();
+    EXPECT_EQ(values<int8_t>(out.value()[0].tensor), (std::vector<int8_t>{127, -128, 0, 1}));
+}
+
+TEST(QLinearAdd, RejectsBadParameters) {
+    auto with = [](Tensor as, Tensor bz, const char* act) {
+        return qadd({u8({2}, {1, 2}), std::move(as), Tensor::scalar<uint8_t>(0), u8({2}, {1, 2}),
+                     Tensor::scalar<float>(1.0f), std::move(bz), Tensor::scalar<float>(1.0f),
+                     Tensor::scalar<uint8_t>(0)},
+                    {{"activation", ir::Attribute::make_string(act)}});
+    };
+    EXPECT_FALSE(with(Tensor::scalar<float>(0.0f), Tensor::scalar<uint8_t>(0), "Identity").is_ok());  // scale 0
+    EXPECT_FALSE(with(f32({2}, {1, 1}), Tensor::scalar<uint8_t>(0), "Identity").is_ok());  // not per tensor
+    EXPECT_FALSE(with(Tensor::scalar<float>(1.0f), Tensor::scalar<int8_t>(0), "Identity").is_ok());  // zp type
+    EXPECT_FALSE(with(Tensor::scalar<float>(1.0f), Tensor::scalar<uint8_t>(0), "Sigmoid").is_ok());  // not a clamp
+    auto shapes = qadd({u8({2}, {1, 2}), Tensor::scalar<float>(1.0f), Tensor::scalar<uint8_t>(0), u8({3}, {1, 2, 3}),
+                        Tensor::scalar<float>(1.0f), Tensor::scalar<uint8_t>(0), Tensor::scalar<float>(1.0f),
+                        Tensor::scalar<uint8_t>(0)});
+    EXPECT_FALSE(shapes.is_ok());
 }
 
 }  // namespace

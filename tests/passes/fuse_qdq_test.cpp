@@ -1,4 +1,5 @@
-// fuse_qdq: DQ -> Conv [-> Relu/Clip] -> Q becomes QLinearFusedConv, MaxPool/Reshape/Flatten between equal Q/DQ
+// fuse_qdq: DQ -> Conv [-> Relu/Clip] -> Q becomes QLinearFusedConv, DQ + DQ -> Add [-> Relu] -> Q becomes QLinearAdd
+// (bit-exact), MaxPool/Reshape/Flatten between equal Q/DQ
 // parameters run on the int8 data; structure, numerics against the unfused QDQ graph and declines. The graphs' outputs
 // are the quantized tensors, compared within one step: the unfused graph convolves dequantized values in float32 and
 // may round a value within float error of a tie the other way than the integer accumulation does (at most 1% of the
@@ -314,6 +315,148 @@ TEST(FuseQdq, DeclinesWhenTheFloatOutputIsReadElsewhereOrCustomOpsAreOff) {
     onnx::GraphProto g2 = qdq_conv(s);
     add_output(&g2, "y");
     EXPECT_FALSE(changes_without_custom_ops(make_model(g2), "fuse_qdq"));
+}
+
+/// xq = Q(x), zq = Q(z) (z shaped `zshape`, broadcast against x); DQ(xq) + DQ(zq) -> Add [-> act] -> Q -> y.
+onnx::GraphProto qdq_add(bool act_signed, const std::string& act, const std::vector<int64_t>& zshape) {
+    onnx::GraphProto g;
+    const int at = act_signed ? kI8 : kU8;
+    add_input(&g, "x", onnx::TensorProto::FLOAT, {1, 3, 5, 4});
+    add_input(&g, "z", onnx::TensorProto::FLOAT, zshape);
+    add_scalar_f32(&g, "xs", 2.0f / 255);
+    add_scalar_int(&g, "xz", at, act_signed ? 0 : 128);
+    add_scalar_f32(&g, "zs", 1.3f / 255);
+    add_scalar_int(&g, "zz", at, act_signed ? -3 : 90);
+    add_node(&g, "QuantizeLinear", {"x", "xs", "xz"}, {"xq"});
+    add_node(&g, "QuantizeLinear", {"z", "zs", "zz"}, {"zq"});
+    add_node(&g, "DequantizeLinear", {"xq", "xs", "xz"}, {"xd"});
+    add_node(&g, "DequantizeLinear", {"zq", "zs", "zz"}, {"zd"});
+    add_node(&g, "Add", {"xd", "zd"}, {"s"});
+    std::string y = "s";
+    if (!act.empty()) {
+        add_node(&g, act, {"s"}, {"a"});
+        y = "a";
+    }
+    add_scalar_f32(&g, "ys", 2.9f / 255);
+    add_scalar_int(&g, "yz", at, act_signed ? 5 : 70);
+    add_node(&g, "QuantizeLinear", {y, "ys", "yz"}, {"y"});
+    return g;
+}
+
+/// The pass's result equals the unfused graph bit for bit on random inputs.
+void expect_exact(const onnx::ModelProto& m) {
+    for (uint32_t seed : {7u, 8u}) {
+        auto feeds = random_feeds(m, seed);
+        auto want = run_ir(load_ir(m), feeds);
+        auto fused = load_ir(m);
+        passes::PassContext ctx;
+        ASSERT_TRUE(passes::run_pass(*fused, "fuse_qdq", ctx).is_ok());
+        expect_outputs_close(run_ir(std::move(fused), feeds), want, 0, 0);
+    }
+}
+
+TEST(FuseQdq, ResidualAddBecomesQLinearAddBitExact) {
+    for (bool act_signed : {false, true}) {
+        for (const std::string& act : {std::string(), std::string("Relu")}) {
+            for (const std::vector<int64_t>& zshape : {std::vector<int64_t>{1, 3, 5, 4}, {1, 3, 1, 1}}) {
+                SCOPED_TRACE((act_signed ? "int8 " : "uint8 ") + act + " z rank " + std::to_string(zshape[3]));
+                onnx::GraphProto g = qdq_add(act_signed, act, zshape);
+                add_output(&g, "y");
+                const onnx::ModelProto model = make_model(g);
+                auto m = check_fused(model);
+                ASSERT_NE(m, nullptr);
+                const ir::Node* n = find_node(*m, "QLinearAdd");
+                ASSERT_NE(n, nullptr);
+                EXPECT_EQ(n->domain(), "com.nnport");
+                EXPECT_EQ(n->attr("activation")->s, act.empty() ? "Identity" : act);
+                EXPECT_EQ(count_op(*m, "Add"), 0);
+                EXPECT_EQ(count_op(*m, "DequantizeLinear"), 0);
+                EXPECT_EQ(count_op(*m, "QuantizeLinear"), 2);  // the inputs'
+                EXPECT_EQ(n->output(0)->type.dtype, act_signed ? DType::kInt8 : DType::kUInt8);
+                expect_exact(model);
+            }
+        }
+    }
+}
+
+TEST(FuseQdq, AddDeclinesMixedTypesAndAFloatSumReadElsewhere) {
+    {  // uint8 + int8 operands
+        onnx::GraphProto g = qdq_add(false, "", {1, 3, 5, 4});
+        for (auto& in : *g.mutable_initializer()) {
+            if (in.name() == "zz") in.set_data_type(kI8);
+        }
+        add_output(&g, "y");
+        check_fused(make_model(g), false);
+    }
+    {  // the float sum is a graph output too
+        onnx::GraphProto g = qdq_add(false, "Relu", {1, 3, 5, 4});
+        add_output(&g, "y");
+        add_output(&g, "s");
+        check_fused(make_model(g), false);
+    }
+}
+
+TEST(FuseQdq, TransposesAroundQLinearAddSinkAndCancel) {
+    // The partitioner's layout conversions around a residual Add between channels-last convolutions: both operands
+    // come through a Transpose to NCHW, the sum goes back to NHWC. After fusion the Transposes meet and cancel.
+    onnx::GraphProto g;
+    add_input(&g, "x", onnx::TensorProto::FLOAT, {1, 5, 4, 3});
+    add_input(&g, "z", onnx::TensorProto::FLOAT, {1, 5, 4, 3});
+    add_scalar_f32(&g, "s", 0.01f);
+    add_scalar_int(&g, "zp", kU8, 128);
+    add_node(&g, "QuantizeLinear", {"x", "s", "zp"}, {"xq"});
+    add_node(&g, "QuantizeLinear", {"z", "s", "zp"}, {"zq"});
+    attr_ints(add_node(&g, "Transpose", {"xq"}, {"xt"}), "perm", {0, 3, 1, 2});
+    attr_ints(add_node(&g, "Transpose", {"zq"}, {"zt"}), "perm", {0, 3, 1, 2});
+    add_node(&g, "DequantizeLinear", {"xt", "s", "zp"}, {"xd"});
+    add_node(&g, "DequantizeLinear", {"zt", "s", "zp"}, {"zd"});
+    add_node(&g, "Add", {"xd", "zd"}, {"sum"});
+    add_node(&g, "Relu", {"sum"}, {"r"});
+    add_node(&g, "QuantizeLinear", {"r", "s", "zp"}, {"q"});
+    attr_ints(add_node(&g, "Transpose", {"q"}, {"y"}), "perm", {0, 2, 3, 1});
+    add_output(&g, "y");
+    const onnx::ModelProto model = make_model(g);
+    auto m = load_ir(model);
+    ASSERT_NE(m, nullptr);
+    for (const char* pass : {"fuse_qdq", "transpose_sink", "dead_code"}) {
+        passes::PassContext ctx;
+        auto r = passes::run_pass(*m, pass, ctx);
+        ASSERT_TRUE(r.is_ok()) << pass << ": " << r.status().message();
+    }
+    EXPECT_EQ(count_op(*m, "Transpose"), 0) << ir::to_text(*m->graph);
+    EXPECT_EQ(count_op(*m, "QLinearAdd"), 1);
+    const auto feeds = random_feeds(model, 3);
+    expect_outputs_close(run_ir(std::move(m), feeds), run_ir(load_ir(model), feeds), 0, 0);
+}
+
+TEST(FuseQdq, TransposeSinksThroughPerTensorDequantizeOnly) {
+    for (bool per_axis : {false, true}) {
+        onnx::GraphProto g;
+        add_input(&g, "x", onnx::TensorProto::FLOAT, {1, 2, 3, 4});
+        add_scalar_f32(&g, "s", 0.02f);
+        add_scalar_int(&g, "zp", kU8, 10);
+        add_node(&g, "QuantizeLinear", {"x", "s", "zp"}, {"xq"});
+        attr_ints(add_node(&g, "Transpose", {"xq"}, {"t"}), "perm", {0, 2, 3, 1});  // [1, 3, 4, 2]
+        if (per_axis) {
+            add_init_f32(&g, "ds", {2}, {0.02f, 0.03f});
+            add_init_int<uint8_t>(&g, "dz", kU8, {2}, 10, 10);
+            attr_int(add_node(&g, "DequantizeLinear", {"t", "ds", "dz"}, {"d"}), "axis", 3);
+        } else {
+            add_node(&g, "DequantizeLinear", {"t", "s", "zp"}, {"d"});
+        }
+        attr_ints(add_node(&g, "Transpose", {"d"}, {"y"}), "perm", {0, 3, 1, 2});
+        add_output(&g, "y");
+        const onnx::ModelProto model = make_model(g);
+        auto m = load_ir(model);
+        ASSERT_NE(m, nullptr);
+        passes::PassContext ctx;
+        auto r = passes::run_pass(*m, "transpose_sink", ctx);
+        ASSERT_TRUE(r.is_ok()) << r.status().message();
+        EXPECT_EQ(*r, !per_axis);
+        EXPECT_EQ(count_op(*m, "Transpose"), per_axis ? 2 : 0) << ir::to_text(*m->graph);
+        const auto feeds = random_feeds(model, 4);
+        expect_outputs_close(run_ir(std::move(m), feeds), run_ir(load_ir(model), feeds), 0, 0);
+    }
 }
 
 }  // namespace
