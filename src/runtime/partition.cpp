@@ -50,12 +50,22 @@ std::string layout_obstacle(const ir::Node& n) {
     return {};
 }
 
-/// Whether `p` is a channels-last node, or a layout-transparent op (elementwise, Concat) fed by one within `depth`
-/// hops: a pooling node there keeps the region channels-last instead of adding two conversions.
+/// A QuantizeLinear / DequantizeLinear with scalar (per-tensor) scale and zero point: elementwise, any layout.
+bool per_tensor_qdq(const ir::Node& n) {
+    if (!passes::is_op(&n, "QuantizeLinear") && !passes::is_op(&n, "DequantizeLinear")) return false;
+    for (size_t i = 1; i < n.inputs().size(); ++i) {
+        if (n.input(i) && n.input(i)->type.rank() != 0) return false;
+    }
+    return n.inputs().size() >= 2 && n.input(1);
+}
+
+/// Whether `p` is a channels-last node, or a layout-transparent op (elementwise, Concat, per-tensor Q/DQ) fed by one
+/// within `depth` hops: a pooling node there keeps the region channels-last instead of adding two conversions.
 bool behind_channels_last(const ir::Node* p, const std::set<const ir::Node*>& chosen, int depth) {
     if (!p || depth < 0) return false;
     if (chosen.count(p)) return true;
-    const bool transparent = (p->def && p->def->inplace_elementwise) || p->op_type() == "Concat";
+    const bool transparent =
+        (p->def && p->def->inplace_elementwise) || p->op_type() == "Concat" || per_tensor_qdq(*p);
     if (!transparent) return false;
     for (const ir::Value* v : p->inputs()) {
         if (v && behind_channels_last(v->producer(), chosen, depth - 1)) return true;
@@ -150,6 +160,34 @@ Status split_shared_transposes(ir::Graph& g, const passes::PassContext& pctx) {
     return g.topo_sort();  // the copies were appended after their readers
 }
 
+/// Transpose(QuantizeLinear(x)) -> QuantizeLinear(Transpose(x)) for a per-tensor Q read only by the Transpose: the
+/// layout conversion in front of an int8 model's first convolution then moves float32 data (the cpu backend's
+/// register transposes) instead of int8 data (the reference kernel). Exact: Q is elementwise.
+Result<int> hoist_transposes_above_quantize(ir::Graph& g, const passes::PassContext& pctx) {
+    std::vector<ir::Node*> ts;
+    for (const auto& n : g.nodes()) {
+        if (!passes::is_op(n.get(), "Transpose")) continue;
+        ir::Node* q = n->input(0) ? n->input(0)->producer() : nullptr;
+        if (!q || !passes::is_op(q, "QuantizeLinear") || !per_tensor_qdq(*q) || q->outputs().size() != 1) continue;
+        if (q->output(0)->uses().size() != 1 || q->output(0)->is_graph_output() || q->output(0)->is_captured()) continue;
+        if (q->input(0)->type.dtype != DType::kFloat32) continue;
+        ts.push_back(n.get());
+    }
+    for (ir::Node* t : ts) {
+        ir::Node* q = t->input(0)->producer();
+        NNPORT_ASSIGN_OR_RETURN(ir::Node * nt, passes::make_node(g, pctx, "Transpose", "", t->name(), {q->input(0)}));
+        nt->attrs = t->attrs;
+        q->set_input(0, nt->output(0));
+        q->output(0)->type = ir::ValueType();  // its layout changed: inference starts afresh
+        if (!passes::replace_value(g, t->output(0), q->output(0))) {
+            return internal_error(t->describe() + ": cannot move it above " + q->describe());
+        }
+        g.remove_node(t);
+    }
+    if (!ts.empty()) NNPORT_RETURN_IF_ERROR(g.topo_sort());
+    return static_cast<int>(ts.size());
+}
+
 int count_transposes(const ir::Graph& g) {
     int k = 0;
     for (const auto& n : g.nodes()) k += passes::is_op(n.get(), "Transpose") ? 1 : 0;
@@ -206,6 +244,7 @@ Result<int> apply_layouts(ir::Model& model, const std::vector<const Backend*>& b
         }
         if (!changed) break;
     }
+    NNPORT_RETURN_IF_ERROR(hoist_transposes_above_quantize(g, pctx).status());
     for (const char* pass : {"cse", "dead_code"}) {
         passes::PassContext ctx;
         NNPORT_RETURN_IF_ERROR(passes::run_pass(model, pass, ctx).status());

@@ -459,5 +459,35 @@ TEST(FuseQdq, TransposeSinksThroughPerTensorDequantizeOnly) {
     }
 }
 
+TEST(FuseQdq, Int8ModelRunsInOneChannelsLastRegionOnTheDefaultBackends) {
+    // x -> Q -> DQ -> Conv -> Relu -> Q -> DQ -> GlobalAveragePool -> y: with the default backends the layout
+    // conversion moves above the input's QuantizeLinear (float32 data) and the pooling joins the channels-last
+    // region through the per-tensor DequantizeLinear, so one Transpose remains.
+    Spec s;
+    s.act = "Relu";
+    onnx::GraphProto g = qdq_conv(s);
+    add_node(&g, "DequantizeLinear", {"y", "ys", "yz"}, {"yd"});
+    add_node(&g, "GlobalAveragePool", {"yd"}, {"out"});
+    add_output(&g, "out");
+    const onnx::ModelProto model = make_model(g);
+    SessionOptions o;
+    o.threads = 1;
+    auto sess = Session::from_model(load_ir(model), o);
+    ASSERT_TRUE(sess.is_ok()) << sess.status().message();
+    int transposes = 0, nhwc = 0;
+    for (const NodePlacement& p : (*sess)->placements()) {
+        transposes += p.op_type == "Transpose";
+        nhwc += p.op_type.find(".Nhwc") != std::string::npos;
+    }
+    EXPECT_EQ(transposes, 1);
+    EXPECT_EQ(nhwc, 2);  // the convolution and the pooling
+    for (uint32_t seed : {1u, 2u}) {
+        const auto feeds = random_feeds(model, seed);
+        auto got = (*sess)->run(feeds);
+        ASSERT_TRUE(got.is_ok()) << got.status().message();
+        expect_outputs_close(*got, run_ir(load_ir(model), feeds), 0, 0.004 / 64 + 1e-6);  // a step in 1 of 64 means
+    }
+}
+
 }  // namespace
 }  // namespace nnport::testing
