@@ -1,12 +1,18 @@
 // The XNNPACK backend: float32 convolution, pooling, fully connected and elementwise operators of Debian's XNNPACK
-// (February 2022 operator API). Convolutions and pools run channels-last (the partitioner rewrites them into their
-// com.nnport Nhwc* twins); weights are packed once when the node is prepared; each run sets the operator up for the
-// actual input shape and runs it on the session's pthreadpool.
+// (February 2022 operator API), and the int8 operators around int8 convolutions in QDQ models: QuantizeLinear and
+// DequantizeLinear per tensor (float32 <-> uint8/int8), MaxPool on uint8/int8 and com.nnport QLinearAdd. Convolutions
+// and pools run channels-last (the partitioner rewrites them into their com.nnport Nhwc* twins); weights are packed
+// once when the node is prepared; each run sets the operator up for the actual input shape and runs it on the
+// session's pthreadpool.
 //
 // Known difference from the reference kernels: XNNPACK's float32 kernels (convolution, fully connected, pooling,
 // Add/Sub/Mul/Div, clamp) end with max(y, min) and min(y, max) instructions, which return the bound when y is NaN, and
 // its Max/Min return the other operand when the first is NaN. A NaN result (a NaN input, inf - inf, 0/0) therefore
 // comes out as -inf, or as the lower bound of a fused Relu/Clip (tested in XnnKnownDifferences).
+// The int8 operators (xnn_quant.cpp; tested in XnnInt8.*): QuantizeLinear multiplies by the scale's float32
+// reciprocal where ONNX divides, so it is one step off where x / scale is within about an ulp of a .5 tie, and a NaN
+// quantizes to the type's maximum (the reference: its minimum); DequantizeLinear and uint8/int8 MaxPool are exact;
+// QLinearAdd requantizes in fixed point and may differ from the reference's float arithmetic by one quantization step.
 #include <algorithm>
 #include <mutex>
 
@@ -105,7 +111,9 @@ public:
     std::string description() const override {
         return "XNNPACK (Debian 0.0~git20220216 operator API): float32 Conv/FusedConv and pooling channels-last, "
                "Gemm/MatMul with constant weights, elementwise and Softmax; its kernels clamp every output, so a NaN "
-               "result comes out as the clamp's lower bound (-inf, 0 after Relu)";
+               "result comes out as the clamp's lower bound (-inf, 0 after Relu). int8: per-tensor QuantizeLinear "
+               "(one step off next to .5 ties: it multiplies by 1/scale) and DequantizeLinear (exact), uint8/int8 "
+               "MaxPool channels-last (exact), com.nnport QLinearAdd (fixed point, within one step)";
     }
     Support available() const override {
         const xnn_status s = initialize_once();
@@ -129,6 +137,7 @@ public:
         if ((onnx && (op == "Gemm" || op == "MatMul")) || (nnport && (op == "FusedGemm" || op == "FusedMatMul"))) {
             return xnn::gemm_supports(n, constant);
         }
+        if (xnn::is_quant_op(n)) return xnn::quant_supports(n, constant);
         return xnn::elementwise_supports(n, constant);
     }
     Result<std::unique_ptr<BackendKernel>> prepare(const ir::Node& n, const PrepareContext& ctx) const override {
@@ -142,6 +151,7 @@ public:
         if (op == "Gemm" || op == "MatMul" || op == "FusedGemm" || op == "FusedMatMul") {
             return xnn::gemm_prepare(n, ctx);
         }
+        if (xnn::is_quant_op(n)) return xnn::quant_prepare(n, ctx);
         return xnn::elementwise_prepare(n, ctx);
     }
 };

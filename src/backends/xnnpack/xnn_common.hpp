@@ -1,6 +1,6 @@
 // Shared pieces of the XNNPACK backend: operator handles, status messages, type checks for supports(), the split of
 // a fused activation into XNNPACK's output clamp and a vectorised epilogue, and the per-family entry points that
-// xnn_backend.cpp dispatches to (xnn_conv.cpp, xnn_pool.cpp, xnn_gemm.cpp, xnn_elementwise.cpp).
+// xnn_backend.cpp dispatches to (xnn_conv.cpp, xnn_pool.cpp, xnn_gemm.cpp, xnn_elementwise.cpp, xnn_quant.cpp).
 #pragma once
 
 #include <xnnpack.h>
@@ -84,7 +84,7 @@ using KernelPtr = std::unique_ptr<BackendKernel>;
 Support conv_supports(const ir::Node& n, const ConstantFn& constant);
 Result<KernelPtr> conv_prepare(const ir::Node& n, const PrepareContext& ctx);
 
-/// MaxPool, AveragePool, GlobalAveragePool (-> kNHWC) and their Nhwc forms.
+/// MaxPool (float32, uint8, int8), AveragePool, GlobalAveragePool (float32) (-> kNHWC) and their Nhwc forms.
 Support pool_supports(const ir::Node& n, const ConstantFn& constant);
 Result<KernelPtr> pool_prepare(const ir::Node& n, const PrepareContext& ctx);
 
@@ -96,5 +96,10 @@ Result<KernelPtr> gemm_prepare(const ir::Node& n, const PrepareContext& ctx);
 /// Ceil, Elu, Round) and Softmax.
 Support elementwise_supports(const ir::Node& n, const ConstantFn& constant);
 Result<KernelPtr> elementwise_prepare(const ir::Node& n, const PrepareContext& ctx);
+
+/// QuantizeLinear and DequantizeLinear per tensor (float32 <-> uint8/int8), com.nnport QLinearAdd (xnn_quant.cpp).
+bool is_quant_op(const ir::Node& n);
+Support quant_supports(const ir::Node& n, const ConstantFn& constant);
+Result<KernelPtr> quant_prepare(const ir::Node& n, const PrepareContext& ctx);
 
 }  // namespace nnport::xnn

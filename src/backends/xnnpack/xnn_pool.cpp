@@ -1,5 +1,6 @@
 // XNNPACK backend: MaxPool, AveragePool and GlobalAveragePool channels-last (xnn_create_max_pooling2d_nhwc_f32,
-// xnn_create_average_pooling2d_nhwc_f32, xnn_create_global_average_pooling_nwc_f32).
+// xnn_create_average_pooling2d_nhwc_f32, xnn_create_global_average_pooling_nwc_f32), and MaxPool on uint8 / int8
+// (xnn_create_max_pooling2d_nhwc_u8 / _s8 with the type's full output range: exact).
 //
 // Matching ONNX: XNNPACK computes floor-mode output sizes from explicit pads, so ceil_mode becomes extra bottom/right
 // padding. XNNPACK's max pooling reads a padded tap as the nearest border pixel (right for undilated windows that
@@ -81,9 +82,15 @@ std::string pool_obstacle(const ir::Node& n) {
     if (n.op_type() == "GlobalMaxPool" || n.op_type() == "NhwcGlobalMaxPool") {
         return "XNNPACK (February 2022) has no global max pooling";
     }
-    const std::string why = need_f32_rank(n.input(0), "X", 4, 4);
-    if (!why.empty()) return why + " (2-D pooling only)";
     const Kind kind = kind_of(n);
+    const ir::Value* x = n.input(0);
+    if (kind == Kind::kMax && x && x->type.is_tensor() &&
+        (x->type.dtype == DType::kUInt8 || x->type.dtype == DType::kInt8)) {
+        if (!x->type.has_shape || x->type.rank() != 4) return "X is not of rank 4 (2-D pooling only)";
+        return window_obstacle(n, kind);
+    }
+    const std::string why = need_f32_rank(x, "X", 4, 4);
+    if (!why.empty()) return why + " (2-D pooling only; MaxPool also uint8 and int8)";
     if (kind == Kind::kGlobalAvg) return {};
     return window_obstacle(n, kind);
 }
@@ -112,7 +119,7 @@ private:
 
 class WindowPoolKernel final : public BackendKernel {
 public:
-    WindowPoolKernel(const ir::Node& n, Kind kind) : node_(&n), kind_(kind) {
+    WindowPoolKernel(const ir::Node& n, Kind kind) : node_(&n), kind_(kind), dtype_(n.input(0)->type.dtype) {
         const AttrAccess a = attrs_of(n);
         kernel_ = a.attr_ints("kernel_shape");
         strides_ = a.has_attr("strides") ? a.attr_ints("strides") : std::vector<int64_t>{1, 1};
@@ -123,8 +130,8 @@ public:
     Status run(KernelContext& ctx) override {
         NNPORT_RETURN_IF_ERROR(ctx.require_tensor(0));
         const Tensor& x = ctx.input(0);
-        if (x.dtype() != DType::kFloat32 || x.rank() != 4) {
-            return ctx.input_error("X must be a float32 [N, H, W, C] tensor");
+        if (x.dtype() != dtype_ || x.rank() != 4) {
+            return ctx.input_error(std::string("X must be a ") + dtype_name(dtype_) + " [N, H, W, C] tensor");
         }
         NNPORT_ASSIGN_OR_RETURN(nn::Geometry g, nn::window_geometry(ctx, {x.dim(1), x.dim(2)}, kernel_, ceil_mode_));
         OpCache::Key key = {g.pads_begin[0], g.pads_end[1], g.pads_end[0], g.pads_begin[1], x.dim(3)};
@@ -141,16 +148,23 @@ public:
         for (int64_t v : key) {
             if (v > 0xffffffffll) return unsupported(node_->describe() + ": padding too large for XNNPACK");
         }
-        NNPORT_ASSIGN_OR_RETURN(Tensor * y, ctx.output(0, DType::kFloat32, {x.dim(0), g.out[0], g.out[1], x.dim(3)}));
+        NNPORT_ASSIGN_OR_RETURN(Tensor * y, ctx.output(0, dtype_, {x.dim(0), g.out[0], g.out[1], x.dim(3)}));
         if (y->numel() == 0) return Status::ok();
         std::lock_guard<std::mutex> lock(mu_);
         NNPORT_ASSIGN_OR_RETURN(xnn_operator_t op, ops_.get(key, [&] { return create(key); }));
         const pthreadpool_t tp = threadpool(ctx, x.numel() + y->numel() * kernel_[0] * kernel_[1], kElementsPerThread);
         const size_t n = static_cast<size_t>(x.dim(0)), h = static_cast<size_t>(x.dim(1)),
                      w = static_cast<size_t>(x.dim(2));
-        xnn_status s = kind_ == Kind::kMax
-                           ? xnn_setup_max_pooling2d_nhwc_f32(op, n, h, w, x.data<float>(), y->data<float>(), tp)
-                           : xnn_setup_average_pooling2d_nhwc_f32(op, n, h, w, x.data<float>(), y->data<float>(), tp);
+        xnn_status s;
+        if (dtype_ == DType::kUInt8) {
+            s = xnn_setup_max_pooling2d_nhwc_u8(op, n, h, w, x.data<uint8_t>(), y->data<uint8_t>(), tp);
+        } else if (dtype_ == DType::kInt8) {
+            s = xnn_setup_max_pooling2d_nhwc_s8(op, n, h, w, x.data<int8_t>(), y->data<int8_t>(), tp);
+        } else if (kind_ == Kind::kMax) {
+            s = xnn_setup_max_pooling2d_nhwc_f32(op, n, h, w, x.data<float>(), y->data<float>(), tp);
+        } else {
+            s = xnn_setup_average_pooling2d_nhwc_f32(op, n, h, w, x.data<float>(), y->data<float>(), tp);
+        }
         if (s != xnn_status_success) return call_error(*node_, "pooling setup", s);
         s = xnn_run_operator(op, tp);
         if (s != xnn_status_success) return call_error(*node_, "xnn_run_operator", s);
@@ -163,7 +177,15 @@ private:
         const auto u = [](int64_t v) { return static_cast<uint32_t>(v); };
         const size_t c = static_cast<size_t>(k[4]);
         xnn_status s;
-        if (kind_ == Kind::kMax) {
+        if (dtype_ == DType::kUInt8) {
+            s = xnn_create_max_pooling2d_nhwc_u8(u(k[0]), u(k[1]), u(k[2]), u(k[3]), u(kernel_[0]), u(kernel_[1]),
+                                                 u(strides_[0]), u(strides_[1]), u(dilations_[0]), u(dilations_[1]),
+                                                 c, c, c, 0, 255, 0, &op);
+        } else if (dtype_ == DType::kInt8) {
+            s = xnn_create_max_pooling2d_nhwc_s8(u(k[0]), u(k[1]), u(k[2]), u(k[3]), u(kernel_[0]), u(kernel_[1]),
+                                                 u(strides_[0]), u(strides_[1]), u(dilations_[0]), u(dilations_[1]),
+                                                 c, c, c, -128, 127, 0, &op);
+        } else if (kind_ == Kind::kMax) {
             s = xnn_create_max_pooling2d_nhwc_f32(u(k[0]), u(k[1]), u(k[2]), u(k[3]), u(kernel_[0]), u(kernel_[1]),
                                                   u(strides_[0]), u(strides_[1]), u(dilations_[0]),
                                                   u(dilations_[1]), c, c, c, -kInf, kInf, 0, &op);
@@ -178,6 +200,7 @@ private:
 
     const ir::Node* node_;
     Kind kind_;
+    DType dtype_;  ///< float32, or uint8 / int8 (max pooling)
     std::vector<int64_t> kernel_, strides_, dilations_;
     bool ceil_mode_ = false;
     std::mutex mu_;
