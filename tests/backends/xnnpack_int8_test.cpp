@@ -144,12 +144,12 @@ TEST(XnnInt8, QuantizeExactAtHalfBoundariesAndSaturation) {
         DType t;
         std::optional<int32_t> zp;
     };
-    for (const Case& c : {Case{DType::kUInt8, 128}, Case{DType::kUInt8, 0}, Case{DType::kUInt8, std::nullopt},
-                          Case{DType::kUInt8, 255}, Case{DType::kInt8, -20}, Case{DType::kInt8, 0},
-                          Case{DType::kInt8, -128}, Case{DType::kInt8, 127}}) {
+    for (const Case& c :
+         {Case{DType::kUInt8, 128}, Case{DType::kUInt8, 0}, Case{DType::kUInt8, std::nullopt}, Case{DType::kUInt8, 255},
+          Case{DType::kInt8, -20}, Case{DType::kInt8, 0}, Case{DType::kInt8, -128}, Case{DType::kInt8, 127}}) {
         for (float scale : {0.25f, 1.0f, 2.0f}) {
-            SCOPED_TRACE(std::string(dtype_name(c.t)) + " zp " + (c.zp ? std::to_string(*c.zp) : "none") +
-                         " scale " + std::to_string(scale));
+            SCOPED_TRACE(std::string(dtype_name(c.t)) + " zp " + (c.zp ? std::to_string(*c.zp) : "none") + " scale " +
+                         std::to_string(scale));
             auto [got, want] = run_both(quantize_net(s, scale, c.t, c.zp), {{"x", RtValue(x)}}, 1);
             ASSERT_TRUE(got.defined());
             testing::expect_close(got, want, 0, 0, "QuantizeLinear");
@@ -171,7 +171,8 @@ TEST(XnnInt8, QuantizeRandomDiffersOnlyNextToRoundingBoundaries) {
                 for (int i = 0; i < 3; ++i) v = std::nextafter(v, -1e30f);
                 for (int i = 0; i < 7; ++i, v = std::nextafter(v, 1e30f)) ties.push_back(v);
             }
-            for (const Shape& s : {Shape{1, 3, 37, 29}, Shape{2, 1, 1, 7}, Shape{5}, Shape{},
+            // {1, 7, 97, 101}: enough elements for two threads.
+            for (const Shape& s : {Shape{1, 3, 37, 29}, Shape{2, 1, 1, 7}, Shape{5}, Shape{}, Shape{1, 7, 97, 101},
                                    Shape{static_cast<int64_t>(ties.size())}}) {
                 for (int threads : {1, 2}) {
                     const int32_t zp = t == DType::kUInt8 ? 131 : -7;
@@ -217,10 +218,12 @@ TEST(XnnInt8, QuantizeNanGivesTheMaximum) {
 TEST(XnnInt8, DequantizeExact) {
     uint32_t seed = 100;
     for (DType t : {DType::kUInt8, DType::kInt8}) {
-        for (std::optional<int32_t> zp : {std::optional<int32_t>(), std::optional<int32_t>(t == DType::kUInt8 ? 200 : -90),
-                                          std::optional<int32_t>(t == DType::kUInt8 ? 0 : 127)}) {
+        for (std::optional<int32_t> zp :
+             {std::optional<int32_t>(), std::optional<int32_t>(t == DType::kUInt8 ? 200 : -90),
+              std::optional<int32_t>(t == DType::kUInt8 ? 0 : 127)}) {
             for (float scale : {0.0173f, 1.0f, 3.7e-5f, 1234.5f}) {
-                for (const Shape& s : {Shape{1, 5, 17, 23}, Shape{3, 1, 1, 1}, Shape{7}, Shape{}}) {
+                for (const Shape& s :
+                     {Shape{1, 5, 17, 23}, Shape{3, 1, 1, 1}, Shape{7}, Shape{}, Shape{1, 7, 97, 101}}) {
                     for (int threads : {1, 2}) {
                         SCOPED_TRACE(std::string(dtype_name(t)) + " scale " + std::to_string(scale));
                         auto build = [&](Net& n) {
@@ -244,8 +247,10 @@ TEST(XnnInt8, DequantizeExact) {
         for (int i = 0; i < 256; ++i) all[static_cast<size_t>(i)] = t == DType::kUInt8 ? i : i - 128;
         Tensor x = std::move(Tensor::create(t, {256})).value();
         for (int i = 0; i < 256; ++i) {
-            if (t == DType::kUInt8) x.data<uint8_t>()[i] = static_cast<uint8_t>(all[static_cast<size_t>(i)]);
-            else x.data<int8_t>()[i] = static_cast<int8_t>(all[static_cast<size_t>(i)]);
+            if (t == DType::kUInt8)
+                x.data<uint8_t>()[i] = static_cast<uint8_t>(all[static_cast<size_t>(i)]);
+            else
+                x.data<int8_t>()[i] = static_cast<int8_t>(all[static_cast<size_t>(i)]);
         }
         auto build = [&](Net& n) {
             n.input("x", {256}, t);
@@ -329,12 +334,57 @@ TEST(XnnInt8, NhwcMaxPool) {
     auto build = [](Net& n) {
         n.input("x", {1, 56, 57, 64}, DType::kUInt8);
         n.node("NhwcMaxPool", {"x"},
-               {{"kernel_shape", ints({3, 3})}, {"strides", ints({2, 2})}, {"pads", ints({1, 1, 1, 1})}},
-               "com.nnport");
+               {{"kernel_shape", ints({3, 3})}, {"strides", ints({2, 2})}, {"pads", ints({1, 1, 1, 1})}}, "com.nnport");
     };
     auto [got, want] = run_both(build, {{"x", RtValue(rand_q(DType::kUInt8, {1, 56, 57, 64}, 300))}}, 2);
     ASSERT_TRUE(got.defined());
     testing::expect_close(got, want, 0, 0, "NhwcMaxPool on two threads");
+}
+
+/// Conv (float, channels-last on XNNPACK) -> QuantizeLinear -> MaxPool (uint8 / int8) -> DequantizeLinear: the
+/// partitioner takes the pool into the channels-last region as NhwcMaxPool, and everything runs on XNNPACK.
+TEST(XnnInt8, MaxPoolBetweenQdqRunsChannelsLast) {
+    for (DType t : {DType::kUInt8, DType::kInt8}) {
+        SCOPED_TRACE(dtype_name(t));
+        auto build = [t](Net& n) {
+            n.input("x", {1, 8, 15, 14}, DType::kFloat32);
+            n.constant("w", rand_f32({16, 8, 3, 3}, 11, -0.3f, 0.3f));
+            n.constant("s", Tensor::scalar<float>(0.037f));
+            n.constant("z", zp_of(t, t == DType::kUInt8 ? 140 : -12));
+            ir::Node* c =
+                n.g->add_node("Conv", "", "conv", {n.g->find_value("x"), n.g->find_value("w")}, {"c"}).value();
+            c->attrs = {{"pads", ints({1, 1, 1, 1})}};
+            c->opset = 19;
+            c->def = find_op("", "Conv");
+            ir::Node* q = n.g->add_node("QuantizeLinear", "", "q",
+                                        {n.g->find_value("c"), n.g->find_value("s"), n.g->find_value("z")}, {"cq"})
+                              .value();
+            q->opset = 19;
+            q->def = find_op("", "QuantizeLinear");
+            ir::Node* p = n.g->add_node("MaxPool", "", "pool", {n.g->find_value("cq")}, {"p"}).value();
+            p->attrs = {{"kernel_shape", ints({3, 3})}, {"strides", ints({2, 2})}, {"pads", ints({1, 1, 1, 1})}};
+            p->opset = 19;
+            p->def = find_op("", "MaxPool");
+            n.node("DequantizeLinear", {"p", "s", "z"});
+        };
+        auto sx = make_session(build, "xnnpack,ref", 1);
+        auto sr = make_session(build, "ref", 1);
+        ASSERT_TRUE(sx && sr);
+        bool pool = false;
+        for (const NodePlacement& p : sx->placements()) {
+            pool |= p.op_type == "com.nnport.NhwcMaxPool";
+            if (p.op_type == "Transpose") continue;
+            EXPECT_EQ(p.backend, "xnnpack") << p.op_type << " fell back: " << p.fallback_reason;
+        }
+        EXPECT_TRUE(pool) << "the MaxPool stayed NCHW";
+        const Feeds f = {{"x", RtValue(rand_f32({1, 8, 15, 14}, 12, -1, 1))}};
+        auto got = sx->run_values(f);
+        auto want = sr->run_values(f);
+        ASSERT_TRUE(got.is_ok() && want.is_ok());
+        // The float conv differs from the reference in the last bits, which may move a value across a rounding
+        // boundary of the quantization: one step (0.037) at most.
+        testing::expect_close((*got)[0].tensor, (*want)[0].tensor, 0, 0.0371, "Conv -> Q -> MaxPool -> DQ");
+    }
 }
 
 TEST(XnnInt8, MaxPoolDeclines) {
@@ -469,8 +519,14 @@ TEST(XnnInt8, QLinearAddDeclines) {
         r.op_type = "QLinearAdd";
         r.domain = "com.nnport";
         r.opset = 1;
-        r.inputs = {rand_q(q.t, q.a, 1), Tensor::scalar<float>(q.as), zp_of(q.t, q.az), rand_q(q.t, q.b, 2),
-                    Tensor::scalar<float>(q.bs), zp_of(q.t, q.bz), Tensor::scalar<float>(q.cs), zp_of(q.t, q.cz)};
+        r.inputs = {rand_q(q.t, q.a, 1),
+                    Tensor::scalar<float>(q.as),
+                    zp_of(q.t, q.az),
+                    rand_q(q.t, q.b, 2),
+                    Tensor::scalar<float>(q.bs),
+                    zp_of(q.t, q.bz),
+                    Tensor::scalar<float>(q.cs),
+                    zp_of(q.t, q.cz)};
         r.as_initializer = {false, !runtime_scale, true, false, true, true, true, true};
         r.attrs = {{"activation", str(q.act)}};
         if (!q.params.empty()) r.attrs["activation_params"] = flts(q.params);

@@ -179,12 +179,12 @@ private:
         xnn_status s;
         if (dtype_ == DType::kUInt8) {
             s = xnn_create_max_pooling2d_nhwc_u8(u(k[0]), u(k[1]), u(k[2]), u(k[3]), u(kernel_[0]), u(kernel_[1]),
-                                                 u(strides_[0]), u(strides_[1]), u(dilations_[0]), u(dilations_[1]),
-                                                 c, c, c, 0, 255, 0, &op);
+                                                 u(strides_[0]), u(strides_[1]), u(dilations_[0]), u(dilations_[1]), c,
+                                                 c, c, 0, 255, 0, &op);
         } else if (dtype_ == DType::kInt8) {
             s = xnn_create_max_pooling2d_nhwc_s8(u(k[0]), u(k[1]), u(k[2]), u(k[3]), u(kernel_[0]), u(kernel_[1]),
-                                                 u(strides_[0]), u(strides_[1]), u(dilations_[0]), u(dilations_[1]),
-                                                 c, c, c, -128, 127, 0, &op);
+                                                 u(strides_[0]), u(strides_[1]), u(dilations_[0]), u(dilations_[1]), c,
+                                                 c, c, -128, 127, 0, &op);
         } else if (kind_ == Kind::kMax) {
             s = xnn_create_max_pooling2d_nhwc_f32(u(k[0]), u(k[1]), u(k[2]), u(k[3]), u(kernel_[0]), u(kernel_[1]),
                                                   u(strides_[0]), u(strides_[1]), u(dilations_[0]),

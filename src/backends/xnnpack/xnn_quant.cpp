@@ -123,13 +123,11 @@ public:
         xnn_status s;
         xnn_operator_t op = op_.get();
         if (quantize_) {
-            s = p_.type == DType::kUInt8
-                    ? xnn_setup_convert_nc_f32_qu8(op, n, x.data<float>(), y->data<uint8_t>(), tp)
-                    : xnn_setup_convert_nc_f32_qs8(op, n, x.data<float>(), y->data<int8_t>(), tp);
+            s = p_.type == DType::kUInt8 ? xnn_setup_convert_nc_f32_qu8(op, n, x.data<float>(), y->data<uint8_t>(), tp)
+                                         : xnn_setup_convert_nc_f32_qs8(op, n, x.data<float>(), y->data<int8_t>(), tp);
         } else {
-            s = p_.type == DType::kUInt8
-                    ? xnn_setup_convert_nc_qu8_f32(op, n, x.data<uint8_t>(), y->data<float>(), tp)
-                    : xnn_setup_convert_nc_qs8_f32(op, n, x.data<int8_t>(), y->data<float>(), tp);
+            s = p_.type == DType::kUInt8 ? xnn_setup_convert_nc_qu8_f32(op, n, x.data<uint8_t>(), y->data<float>(), tp)
+                                         : xnn_setup_convert_nc_qs8_f32(op, n, x.data<int8_t>(), y->data<float>(), tp);
         }
         if (s != xnn_status_success) return call_error(*node_, "convert setup", s);
         s = xnn_run_operator(op, tp);
