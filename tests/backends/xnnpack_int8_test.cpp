@@ -291,6 +291,10 @@ TEST(XnnInt8, QuantizeDequantizeDeclines) {
     OpRun q0 = q;
     q0.inputs = {x, Tensor::scalar<float>(0.0f), Tensor::scalar<uint8_t>(3)};
     expect_backend_declines(q0, "xnnpack", "positive and normal");
+    // zero point [1] with a scalar scale: an error for the reference to report
+    OpRun qs = q;
+    qs.inputs = {x, Tensor::scalar<float>(0.1f), Tensor::from_vector<uint8_t>({1}, {3})};
+    expect_backend_declines(qs, "xnnpack", "shape differs");
 
     OpRun d;
     d.op_type = "DequantizeLinear";

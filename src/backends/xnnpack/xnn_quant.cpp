@@ -86,7 +86,13 @@ std::string qdq_obstacle(const ir::Node& n, const ConstantFn& constant, bool qua
     }
     std::string why = scale_obstacle(n, constant, 1, quantize ? "y_scale" : "x_scale", &p->scale);
     if (!why.empty()) return why;
-    return zero_point_obstacle(n, constant, 2, quantize ? "y_zero_point" : "x_zero_point", p->type, &p->zp);
+    why = zero_point_obstacle(n, constant, 2, quantize ? "y_zero_point" : "x_zero_point", p->type, &p->zp);
+    if (!why.empty()) return why;
+    const ir::Value* zp = n.inputs().size() > 2 ? n.input(2) : nullptr;
+    if (zp && constant(zp)->shape() != constant(n.input(1))->shape()) {
+        return "the zero point's shape differs from the scale's (the reference reports the error)";
+    }
+    return {};
 }
 
 /// QuantizeLinear / DequantizeLinear over the flat tensor.
