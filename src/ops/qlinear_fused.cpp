@@ -11,6 +11,13 @@
 // B_zero_point, C_scale, C_zero_point; per-tensor parameters, numpy broadcasting) plus the same `activation`. The
 // reference kernel computes exactly what the float path it replaces computes: float (A - A_zp) * A_scale plus
 // float (B - B_zp) * B_scale, divided by C_scale, rounded half to even, plus C_zp, saturated, clamped.
+//
+// QGemm (written by fuse_qdq for DequantizeLinear(a) x DequantizeLinear(w int8 constant) [+ bias] -> Gemm [-> Relu |
+// Clip] [-> QuantizeLinear]) has ONNX Runtime's com.microsoft QGemm inputs (A, a_scale, a_zero_point, B, b_scale,
+// b_zero_point, C, y_scale, y_zero_point; b's parameters per tensor or per output column, C int32 with scale
+// a_scale * b_scale and zero point 0) and attributes (alpha, transA, transB), plus the `activation`: Y =
+// a_scale * b_scale[n] * (alpha * sum_k (A - a_zp)(B - b_zp[n]) + C) then the activation, float32 without y_scale,
+// else quantized to y_zero_point's type.
 #include "ops/elementwise_util.hpp"
 #include "ops/fused_util.hpp"
 #include "ops/quant_util.hpp"
@@ -231,6 +238,133 @@ Status qadd_kernel(KernelContext& ctx) {
     }
 }
 
+// ---- QGemm ----
+
+Status qgemm_infer(InferContext& ctx) {
+    NNPORT_RETURN_IF_ERROR(quant_activation(ctx).status());
+    const ir::ValueType& a = ctx.input_type(0);
+    const ir::ValueType& b = ctx.input_type(3);
+    for (const ir::ValueType* t : {&a, &b}) {
+        if (t->dtype != DType::kUndefined && t->dtype != DType::kUInt8 && t->dtype != DType::kInt8) {
+            return ctx.error(std::string("A and B must be uint8 or int8, got ") + dtype_name(t->dtype));
+        }
+        if (t->has_shape && t->dims.size() != 2) return ctx.error("A and B must be rank 2, got " + t->to_string());
+    }
+    DType out = DType::kFloat32;
+    if (ctx.has_input(7)) out = ctx.has_input(8) ? ctx.input_type(8).dtype : DType::kUInt8;
+    if (out != DType::kFloat32 && out != DType::kUInt8 && out != DType::kInt8 && out != DType::kUndefined) {
+        return ctx.error(std::string("y_zero_point must be uint8 or int8, got ") + dtype_name(out));
+    }
+    ir::ValueType y = ir::ValueType::tensor(out, {ir::Dim(), ir::Dim()});
+    y.dims[0] = a.has_shape ? a.dims[ctx.attr_int("transA") ? 1 : 0] : ctx.new_dim();
+    y.dims[1] = b.has_shape ? b.dims[ctx.attr_int("transB") ? 0 : 1] : ctx.new_dim();
+    ctx.set_output(0, y);
+    return Status::ok();
+}
+
+/// One value or one per column (n values) of a B parameter, as a vector of n (float or int) values.
+template <typename T>
+Result<std::vector<T>> per_column(const KernelContext& ctx, size_t i, int64_t n, const char* what) {
+    const Tensor& t = ctx.input(i);
+    if (t.numel() != 1 && !(t.rank() == 1 && t.dim(0) == n)) {
+        return ctx.input_error(std::string(what) + " must hold one value or one per output column (" +
+                               std::to_string(n) + "), got " + shape_to_string(t.shape()));
+    }
+    std::vector<T> v(static_cast<size_t>(n));
+    for (int64_t j = 0; j < n; ++j) v[size_t(j)] = static_cast<T>(t.item_as_double(t.numel() == 1 ? 0 : j));
+    return v;
+}
+
+template <typename QA, typename QB>
+Status qgemm_run(KernelContext& ctx, const Tensor& a, const Tensor& b) {
+    NNPORT_ASSIGN_OR_RETURN(fused::Activation act, quant_activation(ctx));
+    const bool ta = ctx.attr_int("transA") != 0, tb = ctx.attr_int("transB") != 0;
+    const float alpha = ctx.attr_float("alpha");
+    const int64_t m = a.dim(ta ? 1 : 0), k = a.dim(ta ? 0 : 1), n = b.dim(tb ? 0 : 1);
+    if (b.dim(tb ? 1 : 0) != k) {
+        return ctx.input_error("A " + shape_to_string(a.shape()) + " and B " + shape_to_string(b.shape()) +
+                               " do not multiply (transA " + std::to_string(ta) + ", transB " + std::to_string(tb) +
+                               ")");
+    }
+    NNPORT_ASSIGN_OR_RETURN(const float as, scalar_scale(ctx, 1));
+    NNPORT_ASSIGN_OR_RETURN(const int32_t az, scalar_zero_point(ctx, 2, a.dtype()));
+    NNPORT_ASSIGN_OR_RETURN(std::vector<float> bs, per_column<float>(ctx, 4, n, "b_scale"));
+    if (ctx.input(4).dtype() != DType::kFloat32) return ctx.input_error("b_scale must be float32");
+    std::vector<int32_t> bz(static_cast<size_t>(n), 0);
+    if (ctx.has_input(5)) {
+        if (ctx.input(5).dtype() != b.dtype()) return ctx.input_error("b_zero_point must have B's type");
+        NNPORT_ASSIGN_OR_RETURN(bz, per_column<int32_t>(ctx, 5, n, "b_zero_point"));
+    }
+    const Tensor* c = ctx.has_input(6) ? &ctx.input(6) : nullptr;
+    if (c && (c->dtype() != DType::kInt32 ||
+              !(c->numel() == 1 || (c->rank() >= 1 && c->rank() <= 2 && c->shape().back() == n &&
+                                    (c->rank() == 1 || c->dim(0) == 1 || c->dim(0) == m))))) {
+        return ctx.input_error("C must be int32 broadcastable to [M, N] = [" + std::to_string(m) + ", " +
+                               std::to_string(n) + "], got " + dtype_name(c->dtype()) + " " +
+                               shape_to_string(c->shape()));
+    }
+    const bool quantized = ctx.has_input(7);
+    float ys = 1.0f;
+    int32_t yz = 0, lo = 0, hi = 0, tlo = 0, thi = 0;
+    DType yt = DType::kFloat32;
+    if (quantized) {
+        NNPORT_ASSIGN_OR_RETURN(ys, scalar_scale(ctx, 7));
+        yt = ctx.has_input(8) ? ctx.input(8).dtype() : DType::kUInt8;
+        if (yt != DType::kUInt8 && yt != DType::kInt8) return ctx.input_error("y_zero_point must be uint8 or int8");
+        NNPORT_ASSIGN_OR_RETURN(yz, scalar_zero_point(ctx, 8, yt));
+        activation_bounds(act, ys, yz, yt, lo, hi);
+        quant::quant_range(yt, tlo, thi);
+    }
+    NNPORT_ASSIGN_OR_RETURN(Tensor * y, ctx.output(0, yt, {m, n}));
+    const QA* pa = a.data<QA>();
+    const QB* pb = b.data<QB>();
+    const int64_t sam = ta ? 1 : k, sak = ta ? m : 1, sbk = tb ? 1 : n, sbn = tb ? k : 1;
+    std::vector<float> row(static_cast<size_t>(n));
+    for (int64_t i = 0; i < m; ++i) {
+        for (int64_t j = 0; j < n; ++j) {
+            int64_t acc = 0;
+            for (int64_t q = 0; q < k; ++q) {
+                acc += int64_t(int32_t(pa[i * sam + q * sak]) - az) * (int32_t(pb[q * sbk + j * sbn]) - bz[size_t(j)]);
+            }
+            const int64_t cv = c ? static_cast<int64_t>(c->data<int32_t>()[c->numel() == 1 ? 0
+                                                                           : (c->rank() == 2 && c->dim(0) == m ? i * n + j : j)])
+                                 : 0;
+            const float scale = as * bs[size_t(j)];
+            row[size_t(j)] = scale * (alpha == 1.0f ? static_cast<float>(acc + cv)
+                                                    : alpha * static_cast<float>(acc) + static_cast<float>(cv));
+        }
+        if (!quantized) {
+            fused::apply_activation(act, row.data(), n);
+            std::memcpy(y->data<float>() + i * n, row.data(), static_cast<size_t>(n) * sizeof(float));
+            continue;
+        }
+        NNPORT_DISPATCH_QUANT(yt, Q, ctx, {
+            Q* py = y->data<Q>() + i * n;
+            for (int64_t j = 0; j < n; ++j) {
+                py[j] = static_cast<Q>(std::clamp(quant::quantize_value<float>(row[size_t(j)] / ys, yz, tlo, thi), lo, hi));
+            }
+        });
+    }
+    return Status::ok();
+}
+
+Status qgemm_kernel(KernelContext& ctx) {
+    for (size_t i : {size_t{0}, size_t{1}, size_t{3}, size_t{4}}) NNPORT_RETURN_IF_ERROR(ctx.require_tensor(i));
+    const Tensor& a = ctx.input(0);
+    const Tensor& b = ctx.input(3);
+    if (a.rank() != 2 || b.rank() != 2) {
+        return ctx.input_error("A and B must be rank 2, got " + shape_to_string(a.shape()) + " and " +
+                               shape_to_string(b.shape()));
+    }
+    const bool au = a.dtype() == DType::kUInt8, bu = b.dtype() == DType::kUInt8;
+    if ((!au && a.dtype() != DType::kInt8) || (!bu && b.dtype() != DType::kInt8)) {
+        return ctx.input_error(std::string("A and B must be uint8 or int8, got ") + dtype_name(a.dtype()) + " and " +
+                               dtype_name(b.dtype()));
+    }
+    if (au) return bu ? qgemm_run<uint8_t, uint8_t>(ctx, a, b) : qgemm_run<uint8_t, int8_t>(ctx, a, b);
+    return bu ? qgemm_run<int8_t, uint8_t>(ctx, a, b) : qgemm_run<int8_t, int8_t>(ctx, a, b);
+}
+
 OpDef fused_def(const char* name, InferFn infer, KernelFn kernel, const char* doc) {
     const OpDef& base = op_def_QLinearConv();
     OpDef o;
@@ -282,6 +416,28 @@ const OpDef& op_def_QLinearAdd() {
                 "C_scale) + C_zero_point) with numpy broadcasting (ONNX Runtime's com.microsoft QLinearAdd inputs), "
                 "then `activation` (Identity, Relu or Clip) as a clamp of the quantized output; written by fuse_qdq "
                 "for DequantizeLinear + DequantizeLinear -> Add -> QuantizeLinear.";
+        return o;
+    }();
+    return d;
+}
+
+const OpDef& op_def_QGemm() {
+    static const OpDef d = [] {
+        OpDef o;
+        o.name = "QGemm";
+        o.domain = "com.nnport";
+        o.since_version = 1;
+        o.min_inputs = 5;
+        o.max_inputs = 9;
+        o.attrs = {AttrSpec::f("alpha", 1.0f), AttrSpec::i("transA", 0), AttrSpec::i("transB", 0)};
+        for (const AttrSpec& a : fused::activation_attrs()) o.attrs.push_back(a);
+        o.infer = qgemm_infer;
+        o.kernel = qgemm_kernel;
+        o.input0_types = {DType::kUInt8, DType::kInt8};
+        o.doc = "nnport fused op: ONNX Runtime's com.microsoft QGemm inputs and attributes (b per tensor or per output "
+                "column, int32 C with scale a_scale * b_scale), Y = a_scale * b_scale[n] * (alpha * (A - a_zp)(B - "
+                "b_zp) + C), then `activation` (Identity, Relu or Clip); float32 without y_scale, else quantized; "
+                "written by fuse_qdq for DequantizeLinear -> Gemm [-> QuantizeLinear].";
         return o;
     }();
     return d;

@@ -6,7 +6,10 @@
 //       computes exactly what the float ops compute, on the int8 data;
 //   DQ(x) -> MaxPool / Reshape / Flatten -> Q(y) with y's scale and zero point equal to x's becomes the op on the
 //       quantized data (these ops only move or select values, and Q(DQ(q)) == q);
-//   DQ(w int8 constant) -> Gemm / MatMul weights: dequantized once at load (no int8 kernel for them yet; exact).
+//   DQ(a) x DQ(w int8 constant) [+ bias] -> Gemm (transA 0, alpha and beta 1) [-> Relu | Clip] [-> Q(y)] becomes one
+//       com.nnport QGemm (float32 output without the Q; the bias rounded to int32 at a_scale * w_scale, as the
+//       quantizers that write int32 biases do);
+//   DQ(w int8 constant) -> other Gemm / MatMul weights: dequantized once at load (exact).
 // Declines (leaves the float path) on: per-tensor parameters that are not constant scalars, weights that are not a
 // constant int8/uint8 tensor quantized per tensor or along axis 0, float16/float64 dequantized values, a bias whose
 // scale is not x_scale * w_scale, and intermediate float values read by anything else. It runs before constant
@@ -258,6 +261,68 @@ Result<bool> fuse_data_movement(ir::Graph& g, PassContext& ctx, ir::Node* n) {
     return true;
 }
 
+/// DQ(a) x DQ(w) [+ bias] -> Gemm [-> act] [-> Q] starting from the Gemm.
+Result<bool> fuse_gemm(ir::Graph& g, PassContext& ctx, ir::Node* gemm) {
+    if (gemm->outputs().size() != 1 || gemm->output(0)->is_captured() || gemm->inputs().size() < 2) return false;
+    const AttrAccess at = attrs_of(*gemm);
+    if (at.attr_int("transA") != 0 || at.attr_float("alpha") != 1.0f || at.attr_float("beta") != 1.0f) return false;
+    const bool tb = at.attr_int("transB") != 0;
+    ir::Node* adq = int8_dq(gemm->input(0));
+    ir::Node* wdq = int8_dq(gemm->input(1));
+    if (!adq || !wdq) return false;
+    auto ap = per_tensor_params(adq);
+    const Tensor* w = constant_of(wdq->input(0));
+    const Tensor* ws = constant_of(wdq->input(1));
+    ir::Value* wzp = wdq->inputs().size() > 2 ? wdq->input(2) : nullptr;
+    const Tensor* wz = wzp ? constant_of(wzp) : nullptr;
+    if (!ap || !w || !ws || (wzp && !wz) || w->rank() != 2 || ws->dtype() != DType::kFloat32) return false;
+    const int64_t n = w->dim(tb ? 0 : 1);
+    if (ws->numel() != 1) {
+        int64_t axis = attrs_of(*wdq).attr_int("axis");
+        if (axis < 0) axis += 2;
+        if (axis != (tb ? 0 : 1) || ws->rank() != 1 || ws->dim(0) != n) return false;
+        if (attrs_of(*wdq).attr_int("block_size") != 0) return false;
+    }
+    if (wz && (wz->shape() != ws->shape() || wz->dtype() != w->dtype())) return false;
+    ir::Node* act_node = sole_consumer(gemm->output(0));
+    std::string act = "Identity";
+    std::vector<float> params;
+    ir::Value* y = gemm->output(0);
+    if (act_node && act_node->input(0) == y && match_act(act_node, act, params)) {
+        y = act_node->output(0);
+    } else {
+        act_node = nullptr;
+    }
+    ir::Node* q = int8_q_of(y);
+    ir::Value* c = gemm->inputs().size() > 2 ? gemm->input(2) : nullptr;
+    bool bias_ok;
+    ir::Value* bias = int32_bias(g, c, ap->scale_v, *ws, n, bias_ok);
+    if (!bias_ok) return false;
+    std::vector<ir::Value*> ins = {adq->input(0), ap->scale,
+                                   zero_point_or_zero(g, ap->zp, adq->input(0)->type.dtype, gemm->name() + "_a"),
+                                   wdq->input(0), wdq->input(1), wzp, bias};
+    if (q) {
+        ins.push_back(q->input(1));
+        ins.push_back(q->input(2));
+    }
+    while (!ins.empty() && !ins.back()) ins.pop_back();
+    NNPORT_ASSIGN_OR_RETURN(ir::Node * f, make_node(g, ctx, "QGemm", kNnportDomain, gemm->name(), ins));
+    f->attrs["transB"] = ir::Attribute::make_int(tb ? 1 : 0);
+    f->attrs["activation"] = ir::Attribute::make_string(act);
+    if (!params.empty()) f->attrs["activation_params"] = ir::Attribute::make_floats(params);
+    ir::Value* out = q ? q->output(0) : y;
+    f->output(0)->type = out->type;
+    if (!replace_value(g, out, f->output(0))) {
+        g.remove_node(f);
+        return false;
+    }
+    ctx.record(gemm->describe() + (act_node ? " + " + act_node->describe() : "") + (q ? " + " + q->describe() : "") +
+               " -> QGemm");
+    ir::Node* bdq = c ? c->producer() : nullptr;
+    remove_dead(g, {adq, wdq, bdq, gemm, act_node, q});
+    return true;
+}
+
 /// The constant int8 weight of a Gemm / MatMul (no int8 kernel yet) dequantized once here instead of on every run;
 /// the float32 values are the ones DequantizeLinear computes, so this is exact.
 bool fold_weight_dq(ir::Graph& g, PassContext& ctx, ir::Node* n) {
@@ -276,7 +341,7 @@ public:
     const char* description() const override {
         return "DequantizeLinear -> Conv [-> Relu/Clip] -> QuantizeLinear -> com.nnport QLinearFusedConv, "
                "DequantizeLinear + DequantizeLinear -> Add [-> Relu/Clip] -> QuantizeLinear -> com.nnport QLinearAdd, "
-               "and "
+               "DequantizeLinear -> Gemm [-> QuantizeLinear] -> com.nnport QGemm, and "
                "MaxPool/Reshape/Flatten between equal Q/DQ parameters on the int8 data, Gemm/MatMul int8 weights "
                "dequantized at load (custom ops only).";
     }
@@ -301,7 +366,16 @@ public:
             NNPORT_ASSIGN_OR_RETURN(bool done, fuse_add(g, ctx, n));
             changed |= done;
         }
-        for (ir::Node* n : fcs) changed |= fold_weight_dq(g, ctx, n);
+        for (ir::Node* n : fcs) {
+            if (is_op(n, "Gemm")) {
+                NNPORT_ASSIGN_OR_RETURN(bool done, fuse_gemm(g, ctx, n));
+                if (done) {
+                    changed = true;
+                    continue;
+                }
+            }
+            changed |= fold_weight_dq(g, ctx, n);
+        }
         for (ir::Node* n : moves) {
             NNPORT_ASSIGN_OR_RETURN(bool done, fuse_data_movement(g, ctx, n));
             changed |= done;

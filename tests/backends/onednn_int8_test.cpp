@@ -1,4 +1,5 @@
-// The oneDNN int8 convolution (com.nnport QLinearFusedConv run channels-last as NhwcQLinearFusedConv) against the
+// The oneDNN int8 convolution (com.nnport QLinearFusedConv run channels-last as NhwcQLinearFusedConv) and int8 fully
+// connected layer (com.nnport QGemm, float32 or quantized output) against the
 // reference kernel in one-node sessions: uint8 / int8 activations, per-channel / per-tensor weight scales, bias,
 // Relu / Clip, padding with a non-zero input zero point, strides, dilations, groups, depthwise; and declines. The
 // tolerance is one quantization step (the reference requantizes in double, oneDNN in float32, so a value within
@@ -179,6 +180,101 @@ TEST(OnednnInt8Conv, DeclinesUint8WeightsNonZeroWeightZeroPointAndVariableWeight
     r = make_run(c);
     r.as_initializer[3] = false;
     expect_backend_declines(r, "onednn", "weights must be constant");
+}
+
+// ---- QGemm ----
+
+struct QFc {
+    int64_t m = 3, k = 40, n = 17;
+    bool a_signed = false, trans_b = true, per_column = true, bias = true, quantized = false;
+    std::string act = "Identity";
+    uint32_t seed = 11;
+};
+
+OpRun make_fc(const QFc& c) {
+    OpRun r;
+    r.op_type = "QGemm";
+    r.domain = "com.nnport";
+    r.opset = 1;
+    const Tensor a = c.a_signed ? rnd_int<int8_t>({c.m, c.k}, -128, 127, c.seed) : rnd_int<uint8_t>({c.m, c.k}, 0, 255, c.seed);
+    const Tensor w = rnd_int<int8_t>(c.trans_b ? Shape{c.n, c.k} : Shape{c.k, c.n}, -127, 127, c.seed + 1);
+    Tensor ws = std::move(Tensor::create(DType::kFloat32, c.per_column ? Shape{c.n} : Shape{})).value();
+    std::mt19937 g(c.seed + 2);
+    for (int64_t i = 0; i < ws.numel(); ++i) ws.data<float>()[i] = std::uniform_real_distribution<float>(0.005f, 0.015f)(g);
+    const float as = 0.02f;
+    auto zp = [](bool s, int32_t v) { return s ? Tensor::scalar<int8_t>(int8_t(v)) : Tensor::scalar<uint8_t>(uint8_t(v)); };
+    r.inputs = {a, Tensor::scalar<float>(as), zp(c.a_signed, c.a_signed ? -5 : 120), w, ws,
+                std::move(Tensor::create(DType::kInt8, ws.shape(), true)).value()};
+    r.inputs.push_back(c.bias ? rnd_int<int32_t>({c.n}, -3000, 3000, c.seed + 3) : Tensor());
+    if (c.quantized) {
+        r.inputs.push_back(Tensor::scalar<float>(as * 0.01f * 128 * 73 * std::sqrt(float(c.k)) / 60.0f));
+        r.inputs.push_back(zp(false, 110));
+    }
+    while (!r.inputs.back().defined()) r.inputs.pop_back();
+    r.as_initializer = std::vector<bool>(r.inputs.size(), true);
+    r.as_initializer[0] = false;
+    r.attrs["transB"] = Attribute::make_int(c.trans_b ? 1 : 0);
+    r.attrs["activation"] = Attribute::make_string(c.act);
+    return r;
+}
+
+/// QGemm on "onednn,ref" against "ref": on oneDNN; float outputs within float rounding of the scaling, quantized
+/// ones within one step.
+void check_fc(const QFc& c) {
+    const OpRun r = make_fc(c);
+    OpRun rb = r;
+    rb.backends = "onednn,ref";
+    auto sb = make_op_session(rb);
+    ASSERT_TRUE(sb.is_ok()) << sb.status().message();
+    auto sr = make_op_session(r);
+    ASSERT_TRUE(sr.is_ok()) << sr.status().message();
+    ASSERT_EQ((*sb)->placements().size(), 1u);
+    EXPECT_EQ((*sb)->placements()[0].backend, "onednn") << (*sb)->placements()[0].fallback_reason;
+    const auto feeds = op_feeds(r);
+    auto got = (*sb)->run_values(feeds);
+    ASSERT_TRUE(got.is_ok()) << got.status().message();
+    auto want = (*sr)->run_values(feeds);
+    ASSERT_TRUE(want.is_ok()) << want.status().message();
+    const Tensor& a = (*got)[0].tensor;
+    const Tensor& b = (*want)[0].tensor;
+    ASSERT_EQ(a.dtype(), b.dtype());
+    ASSERT_EQ(a.shape(), (Shape{c.m, c.n}));
+    ASSERT_EQ(a.shape(), b.shape());
+    for (int64_t i = 0; i < a.numel(); ++i) {
+        const double x = a.item_as_double(i), y = b.item_as_double(i);
+        ASSERT_LE(std::fabs(x - y), c.quantized ? 1.0 : 1e-5 * (1 + std::fabs(y))) << "element " << i;
+    }
+}
+
+TEST(OnednnInt8Gemm, Uint8FloatOutputPerColumnBiasTransB) { check_fc(QFc{}); }
+
+TEST(OnednnInt8Gemm, Int8NoTransBPerTensorNoBiasRelu) {
+    QFc c;
+    c.a_signed = true;
+    c.trans_b = false;
+    c.per_column = false;
+    c.bias = false;
+    c.act = "Relu";
+    check_fc(c);
+}
+
+TEST(OnednnInt8Gemm, QuantizedOutputRelu) {
+    QFc c;
+    c.quantized = true;
+    c.act = "Relu";
+    c.m = 1;
+    c.k = 256;
+    c.n = 100;
+    check_fc(c);
+}
+
+TEST(OnednnInt8Gemm, DeclinesNonZeroBZeroPointAndVariableWeights) {
+    OpRun r = make_fc(QFc{});
+    r.inputs[5].data<int8_t>()[2] = 1;
+    expect_backend_declines(r, "onednn", "only zero B zero points");
+    r = make_fc(QFc{});
+    r.as_initializer[3] = false;
+    expect_backend_declines(r, "onednn", "B must be a constant rank-2 int8");
 }
 
 }  // namespace

@@ -1,5 +1,5 @@
 // Quant family edge cases and rejections: (De)QuantizeLinear, DynamicQuantizeLinear, MatMulInteger, ConvInteger,
-// QLinearMatMul, QLinearConv, com.nnport QLinearAdd.
+// QLinearMatMul, QLinearConv, com.nnport QLinearAdd and QGemm.
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -326,6 +326,49 @@ TEST(QLinearAdd, RejectsBadParameters) {
                         Tensor::scalar<float>(1.0f), Tensor::scalar<uint8_t>(0), Tensor::scalar<float>(1.0f),
                         Tensor::scalar<uint8_t>(0)});
     EXPECT_FALSE(shapes.is_ok());
+}
+
+// ---- com.nnport QGemm ----
+
+Result<std::vector<RtValue>> qgemm(std::vector<Tensor> in, ir::Attributes attrs = {}) {
+    return testing::run_simple("QGemm", std::move(in), std::move(attrs), 1, 1, "com.nnport");
+}
+
+TEST(QGemm, FloatOutputPerColumnScalesBiasAndTransB) {
+    // A [1, 2] zp 10 scale 0.5; B^T [3, 2] int8 per-column scales {1, 0.5, 0.25}, C {4, 0, -8} at scale a_s * b_s.
+    const Tensor a = u8({1, 2}, {12, 8});  // A - zp = {2, -2}
+    const Tensor bt = i8({3, 2}, {1, 2, 3, -1, -4, 4});
+    // acc = {2 - 4, 6 + 2, -8 - 8} = {-2, 8, -16}; + C = {2, 8, -24}; * 0.5 * {1, 0.5, 0.25} = {1, 2, -3}
+    std::vector<Tensor> in = {a, Tensor::scalar<float>(0.5f), Tensor::scalar<uint8_t>(10), bt, f32({3}, {1, 0.5f, 0.25f}),
+                              i8({3}, {0, 0, 0}), Tensor::from_vector<int32_t>({3}, {4, 0, -8})};
+    auto out = qgemm(in, {{"transB", int_attr(1)}});
+    ASSERT_TRUE(out.is_ok()) << out.status().to_string();
+    EXPECT_EQ(out.value()[0].tensor.dtype(), DType::kFloat32);
+    EXPECT_EQ(values<float>(out.value()[0].tensor), (std::vector<float>{1, 2, -3}));
+    auto relu = qgemm(in, {{"transB", int_attr(1)}, {"activation", ir::Attribute::make_string("Relu")}});
+    ASSERT_TRUE(relu.is_ok()) << relu.status().to_string();
+    EXPECT_EQ(values<float>(relu.value()[0].tensor), (std::vector<float>{1, 2, 0}));
+    // The same product with B as [K, N] (no transB) and a quantized output (scale 0.5, zp 100).
+    in[3] = i8({2, 3}, {1, 3, -4, 2, -1, 4});
+    in.push_back(Tensor::scalar<float>(0.5f));
+    in.push_back(Tensor::scalar<uint8_t>(100));
+    auto q = qgemm(in);
+    ASSERT_TRUE(q.is_ok()) << q.status().to_string();
+    EXPECT_EQ(values<uint8_t>(q.value()[0].tensor), (std::vector<uint8_t>{102, 104, 94}));
+}
+
+TEST(QGemm, RejectsBadParameters) {
+    const Tensor a = u8({1, 2}, {1, 2});
+    auto with = [&](Tensor b, Tensor bs, Tensor c) {
+        std::vector<Tensor> in = {a, Tensor::scalar<float>(1.0f), Tensor::scalar<uint8_t>(0), std::move(b), std::move(bs),
+                                  Tensor::scalar<int8_t>(0)};
+        if (c.defined()) in.push_back(std::move(c));
+        return qgemm(in);
+    };
+    EXPECT_FALSE(with(i8({3, 2}, {1, 2, 3, 4, 5, 6}), Tensor::scalar<float>(1.0f), Tensor()).is_ok());  // K mismatch
+    EXPECT_FALSE(with(i8({2, 3}, {1, 2, 3, 4, 5, 6}), f32({2}, {1, 1}), Tensor()).is_ok());  // 2 scales for N = 3
+    EXPECT_FALSE(with(i8({2, 3}, {1, 2, 3, 4, 5, 6}), Tensor::scalar<float>(1.0f), f32({3}, {1, 2, 3})).is_ok());
+    EXPECT_TRUE(with(i8({2, 3}, {1, 2, 3, 4, 5, 6}), Tensor::scalar<float>(1.0f), Tensor()).is_ok());
 }
 
 }  // namespace

@@ -203,6 +203,52 @@ TEST(FuseQdq, PipelineFusesBeforeConstantFoldingAndMaxPoolFlattenRunOnInt8) {
     EXPECT_EQ(find_node(*opt, "Flatten")->output(0)->type.dtype, DType::kUInt8);
 }
 
+/// x -> Q -> DQ -> Gemm(DQ(w int8 per output column), float bias, transB) [-> Relu -> Q] -> y.
+onnx::GraphProto qdq_gemm(bool quantized_out) {
+    onnx::GraphProto g;
+    add_input(&g, "x", onnx::TensorProto::FLOAT, {2, 6});
+    add_scalar_f32(&g, "xs", 2.0f / 255);
+    add_scalar_int(&g, "xz", kU8, 128);
+    add_node(&g, "QuantizeLinear", {"x", "xs", "xz"}, {"xq"});
+    add_node(&g, "DequantizeLinear", {"xq", "xs", "xz"}, {"xd"});
+    add_init_int<int8_t>(&g, "wq", kI8, {5, 6}, -127, 127);
+    add_init_f32(&g, "ws", {5}, {0.01f, 0.02f, 0.015f, 0.005f, 0.03f});
+    attr_int(add_node(&g, "DequantizeLinear", {"wq", "ws"}, {"wd"}), "axis", 0);
+    add_init_f32(&g, "b", {5}, {0.1f, -0.2f, 0.05f, 0.3f, 0.0f});
+    attr_int(add_node(&g, "Gemm", {"xd", "wd", "b"}, {quantized_out ? "g" : "y"}), "transB", 1);
+    if (quantized_out) {
+        add_node(&g, "Relu", {"g"}, {"r"});
+        add_scalar_f32(&g, "ys", 0.01f);
+        add_scalar_int(&g, "yz", kU8, 3);
+        add_node(&g, "QuantizeLinear", {"r", "ys", "yz"}, {"y"});
+    }
+    add_output(&g, "y");
+    return g;
+}
+
+TEST(FuseQdq, GemmBecomesQGemmWithFloatOrQuantizedOutput) {
+    for (bool quantized : {false, true}) {
+        SCOPED_TRACE(quantized ? "quantized output" : "float output");
+        const onnx::ModelProto model = make_model(qdq_gemm(quantized));
+        // The bias is rounded to int32 at x_scale * w_scale: off by at most half of that step per output.
+        auto m = check_equivalent(model, [](ir::Model& mm) {
+            passes::PassContext ctx;
+            auto r = passes::run_pass(mm, "fuse_qdq", ctx);
+            ASSERT_TRUE(r.is_ok() && *r);
+        }, 0, quantized ? 1.0 : 2.0 / 255 * 0.03 / 2 + 1e-5);
+        ASSERT_NE(m, nullptr);
+        const ir::Node* n = find_node(*m, "QGemm");
+        ASSERT_NE(n, nullptr);
+        EXPECT_EQ(n->domain(), "com.nnport");
+        EXPECT_EQ(n->attr("transB")->i, 1);
+        EXPECT_EQ(n->attr("activation")->s, quantized ? "Relu" : "Identity");
+        EXPECT_EQ(n->input(6)->type.dtype, DType::kInt32);
+        EXPECT_EQ(n->output(0)->type.dtype, quantized ? DType::kUInt8 : DType::kFloat32);
+        EXPECT_EQ(count_op(*m, "Gemm"), 0);
+        EXPECT_EQ(count_op(*m, "DequantizeLinear"), 0);
+    }
+}
+
 TEST(FuseQdq, GemmInt8WeightsDequantizedOnceExactly) {
     onnx::GraphProto g;
     add_input(&g, "a", onnx::TensorProto::FLOAT, {2, 6});

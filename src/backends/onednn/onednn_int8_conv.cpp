@@ -7,6 +7,7 @@
 // rounds a value the reference (double) puts on the other side of a tie: at most one step.
 
 #include "backends/onednn/onednn_common.hpp"
+#include "backends/onednn/onednn_int8.hpp"
 #include "backends/onednn/onednn_kernels.hpp"
 #include "ops/nn_util.hpp"
 
@@ -15,13 +16,6 @@ namespace nnport::onednn {
 namespace {
 
 bool is_nhwc(const ir::Node& n) { return n.op_type() == "NhwcQLinearFusedConv"; }
-
-dt int8_dt(DType t) { return t == DType::kUInt8 ? dt::u8 : dt::s8; }
-
-/// Scalar integer of a constant (zero points), or `fallback` when absent.
-int32_t scalar_int(const Tensor* t, int32_t fallback = 0) {
-    return t ? static_cast<int32_t>(t->item_as_double()) : fallback;
-}
 
 struct Int8ConvEntry {
     dnnl::convolution_forward::primitive_desc pd;
@@ -157,17 +151,6 @@ private:
     ShapeCache<Int8ConvEntry> cache_;
     WeightCache weights_;
 };
-
-bool is_int8(const ir::Value* v) {
-    return v && v->type.kind == ir::ValueType::Kind::kTensor &&
-           (v->type.dtype == DType::kUInt8 || v->type.dtype == DType::kInt8);
-}
-
-/// A constant float32 scale with one value, or nullptr.
-const Tensor* scalar_scale(const ConstantFn& constant, const ir::Value* v) {
-    const Tensor* t = v ? constant(v) : nullptr;
-    return t && t->dtype() == DType::kFloat32 && t->numel() == 1 ? t : nullptr;
-}
 
 }  // namespace
 

@@ -22,6 +22,11 @@ bool is_int8_conv(const ir::Node& node);
 Support int8_conv_supports(const ir::Node& node, const ConstantFn& constant);
 Result<std::unique_ptr<BackendKernel>> int8_conv_prepare(const ir::Node& node, const PrepareContext& ctx);
 
+/// com.nnport QGemm (int8 fully connected: transA 0, alpha 1, constant int8 B with zero point 0).
+bool is_int8_gemm(const ir::Node& node);
+Support int8_gemm_supports(const ir::Node& node, const ConstantFn& constant);
+Result<std::unique_ptr<BackendKernel>> int8_gemm_prepare(const ir::Node& node, const PrepareContext& ctx);
+
 /// MaxPool, AveragePool, GlobalAveragePool, GlobalMaxPool (2-D) and their Nhwc* twins.
 bool is_pool(const ir::Node& node);
 Support pool_supports(const ir::Node& node, const ConstantFn& constant);
