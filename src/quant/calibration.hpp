@@ -58,8 +58,10 @@ void activation_params(float lo, float hi, DType type, float& scale, int32_t& ze
 
 /// [lo, hi] between the (100 - p)th and pth percentiles of a value histogram.
 std::pair<float, float> percentile_range(const Histogram& h, double p);
-/// The clipping threshold of a magnitude histogram (over [0, max|x|]) whose KL divergence after quantization into
-/// `levels` bins is smallest.
+/// The clipping threshold of a magnitude histogram (over [0, max|x|], TensorRT's 2048 bins) whose KL divergence
+/// after quantization into `levels` levels is smallest (TensorRT / ONNX Runtime): candidates from max(levels / 2,
+/// bins / 16) bins up to all of them, the clipped tail folded into the last kept bin, ONNX Runtime's smoothing of
+/// empty bins, the first bin (exact zeros of Relu outputs) counted like the second, ties to the wider range.
 float entropy_threshold(const Histogram& abs_hist, int levels);
 /// The range [lo, hi] cut to [-t, t] (t up to max(|lo|, |hi|)) of a value histogram with the smallest expected
 /// squared error after quantization to `type`.

@@ -1,6 +1,8 @@
 // Calibration: range choosers on known histograms, every method end to end, and calibration folders (good and bad).
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
+#include <random>
 
 #include "io/npy.hpp"
 #include "quant/quant_test_util.hpp"
@@ -64,6 +66,82 @@ TEST(QuantizeCalibration, EntropyThresholdIgnoresRareOutliers) {
     quant::Histogram hu(0.0f, 1.0f, 2048);
     hu.add(u.data(), static_cast<int64_t>(u.size()), true);
     EXPECT_GT(quant::entropy_threshold(hu, 128), 0.9f);
+}
+
+/// SQNR in dB of `v` after uint8 quantization over [lo, hi] (values beyond clipped), as a QDQ pair computes it.
+double quantized_sqnr(const std::vector<float>& v, float lo, float hi) {
+    float s;
+    int32_t z;
+    quant::activation_params(lo, hi, DType::kUInt8, s, z);
+    double sig = 0, noise = 0;
+    for (float x : v) {
+        const double q = (std::clamp(std::nearbyint(x / s) + z, 0.0f, 255.0f) - z) * static_cast<double>(s);
+        sig += static_cast<double>(x) * x;
+        noise += (x - q) * (x - q);
+    }
+    return 10.0 * std::log10(sig / std::max(noise, 1e-30));
+}
+
+/// The entropy threshold of `v` over TensorRT's 2048-bin |x| histogram.
+float entropy_of(const std::vector<float>& v, int levels) {
+    float amax = 0;
+    for (float x : v) amax = std::max(amax, std::fabs(x));
+    quant::Histogram h(0.0f, amax, 2048);
+    h.add(v.data(), static_cast<int64_t>(v.size()), true);
+    return quant::entropy_threshold(h, levels);
+}
+
+TEST(QuantizeCalibration, EntropyKeepsReluOutputs) {
+    // Relu of a unit Gaussian: half the values exactly zero. The zero spike must not drag the threshold down (it
+    // did: spreading the spike over a wider first level looked worse than any clipping, and the digits CNN's Relu
+    // outputs were cut to a quarter of their range, logit SQNR 4 dB).
+    std::vector<float> v;
+    std::mt19937 rng(11);
+    std::normal_distribution<float> n(0.0f, 1.0f);
+    for (int i = 0; i < 200000; ++i) v.push_back(std::max(0.0f, n(rng)));
+    const float amax = *std::max_element(v.begin(), v.end());
+    const float t = entropy_of(v, 256);  // non-negative data: every uint8 level
+    EXPECT_GT(t, 2.5f) << "the bulk of a half Gaussian is cut";
+    EXPECT_LE(t, amax + 1e-4f);
+    EXPECT_GT(quantized_sqnr(v, 0.0f, t), quantized_sqnr(v, 0.0f, amax) - 3.0) << "t " << t << " max " << amax;
+}
+
+TEST(QuantizeCalibration, EntropyClipsLaplacianOutliers) {
+    // Laplacian (b = 1) with 20 outliers at +-60: the threshold lands between the bulk's tail and the outliers, and
+    // the bulk quantizes far better than over the full range (the outliers are what the clipping gives up).
+    std::vector<float> bulk;
+    std::mt19937 rng(7);
+    std::exponential_distribution<float> e(1.0f);
+    for (int i = 0; i < 200000; ++i) bulk.push_back(i % 2 ? e(rng) : -e(rng));
+    std::vector<float> v = bulk;
+    for (int i = 0; i < 20; ++i) v.push_back(i % 2 ? 60.0f : -60.0f);
+    const float t = entropy_of(v, 128);  // signed data: half the levels per side
+    EXPECT_GT(t, 4.0f);
+    EXPECT_LT(t, 30.0f);
+    EXPECT_GT(quantized_sqnr(bulk, -t, t), quantized_sqnr(bulk, -60.0f, 60.0f) + 6.0) << "t " << t;
+    // Relu'd, with every uint8 level: the same.
+    std::vector<float> rbulk, r;
+    for (float x : bulk) rbulk.push_back(std::max(0.0f, x));
+    r = rbulk;
+    for (int i = 0; i < 10; ++i) r.push_back(60.0f);
+    const float tr = entropy_of(r, 256);
+    EXPECT_GT(tr, 4.0f);
+    EXPECT_LT(tr, 30.0f);
+    EXPECT_GT(quantized_sqnr(rbulk, 0.0f, tr), quantized_sqnr(rbulk, 0.0f, 60.0f) + 6.0) << "t " << tr;
+}
+
+TEST(QuantizeCalibration, EntropyOnFewValuesKeepsTheRange) {
+    // 1000 values (a small output such as a classifier's logits) in 2048 bins: the sparse tail may lose its last
+    // few values (as in TensorRT), no more.
+    std::vector<float> v;
+    std::mt19937 rng(3);
+    std::normal_distribution<float> n(0.0f, 5.0f);
+    for (int i = 0; i < 1000; ++i) v.push_back(n(rng));
+    float amax = 0;
+    for (float x : v) amax = std::max(amax, std::fabs(x));
+    const float t = entropy_of(v, 128);
+    EXPECT_GT(t, 0.8f * amax);
+    EXPECT_GT(quantized_sqnr(v, -t, t), quantized_sqnr(v, -amax, amax) - 6.0) << "t " << t << " max " << amax;
 }
 
 TEST(QuantizeCalibration, MseShrinksRangeAroundOutliers) {
