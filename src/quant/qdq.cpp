@@ -139,17 +139,14 @@ public:
         float scale;
         int32_t zp;
         activation_params(r.lo, r.hi, act_, scale, zp);
-        ir::Value* s = passes::add_constant(g_, name + "_scale", Tensor::scalar<float>(scale));
-        ir::Value* z = act_ == DType::kInt8
-                           ? passes::add_constant(g_, name + "_zp", Tensor::scalar<int8_t>(0))
-                           : passes::add_constant(g_, name + "_zp", Tensor::scalar<uint8_t>(
-                                                                                static_cast<uint8_t>(zp)));
-        NNPORT_ASSIGN_OR_RETURN(ir::Node * q, passes::make_node(g_, ctx_, "QuantizeLinear", "", name + "_Q",
-                                                                {v, s, z}));
+        // Names derived from the value carry a short stem of it: a QDQ pair adds a dozen copies of it to the file.
+        const std::string stem = stem_of(*v);
+        ir::Value* s = passes::add_constant(g_, stem + "_scale", Tensor::scalar<float>(scale));
+        ir::Value* z = zero_point(zp);
+        NNPORT_ASSIGN_OR_RETURN(ir::Node * q, qdq_node("QuantizeLinear", stem + "_Q", {v, s, z}));
         q->output(0)->type = ir::ValueType::tensor(act_, v->type.dims);
         q->output(0)->type.has_shape = v->type.has_shape;
-        NNPORT_ASSIGN_OR_RETURN(ir::Node * dq, passes::make_node(g_, ctx_, "DequantizeLinear", "",
-                                                                 name + "_DQ", {q->output(0), s, z}));
+        NNPORT_ASSIGN_OR_RETURN(ir::Node * dq, qdq_node("DequantizeLinear", stem + "_DQ", {q->output(0), s, z}));
         dq->output(0)->type = v->type;
         dq_[name] = dq->output(0);
         scales_[name] = scale;
@@ -175,8 +172,7 @@ public:
             ir::Value* sv = passes::add_constant(g_, w->name() + "_scale", qs.second);
             // No zero point: it is optional and 0 for symmetric weights (one byte less per channel, which matters
             // for depthwise layers of nine weights per channel).
-            NNPORT_ASSIGN_OR_RETURN(ir::Node * dq, passes::make_node(g_, ctx_, "DequantizeLinear", "",
-                                                                     w->name() + "_DQ", {qv, sv}));
+            NNPORT_ASSIGN_OR_RETURN(ir::Node * dq, qdq_node("DequantizeLinear", w->name() + "_DQ", {qv, sv}));
             if (axis >= 0) dq->attrs["axis"] = ir::Attribute::make_int(axis);
             dq->output(0)->type = w->type;
             it = wdq_.emplace(w, std::make_pair(dq->output(0), qs.second)).first;
@@ -203,8 +199,7 @@ public:
         if (bt.rank() != 1) return Status::ok();
         ir::Value* qv = passes::add_constant(g_, b->name() + "_int32", std::move(q));
         ir::Value* sv = passes::add_constant(g_, b->name() + "_scale", std::move(s));
-        NNPORT_ASSIGN_OR_RETURN(ir::Node * dq, passes::make_node(g_, ctx_, "DequantizeLinear", "",
-                                                                 b->name() + "_DQ", {qv, sv}));
+        NNPORT_ASSIGN_OR_RETURN(ir::Node * dq, qdq_node("DequantizeLinear", b->name() + "_DQ", {qv, sv}));
         dq->attrs["axis"] = ir::Attribute::make_int(0);
         dq->output(0)->type = b->type;
         n.set_input(slot, dq->output(0));
@@ -212,6 +207,39 @@ public:
     }
 
     float scale_of(const std::string& name) const { return scales_.at(name); }
+
+    /// The stem of names derived from activation `v`: the name of the node producing it when that node has one
+    /// output and a shorter name (exporters name values "<node>_output_0"), else the value's own name.
+    static std::string stem_of(const ir::Value& v) {
+        const ir::Node* p = v.producer();
+        if (p && p->outputs().size() == 1 && !p->name().empty() && p->name().size() < v.name().size()) {
+            return p->name();
+        }
+        return v.name();
+    }
+
+    /// A QuantizeLinear or DequantizeLinear node with output `out` and a short node name (Q_<k>, DQ_<k>): the
+    /// output's name says what it holds, and a node name repeating it cost 8 KB of mobilenet_v2's file.
+    Result<ir::Node*> qdq_node(const std::string& op, const std::string& out, const std::vector<ir::Value*>& inputs) {
+        const std::string node_name = (op == "QuantizeLinear" ? "Q_" : "DQ_") + std::to_string(nodes_++);
+        NNPORT_ASSIGN_OR_RETURN(ir::Node * n, passes::make_node(g_, ctx_, op, "", node_name, inputs));
+        NNPORT_RETURN_IF_ERROR(g_.rename_value(n->output(0), g_.unique_name(out)));
+        return n;
+    }
+
+    /// The zero-point initializer of value `zp` of the activation type, one per value for the whole model (every
+    /// Relu output has zero point 0: one initializer instead of one per tensor, as both Q and DQ already share it).
+    ir::Value* zero_point(int32_t zp) {
+        if (act_ == DType::kInt8) zp = 0;
+        auto it = zps_.find(zp);
+        if (it != zps_.end()) return it->second;
+        const std::string name =
+            std::string(act_ == DType::kInt8 ? "zero_point_int8_" : "zero_point_uint8_") + std::to_string(zp);
+        ir::Value* z = act_ == DType::kInt8
+                           ? passes::add_constant(g_, name, Tensor::scalar<int8_t>(0))
+                           : passes::add_constant(g_, name, Tensor::scalar<uint8_t>(static_cast<uint8_t>(zp)));
+        return zps_.emplace(zp, z).first->second;
+    }
 
     ir::Graph& g_;
 
@@ -221,6 +249,8 @@ private:
     QuantizeReport* rep_;
     std::map<std::string, ir::Value*> dq_;
     std::map<std::string, float> scales_;
+    std::map<int32_t, ir::Value*> zps_;
+    int nodes_ = 0;
     std::map<ir::Value*, std::pair<ir::Value*, Tensor>> wdq_;
 };
 
