@@ -179,6 +179,25 @@ TEST(CpuKernels, TransposeEveryEdge) {
     });
 }
 
+TEST(CpuKernels, TransposeThreeContiguousRowsInterleaves) {
+    // rows 3 with ldo 3 (planar RGB to channels-last) has its own AVX-512 path: every column count around 16.
+    for_each_isa([] {
+        const cpu::Kernels& k = cpu::kernels();
+        for (int64_t cols : {1, 5, 15, 16, 17, 31, 32, 33, 48, 50, 1000}) {
+            const int64_t ldi = cols + 7;
+            const Tensor in = rnd({3, ldi}, 8);
+            std::vector<float> out(static_cast<size_t>(cols * 3 + 4), -9.0f);
+            k.transpose(in.data<float>(), ldi, out.data(), 3, 3, cols);
+            for (int64_t c = 0; c < cols; ++c) {
+                for (int64_t r = 0; r < 3; ++r) {
+                    ASSERT_EQ(out[static_cast<size_t>(c * 3 + r)], in.data<float>()[r * ldi + c]) << cols << " at " << c;
+                }
+            }
+            for (size_t i = static_cast<size_t>(cols * 3); i < out.size(); ++i) ASSERT_EQ(out[i], -9.0f) << "past the end";
+        }
+    });
+}
+
 TEST(CpuKernels, SoftmaxMatchesExactFormula) {
     for_each_isa([] {
         const cpu::Kernels& k = cpu::kernels();
@@ -442,6 +461,7 @@ TEST(CpuTranspose, EveryPermutationRank2To6) {
 TEST(CpuTranspose, LayoutConversionsAndChannelShuffle) {
     for_each_isa([] {
         expect_transpose_matches_ref(transpose({1, 32, 56, 56}, {0, 2, 3, 1}, 1));   // NCHW -> NHWC
+        expect_transpose_matches_ref(transpose({2, 3, 37, 41}, {0, 2, 3, 1}, 7));    // an RGB input
         expect_transpose_matches_ref(transpose({2, 28, 28, 67}, {0, 3, 1, 2}, 2));   // NHWC -> NCHW
         expect_transpose_matches_ref(transpose({1, 7, 7, 2, 58}, {0, 1, 2, 4, 3}, 3));  // shuffle
         expect_transpose_matches_ref(transpose({12, 197, 64}, {0, 2, 1}, 4));         // K^T

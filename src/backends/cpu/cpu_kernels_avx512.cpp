@@ -178,7 +178,50 @@ inline void block16(const float* in, int64_t ldi, float* out, int64_t ldo, int64
     }
 }
 
+/// Three rows of 16 columns interleaved into 48 contiguous floats (planar RGB to pixel-interleaved): output vector k
+/// takes element e = 16k + i from row e % 3, column e / 3, by one two-source permute (rows 0, 1) and one masked
+/// permute (row 2).
+struct Interleave3 {
+    __m512i ab[3], c[3];
+    __mmask16 from_c[3];
+    Interleave3() {
+        for (int k = 0; k < 3; ++k) {
+            alignas(64) int32_t ab_idx[16], c_idx[16];
+            __mmask16 m = 0;
+            for (int i = 0; i < 16; ++i) {
+                const int e = 16 * k + i, row = e % 3, col = e / 3;
+                ab_idx[i] = row == 1 ? 16 + col : col;
+                c_idx[i] = col;
+                if (row == 2) m = static_cast<__mmask16>(m | (1u << i));
+            }
+            ab[k] = _mm512_load_si512(ab_idx);
+            c[k] = _mm512_load_si512(c_idx);
+            from_c[k] = m;
+        }
+    }
+};
+
+void interleave3(const float* in, int64_t ldi, float* out, int64_t cols) {
+    static const Interleave3 t;
+    int64_t c0 = 0;
+    for (; c0 + 16 <= cols; c0 += 16) {
+        const __m512 a = _mm512_loadu_ps(in + c0), b = _mm512_loadu_ps(in + ldi + c0),
+                     c = _mm512_loadu_ps(in + 2 * ldi + c0);
+        for (int k = 0; k < 3; ++k) {
+            const __m512 v = _mm512_permutex2var_ps(a, t.ab[k], b);
+            _mm512_storeu_ps(out + 3 * c0 + 16 * k, _mm512_mask_permutexvar_ps(v, t.from_c[k], t.c[k], c));
+        }
+    }
+    for (; c0 < cols; ++c0) {
+        for (int64_t r = 0; r < 3; ++r) out[c0 * 3 + r] = in[r * ldi + c0];
+    }
+}
+
 void transpose(const float* in, int64_t ldi, float* out, int64_t ldo, int64_t rows, int64_t cols) {
+    if (rows == 3 && ldo == 3) {  // an RGB image to channels-last, the input conversion of most CNNs
+        interleave3(in, ldi, out, cols);
+        return;
+    }
     if (rows < 4 || cols < 4) {  // skinny (a channel shuffle's 2 x C/2 per pixel): a 16 x 16 block would be mostly masked
         for (int64_t c = 0; c < cols; ++c) {
             for (int64_t r = 0; r < rows; ++r) out[c * ldo + r] = in[r * ldi + c];
