@@ -1,5 +1,7 @@
 // Static int8 quantization: QDQ structure, scales and zero points for known data, per-channel weights, int32 bias,
 // propagation through Relu/MaxPool/Flatten, exclusion, accuracy, sensitivity and the accuracy budget, errors.
+#include <set>
+
 #include "quant/quant_test_util.hpp"
 
 namespace nnport::testing::quant_test {
@@ -57,6 +59,26 @@ TEST(QuantizeStatic, QdqStructureAroundConvReluPoolGemm) {
     EXPECT_EQ(m->graph->outputs()[0]->type.dtype, DType::kFloat32);
     EXPECT_EQ(rep.quantized_nodes, (std::vector<std::string>{"conv", "fc"}));
     EXPECT_TRUE(ir::verify(*m->graph).is_ok());
+}
+
+TEST(QuantizeStatic, QdqPairsShareScaleAndZeroPointInitializers) {
+    // Each pair's Q and DQ read the same scale and zero point, and one zero-point initializer serves every pair with
+    // that value (Relu, MaxPool and Flatten outputs all have 0): per-tensor copies of either made mobilenet_v2's file
+    // miss its size target.
+    auto m = quantized(conv_model(), static_options());
+    ASSERT_NE(m, nullptr);
+    std::set<const ir::Value*> zero_points;
+    for (const auto& n : m->graph->nodes()) {
+        if (n->op_type() != "QuantizeLinear") continue;
+        ASSERT_EQ(n->output(0)->uses().size(), 1u);
+        const ir::Node* dq = n->output(0)->uses()[0].node;
+        ASSERT_EQ(dq->op_type(), "DequantizeLinear");
+        EXPECT_EQ(dq->input(1), n->input(1));
+        EXPECT_EQ(dq->input(2), n->input(2));
+        zero_points.insert(n->input(2));
+    }
+    EXPECT_EQ(count_op(*m, "QuantizeLinear"), 4);
+    EXPECT_EQ(zero_points.size(), 2u) << "x (zero point 64) and the non-negative rest (0)";
 }
 
 TEST(QuantizeStatic, ActivationScaleAndZeroPointFromKnownRange) {
