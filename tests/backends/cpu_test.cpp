@@ -474,7 +474,7 @@ TEST(CpuTranspose, LayoutConversionsAndChannelShuffle) {
 
 TEST(CpuTranspose, SymbolicShapesThreadsAndRowCopies) {
     // Declared with symbolic dims, the node is accepted whatever the permutation; at run time a row copy is a
-    // memcpy loop and a 2-D transpose is tiled over the pool's threads.
+    // memcpy loop and a 2-D transpose is tiled over the pool's threads (from 2^18 elements: [7, 300, 130]).
     ir::Graph g("t");
     auto x = g.add_value("x", ir::ValueType::tensor(DType::kFloat32, {ir::Dim::symbol("a"), ir::Dim::symbol("b"),
                                                                       ir::Dim::symbol("c")}));
@@ -496,7 +496,8 @@ TEST(CpuTranspose, SymbolicShapesThreadsAndRowCopies) {
         auto k = b->prepare(*node, pc);
         ASSERT_TRUE(k.is_ok()) << k.status().message();
         for_each_isa([&] {
-            for (const Shape& shape : std::vector<Shape>{{3, 50, 400}, {70, 130, 9}, {1, 1, 5}, {2, 0, 3}, {4, 1, 33}}) {
+            for (const Shape& shape :
+                 std::vector<Shape>{{3, 50, 400}, {70, 130, 9}, {7, 300, 130}, {1, 1, 5}, {2, 0, 3}, {4, 1, 33}}) {
                 SCOPED_TRACE(shape_to_string(shape) + " perm " + shape_to_string(perm));
                 RtValue in(rnd(shape, 9));
                 std::vector<const RtValue*> ptrs = {&in};

