@@ -129,36 +129,61 @@ bool match_act(const ir::Node* n, std::string& act, std::vector<float>& params) 
     return true;
 }
 
+/// The Relu / Clip that reads `v` as its only use, with its name and parameters in `act` / `params`; nullptr (and
+/// `act` "Identity") when there is none.
+ir::Node* activation_of(ir::Value* v, std::string& act, std::vector<float>& params) {
+    act = "Identity";
+    params.clear();
+    ir::Node* n = sole_consumer(v);
+    return n && n->input(0) == v && match_act(n, act, params) ? n : nullptr;
+}
+
+/// Constant int8 weights behind a DequantizeLinear, quantized per tensor or per channel along one axis.
+struct QWeights {
+    const Tensor* w = nullptr;
+    const Tensor* scale = nullptr;  ///< float32: one value, or one per channel
+    ir::Value* zp = nullptr;        ///< nullptr: absent
+    int64_t channels = 0;           ///< w's size along the channel axis
+};
+
+/// The weights of `wdq` when its data is a constant of rank in [lo, hi] and its scale (and zero point, same shape)
+/// one value or one per channel along `axis`; else nullopt.
+std::optional<QWeights> quantized_weights(const ir::Node* wdq, int64_t lo, int64_t hi, int64_t axis) {
+    QWeights q;
+    q.w = constant_of(wdq->input(0));
+    q.scale = constant_of(wdq->input(1));
+    q.zp = wdq->inputs().size() > 2 ? wdq->input(2) : nullptr;
+    const Tensor* wz = q.zp ? constant_of(q.zp) : nullptr;
+    if (!q.w || !q.scale || (q.zp && !wz) || q.w->rank() < lo || q.w->rank() > hi) return std::nullopt;
+    if (q.scale->dtype() != DType::kFloat32) return std::nullopt;
+    q.channels = q.w->dim(axis);
+    if (q.scale->numel() != 1) {
+        int64_t a = attrs_of(*wdq).attr_int("axis");
+        if (a < 0) a += q.w->rank();
+        if (a != axis || q.scale->rank() != 1 || q.scale->dim(0) != q.channels) return std::nullopt;
+        if (attrs_of(*wdq).attr_int("block_size") != 0) return std::nullopt;
+    }
+    if (wz && (wz->shape() != q.scale->shape() || wz->dtype() != q.w->dtype())) return std::nullopt;
+    return q;
+}
+
 /// DQ -> Conv [-> act] -> Q starting from the Conv.
 Result<bool> fuse_conv(ir::Graph& g, PassContext& ctx, ir::Node* conv) {
     ir::Node* xdq = int8_dq(conv->input(0));
     ir::Node* wdq = int8_dq(conv->input(1));
     if (!xdq || !wdq || conv->outputs().size() != 1 || conv->output(0)->is_captured()) return false;
     auto xp = per_tensor_params(xdq);
-    const Tensor* w = constant_of(wdq->input(0));
-    const Tensor* ws = constant_of(wdq->input(1));
-    ir::Value* wzp = wdq->inputs().size() > 2 ? wdq->input(2) : nullptr;
-    const Tensor* wz = wzp ? constant_of(wzp) : nullptr;
-    if (!xp || !w || !ws || (wzp && !wz) || w->rank() < 3 || ws->dtype() != DType::kFloat32) return false;
-    const int64_t m = w->dim(0);
-    if (ws->numel() != 1) {
-        int64_t axis = attrs_of(*wdq).attr_int("axis");
-        if (axis < 0) axis += w->rank();
-        if (axis != 0 || ws->rank() != 1 || ws->dim(0) != m) return false;
-        if (attrs_of(*wdq).attr_int("block_size") != 0) return false;
-    }
-    if (wz && (wz->shape() != ws->shape() || wz->dtype() != w->dtype())) return false;
+    auto qw = quantized_weights(wdq, 3, 8, 0);
+    if (!xp || !qw) return false;
+    const Tensor* w = qw->w;
+    const Tensor* ws = qw->scale;
+    ir::Value* wzp = qw->zp;
+    const int64_t m = qw->channels;
     // Activation and output quantization.
-    ir::Node* act_node = sole_consumer(conv->output(0));
-    std::string act = "Identity";
+    std::string act;
     std::vector<float> params;
-    ir::Value* y = conv->output(0);
-    if (act_node && act_node->input(0) == y && match_act(act_node, act, params)) {
-        y = act_node->output(0);
-    } else {
-        act_node = nullptr;
-    }
-    ir::Node* q = int8_q_of(y);
+    ir::Node* act_node = activation_of(conv->output(0), act, params);
+    ir::Node* q = int8_q_of(act_node ? act_node->output(0) : conv->output(0));
     if (!q) return false;
     bool bias_ok;
     ir::Value* bias = int32_bias(g, conv->inputs().size() > 2 ? conv->input(2) : nullptr, xp->scale_v, *ws, m,
@@ -206,16 +231,10 @@ Result<bool> fuse_add(ir::Graph& g, PassContext& ctx, ir::Node* add) {
     auto ap = per_tensor_params(adq);
     auto bp = per_tensor_params(bdq);
     if (!ap || !bp) return false;
-    ir::Node* act_node = sole_consumer(add->output(0));
-    std::string act = "Identity";
+    std::string act;
     std::vector<float> params;
-    ir::Value* y = add->output(0);
-    if (act_node && act_node->input(0) == y && match_act(act_node, act, params)) {
-        y = act_node->output(0);
-    } else {
-        act_node = nullptr;
-    }
-    ir::Node* q = int8_q_of(y);
+    ir::Node* act_node = activation_of(add->output(0), act, params);
+    ir::Node* q = int8_q_of(act_node ? act_node->output(0) : add->output(0));
     if (!q || q->output(0)->type.dtype != t) return false;
     std::vector<ir::Value*> ins = {adq->input(0), ap->scale, zero_point_or_zero(g, ap->zp, t, add->name() + "_a"),
                                    bdq->input(0), bp->scale, zero_point_or_zero(g, bp->zp, t, add->name() + "_b"),
@@ -271,36 +290,21 @@ Result<bool> fuse_gemm(ir::Graph& g, PassContext& ctx, ir::Node* gemm) {
     ir::Node* wdq = int8_dq(gemm->input(1));
     if (!adq || !wdq) return false;
     auto ap = per_tensor_params(adq);
-    const Tensor* w = constant_of(wdq->input(0));
-    const Tensor* ws = constant_of(wdq->input(1));
-    ir::Value* wzp = wdq->inputs().size() > 2 ? wdq->input(2) : nullptr;
-    const Tensor* wz = wzp ? constant_of(wzp) : nullptr;
-    if (!ap || !w || !ws || (wzp && !wz) || w->rank() != 2 || ws->dtype() != DType::kFloat32) return false;
-    const int64_t n = w->dim(tb ? 0 : 1);
-    if (ws->numel() != 1) {
-        int64_t axis = attrs_of(*wdq).attr_int("axis");
-        if (axis < 0) axis += 2;
-        if (axis != (tb ? 0 : 1) || ws->rank() != 1 || ws->dim(0) != n) return false;
-        if (attrs_of(*wdq).attr_int("block_size") != 0) return false;
-    }
-    if (wz && (wz->shape() != ws->shape() || wz->dtype() != w->dtype())) return false;
-    ir::Node* act_node = sole_consumer(gemm->output(0));
-    std::string act = "Identity";
+    auto qw = quantized_weights(wdq, 2, 2, tb ? 0 : 1);  // per output column: B's axis 0 with transB, else 1
+    if (!ap || !qw) return false;
+    const int64_t n = qw->channels;
+    std::string act;
     std::vector<float> params;
-    ir::Value* y = gemm->output(0);
-    if (act_node && act_node->input(0) == y && match_act(act_node, act, params)) {
-        y = act_node->output(0);
-    } else {
-        act_node = nullptr;
-    }
+    ir::Node* act_node = activation_of(gemm->output(0), act, params);
+    ir::Value* y = act_node ? act_node->output(0) : gemm->output(0);
     ir::Node* q = int8_q_of(y);
     ir::Value* c = gemm->inputs().size() > 2 ? gemm->input(2) : nullptr;
     bool bias_ok;
-    ir::Value* bias = int32_bias(g, c, ap->scale_v, *ws, n, bias_ok);
+    ir::Value* bias = int32_bias(g, c, ap->scale_v, *qw->scale, n, bias_ok);
     if (!bias_ok) return false;
     std::vector<ir::Value*> ins = {adq->input(0), ap->scale,
                                    zero_point_or_zero(g, ap->zp, adq->input(0)->type.dtype, gemm->name() + "_a"),
-                                   wdq->input(0), wdq->input(1), wzp, bias};
+                                   wdq->input(0), wdq->input(1), qw->zp, bias};
     if (q) {
         ins.push_back(q->input(1));
         ins.push_back(q->input(2));
