@@ -92,17 +92,6 @@ void clamp_output(Q* y, int64_t n, int32_t lo, int32_t hi) {
     for (int64_t i = 0; i < n; ++i) y[i] = static_cast<Q>(std::clamp<int32_t>(y[i], lo, hi));
 }
 
-/// The quantized bounds [lo, hi] of the activation for output scale `ys` and zero point `zp` of dtype `t`.
-void activation_bounds(const fused::Activation& act, double ys, int32_t zp, DType t, int32_t& lo, int32_t& hi) {
-    quant::quant_range(t, lo, hi);
-    const int32_t qlo = lo, qhi = hi;
-    if (act.kind == fused::Act::kRelu) lo = std::max(lo, zp);
-    if (act.kind == fused::Act::kClip) {
-        lo = std::max(lo, quant::quantize_value<double>(act.p0 / ys, zp, qlo, qhi));
-        hi = std::min(hi, quant::quantize_value<double>(act.p1 / ys, zp, qlo, qhi));
-    }
-}
-
 /// QLinearConv on NCHW data (x already NCHW), then the activation's clamp; returns the NCHW result.
 Result<Tensor> run_nchw(KernelContext& ctx, const RtValue* x) {
     NNPORT_ASSIGN_OR_RETURN(fused::Activation act, quant_activation(ctx));
@@ -119,7 +108,7 @@ Result<Tensor> run_nchw(KernelContext& ctx, const RtValue* x) {
     const double ys = ctx.input(6).item_as_double();
     const int32_t zp = ctx.has_input(7) ? quant::zero_point_values(&ctx.input(7))[0] : 0;
     int32_t lo, hi;
-    activation_bounds(act, ys, zp, y.dtype(), lo, hi);
+    quant::activation_bounds(act, ys, zp, y.dtype(), lo, hi);
     NNPORT_DISPATCH_QUANT(y.dtype(), Q, ctx, clamp_output<Q>(y.data<Q>(), y.numel(), lo, hi));
     return y;
 }
@@ -205,7 +194,7 @@ Status qadd_run(KernelContext& ctx, const Tensor& a, const Tensor& b, const Broa
     NNPORT_ASSIGN_OR_RETURN(const int32_t bz, scalar_zero_point(ctx, 5, t));
     NNPORT_ASSIGN_OR_RETURN(const int32_t yz, scalar_zero_point(ctx, 7, t));
     int32_t lo, hi, tlo, thi;
-    activation_bounds(act, ys, yz, t, lo, hi);
+    quant::activation_bounds(act, ys, yz, t, lo, hi);
     quant::quant_range(t, tlo, thi);
     NNPORT_ASSIGN_OR_RETURN(Tensor * out, ctx.output(0, t, p.out_shape));
     const Q* pa = a.data<Q>();
@@ -312,7 +301,7 @@ Status qgemm_run(KernelContext& ctx, const Tensor& a, const Tensor& b) {
         yt = ctx.has_input(8) ? ctx.input(8).dtype() : DType::kUInt8;
         if (yt != DType::kUInt8 && yt != DType::kInt8) return ctx.input_error("y_zero_point must be uint8 or int8");
         NNPORT_ASSIGN_OR_RETURN(yz, scalar_zero_point(ctx, 8, yt));
-        activation_bounds(act, ys, yz, yt, lo, hi);
+        quant::activation_bounds(act, ys, yz, yt, lo, hi);
         quant::quant_range(yt, tlo, thi);
     }
     NNPORT_ASSIGN_OR_RETURN(Tensor * y, ctx.output(0, yt, {m, n}));

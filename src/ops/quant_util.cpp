@@ -253,6 +253,16 @@ Status int_matmul(KernelContext& ctx, const Tensor& a, const Tensor* a_zp, const
     return Status::ok();
 }
 
+void activation_bounds(const fused::Activation& act, double ys, int32_t zp, DType t, int32_t& lo, int32_t& hi) {
+    quant_range(t, lo, hi);
+    const int32_t qlo = lo, qhi = hi;
+    if (act.kind == fused::Act::kRelu) lo = std::max(lo, zp);
+    if (act.kind == fused::Act::kClip) {
+        lo = std::max(lo, quantize_value<double>(act.p0 / ys, zp, qlo, qhi));
+        hi = std::min(hi, quantize_value<double>(act.p1 / ys, zp, qlo, qhi));
+    }
+}
+
 Status int_conv(KernelContext& ctx, const Tensor& x, const Tensor* x_zp, const Tensor& w, const Tensor* w_zp,
                 const nn::ConvShape& s, int32_t* y) {
     NNPORT_RETURN_IF_ERROR(check_zero_point_dtype(ctx, x_zp, x.dtype(), "x_zero_point"));

@@ -6,6 +6,7 @@
 #include <type_traits>
 #include <vector>
 
+#include "ops/fused_util.hpp"
 #include "ops/kernel_util.hpp"
 #include "ops/nn_util.hpp"
 
@@ -34,6 +35,11 @@ inline int32_t quantize_value(C v, int32_t zp, int32_t lo, int32_t hi) {
     r += zp;
     return r < lo ? lo : (r > hi ? hi : r);
 }
+
+/// The quantized bounds [lo, hi] of a fused activation (Identity, Relu or Clip) applied as a clamp of the quantized
+/// output, for output scale `ys` and zero point `zp` of type `t`: the type's range, raised to the zero point for
+/// Relu, narrowed to Clip's bounds quantized. Exact, because rounding is monotone.
+void activation_bounds(const fused::Activation& act, double ys, int32_t zp, DType t, int32_t& lo, int32_t& hi);
 
 /// How a scale (and its zero point) maps onto x viewed as [outer, dim, inner] around the quantization axis:
 /// element (o, a, i) uses parameter base(o, a) + i * inner_step().

@@ -185,18 +185,11 @@ std::string qadd_obstacle(const ir::Node& n, const ConstantFn& constant, AddPara
     }
     auto act = fused::parse_activation(attrs_of(n));
     if (!act.is_ok()) return act.status().message();
-    quant::quant_range(p->type, p->lo, p->hi);
-    const int32_t qlo = p->lo, qhi = p->hi;
-    // The reference kernel's bounds (ops/qlinear_fused.cpp): Relu clamps at the zero point, Clip at its quantized
-    // bounds.
-    if (act->kind == fused::Act::kRelu) {
-        p->lo = std::max(p->lo, p->cz);
-    } else if (act->kind == fused::Act::kClip) {
-        p->lo = std::max(p->lo, quant::quantize_value<double>(act->p0 / double(p->cs), p->cz, qlo, qhi));
-        p->hi = std::min(p->hi, quant::quantize_value<double>(act->p1 / double(p->cs), p->cz, qlo, qhi));
-    } else if (act->kind != fused::Act::kIdentity) {
+    if (act->kind != fused::Act::kIdentity && act->kind != fused::Act::kRelu && act->kind != fused::Act::kClip) {
         return "activation must be Identity, Relu or Clip";
     }
+    // The reference kernel's bounds: Relu clamps at the zero point, Clip at its quantized bounds.
+    quant::activation_bounds(*act, p->cs, p->cz, p->type, p->lo, p->hi);
     if (p->lo >= p->hi) return "the activation's quantized range is empty or one value (XNNPACK needs min < max)";
     return {};
 }
