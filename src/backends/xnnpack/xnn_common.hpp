@@ -5,12 +5,15 @@
 
 #include <xnnpack.h>
 
+#include <algorithm>
 #include <limits>
 #include <memory>
 #include <mutex>
 #include <string>
+#include <vector>
 
 #include "backends/backend.hpp"
+#include "core/thread_pool.hpp"
 #include "ops/fused_util.hpp"
 
 namespace nnport::xnn {
@@ -75,6 +78,38 @@ void apply_epilogue(const fused::Activation& a, float* y, const float* z, int64_
 int simd_level();
 /// Test hook: caps simd_level() (the CPU's best stays the upper bound); returns the previous cap.
 int limit_simd_level(int level);
+
+/// Runs a broadcasting binary operator kept as one XNNPACK operator per thread (`ops`, at least one). A same-shape or
+/// scalar-operand op, which XNNPACK would run on one thread, is split into flat chunks of the output: chunk c on
+/// ops[c], side by side on the session's pool. Anything else runs on ops[0] with the full shapes. `n` is y's element
+/// count; run_op(op, rank_a, dims_a, rank_b, dims_b, a, b, y, pthreadpool) sets one operator up and runs it. The
+/// caller holds the lock that guards `ops`.
+template <typename T, typename RunOp>
+Status run_binary(KernelContext& ctx, const std::vector<OpPtr>& ops, const Tensor& a, const Tensor& b, const T* pa,
+                  const T* pb, T* py, int64_t n, const RunOp& run_op) {
+    const int parts =
+        static_cast<int>(std::min<int64_t>(threads_for(ctx, n, kElementsPerThread), static_cast<int64_t>(ops.size())));
+    const bool flat = a.shape() == b.shape() || a.numel() == 1 || b.numel() == 1;
+    if (flat && parts > 1) {
+        std::vector<Status> st(static_cast<size_t>(parts));
+        ctx.pool()->parallel_for(parts, [&](int64_t c0, int64_t c1) {
+            for (int64_t c = c0; c < c1; ++c) {
+                const int64_t lo = n * c / parts, len = n * (c + 1) / parts - lo;
+                const bool a1 = a.numel() == 1, b1 = b.numel() == 1;  // a scalar operand (not both: n > 1)
+                const size_t la = a1 ? 1 : static_cast<size_t>(len), lb = b1 ? 1 : static_cast<size_t>(len);
+                st[static_cast<size_t>(c)] = run_op(ops[static_cast<size_t>(c)].get(), 1, &la, 1, &lb,
+                                                    a1 ? pa : pa + lo, b1 ? pb : pb + lo, py + lo, nullptr);
+            }
+        });
+        for (const Status& s : st) NNPORT_RETURN_IF_ERROR(s);
+        return Status::ok();
+    }
+    size_t sa[XNN_MAX_TENSOR_DIMS], sb[XNN_MAX_TENSOR_DIMS];
+    for (int64_t i = 0; i < a.rank(); ++i) sa[i] = static_cast<size_t>(a.dim(i));
+    for (int64_t i = 0; i < b.rank(); ++i) sb[i] = static_cast<size_t>(b.dim(i));
+    return run_op(ops[0].get(), static_cast<size_t>(a.rank()), sa, static_cast<size_t>(b.rank()), sb, pa, pb, py,
+                  threadpool(ctx, n, kElementsPerThread));
+}
 
 // ---- op families --------------------------------------------------------------------------------------------------
 

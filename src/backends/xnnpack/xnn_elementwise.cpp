@@ -134,29 +134,7 @@ public:
         const float *pa = a.data<float>(), *pb = b.data<float>();
         float* py = y->data<float>();
         std::lock_guard<std::mutex> lock(mu_);
-        const int parts = static_cast<int>(
-            std::min<int64_t>(threads_for(ctx, n, kElementsPerThread), static_cast<int64_t>(ops_.size())));
-        const bool flat = a.shape() == b.shape() || a.numel() == 1 || b.numel() == 1;
-        if (flat && parts > 1) {
-            // Chunk c of the flat output on operator c, the threads side by side.
-            std::vector<Status> st(static_cast<size_t>(parts));
-            ctx.pool()->parallel_for(parts, [&](int64_t c0, int64_t c1) {
-                for (int64_t c = c0; c < c1; ++c) {
-                    const int64_t lo = n * c / parts, len = n * (c + 1) / parts - lo;
-                    const bool a1 = a.numel() == 1, b1 = b.numel() == 1;  // a scalar operand (not both: n > 1)
-                    const size_t la = a1 ? 1 : static_cast<size_t>(len), lb = b1 ? 1 : static_cast<size_t>(len);
-                    st[static_cast<size_t>(c)] = run_op(ops_[static_cast<size_t>(c)].get(), 1, &la, 1, &lb,
-                                                        a1 ? pa : pa + lo, b1 ? pb : pb + lo, py + lo, nullptr);
-                }
-            });
-            for (const Status& s : st) NNPORT_RETURN_IF_ERROR(s);
-            return Status::ok();
-        }
-        size_t sa[XNN_MAX_TENSOR_DIMS], sb[XNN_MAX_TENSOR_DIMS];
-        for (int64_t i = 0; i < a.rank(); ++i) sa[i] = static_cast<size_t>(a.dim(i));
-        for (int64_t i = 0; i < b.rank(); ++i) sb[i] = static_cast<size_t>(b.dim(i));
-        return run_op(ops_[0].get(), static_cast<size_t>(a.rank()), sa, static_cast<size_t>(b.rank()), sb, pa, pb, py,
-                      threadpool(ctx, n, kElementsPerThread));
+        return run_binary(ctx, ops_, a, b, pa, pb, py, n, [this](auto... args) { return run_op(args...); });
     }
 
 private:
