@@ -75,15 +75,9 @@ public:
         if (x.numel() == 0 || y->numel() == 0) return Status::ok();
         try {
             set_threads(e->threads);
-            const dnnl::memory::desc zp_md({1}, dt::s32, tag::x);
-            std::unordered_map<int, dnnl::memory> args = {
-                {DNNL_ARG_SRC, wrap(e->src_md, x.raw_data())},
-                {DNNL_ARG_WEIGHTS, e->weights},
-                {DNNL_ARG_DST, wrap(e->dst_md, y->raw_data())},
-                {DNNL_ARG_ATTR_ZERO_POINTS | DNNL_ARG_SRC, wrap(zp_md, &x_zp_)},
-                {DNNL_ARG_ATTR_ZERO_POINTS | DNNL_ARG_DST, wrap(zp_md, &y_zp_)}};
-            if (bias_.defined()) args.emplace(DNNL_ARG_BIAS, wrap(bias_md(), bias_.raw_data()));
-            execute(e->prim, e->pd, std::move(args));
+            execute(e->prim, e->pd,
+                    int8_args(e->src_md, x.raw_data(), e->weights, e->dst_md, y->raw_data(), &x_zp_, &y_zp_, bias_md(),
+                              bias_));
         } catch (const dnnl::error& err) {
             return error_status(ctx.node(), "int8 convolution", err);
         }
@@ -118,17 +112,7 @@ private:
                                               e->src_md, w_any, bias_md(), e->dst_md, strides, dil, pl, pr)
                                    : cf::desc(dnnl::prop_kind::forward_inference, dnnl::algorithm::convolution_direct,
                                               e->src_md, w_any, e->dst_md, strides, dil, pl, pr);
-            dnnl::primitive_attr attr = base_attr();
-            attr.set_output_scales(qp_.out_scales.size() == 1 ? 0 : 1 << 1, qp_.out_scales);
-            attr.set_zero_points(DNNL_ARG_SRC, 0, {DNNL_RUNTIME_S32_VAL});
-            attr.set_zero_points(DNNL_ARG_DST, 0, {DNNL_RUNTIME_S32_VAL});
-            dnnl::post_ops po;
-            if (act_.kind == fused::Act::kRelu) po.append_eltwise(1.0f, dnnl::algorithm::eltwise_relu, 0.0f, 0.0f);
-            if (act_.kind == fused::Act::kClip) {
-                po.append_eltwise(1.0f, dnnl::algorithm::eltwise_clip_v2, act_.p0 / qp_.y_scale,
-                                  act_.p1 / qp_.y_scale);
-            }
-            attr.set_post_ops(po);
+            const dnnl::primitive_attr attr = int8_attr(qp_.out_scales, true, act_, qp_.y_scale);
             e->pd = cf::primitive_desc(d, attr, engine());
             e->prim = cf(e->pd);
             e->weights = weights_.get(e->pd.weights_desc());
