@@ -167,6 +167,17 @@ std::optional<QWeights> quantized_weights(const ir::Node* wdq, int64_t lo, int64
     return q;
 }
 
+/// Gives fused node `f` its activation attributes (`act`, `params`) and the place of `out`: out's type and readers.
+/// False, with `f` removed, when `out` cannot be rewired.
+bool take_place(ir::Graph& g, ir::Node* f, const std::string& act, const std::vector<float>& params, ir::Value* out) {
+    f->attrs["activation"] = ir::Attribute::make_string(act);
+    if (!params.empty()) f->attrs["activation_params"] = ir::Attribute::make_floats(params);
+    f->output(0)->type = out->type;
+    if (replace_value(g, out, f->output(0))) return true;
+    g.remove_node(f);
+    return false;
+}
+
 /// DQ -> Conv [-> act] -> Q starting from the Conv.
 Result<bool> fuse_conv(ir::Graph& g, PassContext& ctx, ir::Node* conv) {
     ir::Node* xdq = int8_dq(conv->input(0));
@@ -206,13 +217,7 @@ Result<bool> fuse_conv(ir::Graph& g, PassContext& ctx, ir::Node* conv) {
     for (const char* a : {"auto_pad", "dilations", "group", "kernel_shape", "pads", "strides"}) {
         if (conv->has_attr(a)) f->attrs[a] = conv->attrs.at(a);
     }
-    f->attrs["activation"] = ir::Attribute::make_string(act);
-    if (!params.empty()) f->attrs["activation_params"] = ir::Attribute::make_floats(params);
-    f->output(0)->type = q->output(0)->type;
-    if (!replace_value(g, q->output(0), f->output(0))) {
-        g.remove_node(f);
-        return false;
-    }
+    if (!take_place(g, f, act, params, q->output(0))) return false;
     ctx.record(conv->describe() + (act_node ? " + " + act_node->describe() : "") + " + " + q->describe() +
                " -> QLinearFusedConv");
     ir::Node* bdq = conv->inputs().size() > 2 && conv->input(2) ? conv->input(2)->producer() : nullptr;
@@ -240,13 +245,7 @@ Result<bool> fuse_add(ir::Graph& g, PassContext& ctx, ir::Node* add) {
                                    bdq->input(0), bp->scale, zero_point_or_zero(g, bp->zp, t, add->name() + "_b"),
                                    q->input(1),   q->input(2)};
     NNPORT_ASSIGN_OR_RETURN(ir::Node * f, make_node(g, ctx, "QLinearAdd", kNnportDomain, add->name(), ins));
-    f->attrs["activation"] = ir::Attribute::make_string(act);
-    if (!params.empty()) f->attrs["activation_params"] = ir::Attribute::make_floats(params);
-    f->output(0)->type = q->output(0)->type;
-    if (!replace_value(g, q->output(0), f->output(0))) {
-        g.remove_node(f);
-        return false;
-    }
+    if (!take_place(g, f, act, params, q->output(0))) return false;
     ctx.record(add->describe() + (act_node ? " + " + act_node->describe() : "") + " + " + q->describe() +
                " -> QLinearAdd");
     remove_dead(g, {adq, bdq == adq ? nullptr : bdq, add, act_node, q});
@@ -312,14 +311,7 @@ Result<bool> fuse_gemm(ir::Graph& g, PassContext& ctx, ir::Node* gemm) {
     while (!ins.empty() && !ins.back()) ins.pop_back();
     NNPORT_ASSIGN_OR_RETURN(ir::Node * f, make_node(g, ctx, "QGemm", kNnportDomain, gemm->name(), ins));
     f->attrs["transB"] = ir::Attribute::make_int(tb ? 1 : 0);
-    f->attrs["activation"] = ir::Attribute::make_string(act);
-    if (!params.empty()) f->attrs["activation_params"] = ir::Attribute::make_floats(params);
-    ir::Value* out = q ? q->output(0) : y;
-    f->output(0)->type = out->type;
-    if (!replace_value(g, out, f->output(0))) {
-        g.remove_node(f);
-        return false;
-    }
+    if (!take_place(g, f, act, params, q ? q->output(0) : y)) return false;
     ctx.record(gemm->describe() + (act_node ? " + " + act_node->describe() : "") + (q ? " + " + q->describe() : "") +
                " -> QGemm");
     ir::Node* bdq = c ? c->producer() : nullptr;
