@@ -5,12 +5,83 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <functional>
+#include <memory>
+#include <random>
 #include <string>
 #include <string_view>
 
+#include "ops/op_def.hpp"
 #include "util/op_runner.hpp"
 
 namespace nnport::testing {
+
+/// Uniform float32 values in [lo, hi) from a fixed seed.
+inline Tensor random_f32(Shape s, uint32_t seed, float lo = -1.0f, float hi = 1.0f) {
+    Tensor t = std::move(Tensor::create(DType::kFloat32, std::move(s))).value();
+    std::mt19937 g(seed);
+    std::uniform_real_distribution<float> u(lo, hi);
+    for (int64_t i = 0; i < t.numel(); ++i) t.data<float>()[i] = u(g);
+    return t;
+}
+
+/// Uniform integers of type T in [lo, hi] from a fixed seed.
+template <typename T>
+Tensor random_ints(Shape s, int lo, int hi, uint32_t seed) {
+    Tensor t = std::move(Tensor::create(DTypeOf<T>::value, std::move(s))).value();
+    std::mt19937 g(seed);
+    std::uniform_int_distribution<int> u(lo, hi);
+    for (int64_t i = 0; i < t.numel(); ++i) t.data<T>()[i] = static_cast<T>(u(g));
+    return t;
+}
+
+/// A small graph built in memory (ai.onnx at `opset`, com.nnport 1): inputs, constants, nodes and outputs by name.
+struct Net {
+    std::unique_ptr<ir::Model> m = std::make_unique<ir::Model>();
+    ir::Graph* g;
+    int opset;
+    explicit Net(int onnx_opset = 18) : opset(onnx_opset) {
+        m->opset_imports[""] = opset;
+        m->opset_imports["com.nnport"] = 1;
+        m->graph = std::make_unique<ir::Graph>("test");
+        g = m->graph.get();
+    }
+    void input(const std::string& name, std::vector<ir::Dim> dims, DType dt = DType::kFloat32) {
+        ir::Value* v = g->add_value(name, ir::ValueType::tensor(dt, std::move(dims))).value();
+        g->inputs().push_back(v);
+    }
+    void constant(const std::string& name, const Tensor& t) {
+        ir::Value* v = g->add_value(name, ir::ValueType::tensor(t.dtype(), t.shape())).value();
+        v->set_initializer(t);
+    }
+    /// A node reading `ins` (an empty name: an absent optional input) and writing `outs`.
+    void node(const std::string& op, std::vector<std::string> ins, std::vector<std::string> outs,
+              ir::Attributes attrs = {}, const std::string& domain = "") {
+        std::vector<ir::Value*> iv;
+        for (const std::string& s : ins) iv.push_back(s.empty() ? nullptr : g->find_value(s));
+        ir::Node* n = g->add_node(op, domain, outs[0] + "_node", iv, outs).value();
+        n->attrs = std::move(attrs);
+        n->opset = domain.empty() ? opset : 1;
+        n->def = find_op(domain, op);
+    }
+    void output(const std::string& name) { g->outputs().push_back(g->find_value(name)); }
+};
+
+using NetFn = std::function<void(Net&)>;
+
+/// A session over the graph `build` makes, on `backends` with `threads` threads (nullptr, with a test failure, when
+/// it cannot be created).
+inline std::unique_ptr<Session> make_session(const NetFn& build, const std::string& backends, int threads,
+                                             int onnx_opset = 18) {
+    Net net(onnx_opset);
+    build(net);
+    SessionOptions o;
+    o.threads = threads;
+    o.backends = backends;
+    auto s = Session::from_model(std::move(net.m), o);
+    EXPECT_TRUE(s.is_ok()) << s.status().message();
+    return s.is_ok() ? std::move(*s) : nullptr;
+}
 
 /// The feeds of a one-node model: every input not given as an initializer.
 inline std::vector<std::pair<std::string, RtValue>> op_feeds(const OpRun& r) {

@@ -22,14 +22,7 @@ using ir::Attribute;
 using testing::expect_backend_declines;
 using testing::expect_backend_matches_ref;
 using testing::OpRun;
-
-Tensor rnd(Shape s, uint32_t seed, float lo = -1.0f, float hi = 1.0f) {
-    Tensor t = std::move(Tensor::create(DType::kFloat32, std::move(s))).value();
-    std::mt19937 g(seed);
-    std::uniform_real_distribution<float> u(lo, hi);
-    for (int64_t i = 0; i < t.numel(); ++i) t.data<float>()[i] = u(g);
-    return t;
-}
+using testing::random_f32;
 
 /// A copy of a float32 tensor as float64 or int32.
 Tensor as_dtype(const Tensor& t, DType dt) {
@@ -135,7 +128,7 @@ TEST(CpuKernels, GemmEveryTileShape) {
             for (int64_t n : {1, 7, 16, 31, 33, 70}) {
                 for (int64_t kk : {1, 3, 64}) {
                     const int64_t lda = kk + 2, ldb = n + 3, ldc = n + 1;
-                    const Tensor a = rnd({m, lda}, 1), b = rnd({kk, ldb}, 2);
+                    const Tensor a = random_f32({m, lda}, 1), b = random_f32({kk, ldb}, 2);
                     std::vector<float> c(static_cast<size_t>(m * ldc), 7.0f);
                     k.gemm(m, n, kk, 0.5f, a.data<float>(), lda, b.data<float>(), ldb, c.data(), ldc);
                     for (int64_t i = 0; i < m; ++i) {
@@ -164,7 +157,7 @@ TEST(CpuKernels, TransposeEveryEdge) {
         for (int64_t rows : {1, 3, 8, 15, 16, 17, 40}) {
             for (int64_t cols : {1, 2, 8, 9, 16, 23, 33}) {
                 const int64_t ldi = cols + 5, ldo = rows + 3;
-                const Tensor in = rnd({rows, ldi}, 3);
+                const Tensor in = random_f32({rows, ldi}, 3);
                 std::vector<float> out(static_cast<size_t>(cols * ldo), -9.0f);
                 k.transpose(in.data<float>(), ldi, out.data(), ldo, rows, cols);
                 for (int64_t c = 0; c < cols; ++c) {
@@ -185,7 +178,7 @@ TEST(CpuKernels, TransposeThreeContiguousRowsInterleaves) {
         const cpu::Kernels& k = cpu::kernels();
         for (int64_t cols : {1, 5, 15, 16, 17, 31, 32, 33, 48, 50, 1000}) {
             const int64_t ldi = cols + 7;
-            const Tensor in = rnd({3, ldi}, 8);
+            const Tensor in = random_f32({3, ldi}, 8);
             std::vector<float> out(static_cast<size_t>(cols * 3 + 4), -9.0f);
             k.transpose(in.data<float>(), ldi, out.data(), 3, 3, cols);
             for (int64_t c = 0; c < cols; ++c) {
@@ -202,8 +195,8 @@ TEST(CpuKernels, SoftmaxMatchesExactFormula) {
     for_each_isa([] {
         const cpu::Kernels& k = cpu::kernels();
         for (int64_t n : {1, 2, 7, 8, 15, 16, 17, 100, 197}) {
-            Tensor s = rnd({n}, 4, -30.0f, 30.0f);
-            const Tensor mask = rnd({n}, 5, -5.0f, 5.0f);
+            Tensor s = random_f32({n}, 4, -30.0f, 30.0f);
+            const Tensor mask = random_f32({n}, 5, -5.0f, 5.0f);
             for (int mode = 0; mode < 3; ++mode) {
                 std::vector<float> got(s.data<float>(), s.data<float>() + n), want = got;
                 const float* m = mode == 0 ? nullptr : mask.data<float>();
@@ -260,7 +253,7 @@ OpRun sdpa(Shape q, Shape k, Shape v, uint32_t seed, bool k_transposed = false) 
     r.op_type = "ScaledDotProductAttention";
     r.domain = "com.nnport";
     r.opset = 1;
-    r.inputs = {rnd(std::move(q), seed), rnd(std::move(k), seed + 1), rnd(std::move(v), seed + 2)};
+    r.inputs = {random_f32(std::move(q), seed), random_f32(std::move(k), seed + 1), random_f32(std::move(v), seed + 2)};
     if (k_transposed) r.attrs["k_transposed"] = Attribute::make_int(1);
     return r;
 }
@@ -309,7 +302,7 @@ TEST(CpuAttention, Masks) {
         for (const Shape& ms : std::vector<Shape>{{L, S}, {b, 1, L, S}, {b, h, L, S}, {1, 1, 1, S}, {L, 1}, {S}}) {
             SCOPED_TRACE(shape_to_string(ms));
             OpRun r = sdpa({b, h, L, d}, {b, h, S, d}, {b, h, S, d}, 40);
-            r.inputs.push_back(rnd(ms, 41, -3.0f, 3.0f));
+            r.inputs.push_back(random_f32(ms, 41, -3.0f, 3.0f));
             expect_backend_matches_ref(r, "cpu");
         }
     });
@@ -337,7 +330,7 @@ TEST(CpuAttention, CausalMaskWithMaskedRows) {
 TEST(CpuAttention, ThreadedMatchesReference) {
     for_each_isa([] {
         OpRun r = sdpa({2, 5, 150, 32}, {2, 5, 150, 32}, {2, 5, 150, 32}, 60);
-        r.inputs.push_back(rnd({150, 150}, 61));
+        r.inputs.push_back(random_f32({150, 150}, 61));
         const Direct d = Direct::make(r, 3);
         d.expect_matches_ref(r.inputs, 1e-4, 1e-5);
         OpRun r2 = sdpa({1, 1, 300, 16}, {1, 1, 20, 16}, {1, 1, 20, 16}, 62);  // one batch entry: row blocks
@@ -356,12 +349,16 @@ TEST(CpuAttention, BadShapesAreErrorsNamingTheNode) {
     const Direct d = Direct::make(r, 1);
     ASSERT_TRUE(d.kernel);
     const std::vector<std::pair<std::vector<Tensor>, std::string>> bad = {
-        {{rnd({1, 2, 4, 8}, 1), rnd({1, 2, 4, 7}, 2), rnd({1, 2, 4, 8}, 3)}, "head sizes differ"},
-        {{rnd({1, 2, 4, 8}, 1), rnd({1, 2, 4, 8}, 2), rnd({1, 2, 5, 8}, 3)}, "sequence lengths differ"},
-        {{rnd({3, 4, 8}, 1), rnd({2, 4, 8}, 2), rnd({2, 4, 8}, 3)}, "broadcast"},
-        {{rnd({8}, 1), rnd({4, 8}, 2), rnd({4, 8}, 3)}, "rank >= 2"},
-        {{rnd({1, 2, 4, 8}, 1), rnd({1, 2, 4, 8}, 2), rnd({1, 2, 4, 8}, 3), rnd({3, 4}, 4)}, "does not broadcast"},
-        {{as_dtype(rnd({1, 2, 4, 8}, 1), DType::kFloat64), rnd({1, 2, 4, 8}, 2), rnd({1, 2, 4, 8}, 3)}, "float32"},
+        {{random_f32({1, 2, 4, 8}, 1), random_f32({1, 2, 4, 7}, 2), random_f32({1, 2, 4, 8}, 3)}, "head sizes differ"},
+        {{random_f32({1, 2, 4, 8}, 1), random_f32({1, 2, 4, 8}, 2), random_f32({1, 2, 5, 8}, 3)},
+         "sequence lengths differ"},
+        {{random_f32({3, 4, 8}, 1), random_f32({2, 4, 8}, 2), random_f32({2, 4, 8}, 3)}, "broadcast"},
+        {{random_f32({8}, 1), random_f32({4, 8}, 2), random_f32({4, 8}, 3)}, "rank >= 2"},
+        {{random_f32({1, 2, 4, 8}, 1), random_f32({1, 2, 4, 8}, 2), random_f32({1, 2, 4, 8}, 3), random_f32({3, 4}, 4)},
+         "does not broadcast"},
+        {{as_dtype(random_f32({1, 2, 4, 8}, 1), DType::kFloat64), random_f32({1, 2, 4, 8}, 2),
+          random_f32({1, 2, 4, 8}, 3)},
+         "float32"},
     };
     for (const auto& [inputs, what] : bad) {
         auto out = d.run(inputs);
@@ -376,7 +373,7 @@ TEST(CpuAttention, BadShapesAreErrorsNamingTheNode) {
 OpRun transpose(Shape x, std::vector<int64_t> perm, uint32_t seed) {
     OpRun r;
     r.op_type = "Transpose";
-    r.inputs = {rnd(std::move(x), seed)};
+    r.inputs = {random_f32(std::move(x), seed)};
     r.attrs["perm"] = Attribute::make_ints(std::move(perm));
     return r;
 }
@@ -499,7 +496,7 @@ TEST(CpuTranspose, SymbolicShapesThreadsAndRowCopies) {
             for (const Shape& shape :
                  std::vector<Shape>{{3, 50, 400}, {70, 130, 9}, {7, 300, 130}, {1, 1, 5}, {2, 0, 3}, {4, 1, 33}}) {
                 SCOPED_TRACE(shape_to_string(shape) + " perm " + shape_to_string(perm));
-                RtValue in(rnd(shape, 9));
+                RtValue in(random_f32(shape, 9));
                 std::vector<const RtValue*> ptrs = {&in};
                 std::vector<RtValue> got(1), want(1);
                 KernelContext kc(*node, *node->def, ptrs, &got, nullptr, &pool);
@@ -532,15 +529,16 @@ OpRun lstm(const LstmCase& c, uint32_t seed) {
     const int64_t dirs = c.direction == "bidirectional" ? 2 : 1, H = c.hidden;
     OpRun r;
     r.op_type = "LSTM";
-    r.inputs = {rnd(c.batch_first ? Shape{c.batch, c.seq, c.input} : Shape{c.seq, c.batch, c.input}, seed),
-                rnd({dirs, 4 * H, c.input}, seed + 1, -0.5f, 0.5f), rnd({dirs, 4 * H, H}, seed + 2, -0.5f, 0.5f),
-                c.bias ? rnd({dirs, 8 * H}, seed + 3) : Tensor()};
+    r.inputs = {random_f32(c.batch_first ? Shape{c.batch, c.seq, c.input} : Shape{c.seq, c.batch, c.input}, seed),
+                random_f32({dirs, 4 * H, c.input}, seed + 1, -0.5f, 0.5f),
+                random_f32({dirs, 4 * H, H}, seed + 2, -0.5f, 0.5f),
+                c.bias ? random_f32({dirs, 8 * H}, seed + 3) : Tensor()};
     r.as_initializer = {false, true, true, true};
     if (c.initial) {
         const Shape st = c.batch_first ? Shape{c.batch, dirs, H} : Shape{dirs, c.batch, H};
         r.inputs.push_back(Tensor());  // sequence_lens
-        r.inputs.push_back(rnd(st, seed + 4));
-        r.inputs.push_back(rnd(st, seed + 5, -2.0f, 2.0f));
+        r.inputs.push_back(random_f32(st, seed + 4));
+        r.inputs.push_back(random_f32(st, seed + 5, -2.0f, 2.0f));
     }
     r.attrs["hidden_size"] = Attribute::make_int(H);
     r.attrs["direction"] = Attribute::make_string(c.direction);
@@ -577,7 +575,7 @@ TEST(CpuKernels, LstmCellMatchesExactFormula) {
     for_each_isa([] {
         const cpu::Kernels& k = cpu::kernels();
         for (int64_t h : {1, 7, 8, 16, 19, 64}) {
-            const Tensor g = rnd({4 * h}, 7, -12.0f, 12.0f), c0 = rnd({h}, 8, -3.0f, 3.0f);
+            const Tensor g = random_f32({4 * h}, 7, -12.0f, 12.0f), c0 = random_f32({h}, 8, -3.0f, 3.0f);
             std::vector<float> c(c0.data<float>(), c0.data<float>() + h), cw = c;
             std::vector<float> hg(static_cast<size_t>(h)), hw(static_cast<size_t>(h));
             k.lstm_cell(g.data<float>(), c.data(), hg.data(), h);
@@ -622,7 +620,7 @@ TEST(CpuLstm, Declines) {
     expect_backend_declines(r, "cpu", "sequence_lens");
     r = lstm(c, 6);
     r.inputs.resize(8);
-    r.inputs[7] = rnd({1, 24}, 7);
+    r.inputs[7] = random_f32({1, 24}, 7);
     expect_backend_declines(r, "cpu", "peepholes");
 }
 
@@ -631,12 +629,12 @@ TEST(CpuLstm, BadInputIsAnErrorNamingTheNode) {
     const Direct d = Direct::make(r, 1);
     ASSERT_TRUE(d.kernel);
     std::vector<Tensor> in = r.inputs;
-    in[0] = rnd({4, 2, 5}, 1);  // input size 5, W has 6
+    in[0] = random_f32({4, 2, 5}, 1);  // input size 5, W has 6
     auto out = d.run(in);
     ASSERT_FALSE(out.is_ok());
     EXPECT_NE(out.status().message().find("input size"), std::string::npos) << out.status().message();
     in = r.inputs;
-    in[5] = rnd({1, 3, 8}, 2);  // initial_h for batch 3
+    in[5] = random_f32({1, 3, 8}, 2);  // initial_h for batch 3
     out = d.run(in);
     ASSERT_FALSE(out.is_ok());
     EXPECT_NE(out.status().message().find("initial_h"), std::string::npos) << out.status().message();

@@ -15,14 +15,23 @@ namespace nnport::testing {
 namespace {
 
 using ir::Attribute;
+using testing::random_f32;
+using testing::random_ints;
 
-template <typename T>
-Tensor rnd_int(Shape s, int lo, int hi, uint32_t seed) {
-    Tensor t = std::move(Tensor::create(DTypeOf<T>::value, std::move(s))).value();
-    std::mt19937 g(seed);
-    std::uniform_int_distribution<int> u(lo, hi);
-    for (int64_t i = 0; i < t.numel(); ++i) t.data<T>()[i] = static_cast<T>(u(g));
-    return t;
+/// Activations over the whole of int8 or uint8.
+Tensor activations(bool is_signed, Shape s, uint32_t seed) {
+    return is_signed ? random_ints<int8_t>(std::move(s), -128, 127, seed)
+                     : random_ints<uint8_t>(std::move(s), 0, 255, seed);
+}
+
+/// A scalar zero point of the activations' type.
+Tensor zero_point(bool is_signed, int32_t v) {
+    return is_signed ? Tensor::scalar<int8_t>(int8_t(v)) : Tensor::scalar<uint8_t>(uint8_t(v));
+}
+
+/// Weight scales in [0.005, 0.015): one per output channel (`n`), or one.
+Tensor weight_scales(bool per_channel, int64_t n, uint32_t seed) {
+    return random_f32(per_channel ? Shape{n} : Shape{}, seed, 0.005f, 0.015f);
 }
 
 /// What one test conv looks like.
@@ -43,19 +52,16 @@ OpRun make_run(const QConv& c) {
     r.domain = "com.nnport";
     r.opset = 1;
     const int64_t cg = c.x[1] / c.group;
-    const Tensor x = c.x_signed ? rnd_int<int8_t>(c.x, -128, 127, c.seed) : rnd_int<uint8_t>(c.x, 0, 255, c.seed);
-    const Tensor w = rnd_int<int8_t>({c.m, cg, c.kh, c.kw}, -127, 127, c.seed + 1);
+    const Tensor x = activations(c.x_signed, c.x, c.seed);
+    const Tensor w = random_ints<int8_t>({c.m, cg, c.kh, c.kw}, -127, 127, c.seed + 1);
     const float xs = 0.02f;
-    Tensor ws = std::move(Tensor::create(DType::kFloat32, c.per_channel ? Shape{c.m} : Shape{})).value();
-    std::mt19937 g(c.seed + 2);
-    for (int64_t i = 0; i < ws.numel(); ++i) ws.data<float>()[i] = std::uniform_real_distribution<float>(0.005f, 0.015f)(g);
+    const Tensor ws = weight_scales(c.per_channel, c.m, c.seed + 2);
     // Output scale so the requantized values spread over about +-60 steps.
     const float ys = xs * 0.01f * 128 * 73 * std::sqrt(float(cg * c.kh * c.kw)) / 60.0f;
-    auto zp = [](bool s, int32_t v) { return s ? Tensor::scalar<int8_t>(int8_t(v)) : Tensor::scalar<uint8_t>(uint8_t(v)); };
     Tensor wz = std::move(Tensor::create(DType::kInt8, ws.shape(), true)).value();
-    r.inputs = {x, Tensor::scalar<float>(xs), zp(c.x_signed, c.x_zp), w, ws, wz, Tensor::scalar<float>(ys),
-                zp(c.y_signed, c.y_zp)};
-    if (c.bias) r.inputs.push_back(rnd_int<int32_t>({c.m}, -3000, 3000, c.seed + 3));
+    r.inputs = {x,  Tensor::scalar<float>(xs), zero_point(c.x_signed, c.x_zp), w, ws,
+                wz, Tensor::scalar<float>(ys), zero_point(c.y_signed, c.y_zp)};
+    if (c.bias) r.inputs.push_back(random_ints<int32_t>({c.m}, -3000, 3000, c.seed + 3));
     r.as_initializer = std::vector<bool>(r.inputs.size(), true);
     r.as_initializer[0] = false;
     r.attrs = c.attrs;
@@ -171,7 +177,7 @@ TEST(OnednnInt8Conv, DeclinesUint8WeightsNonZeroWeightZeroPointAndVariableWeight
     QConv c;
     c.x = {1, 4, 5, 5};
     OpRun r = make_run(c);
-    r.inputs[3] = rnd_int<uint8_t>({4, 4, 3, 3}, 0, 255, 9);
+    r.inputs[3] = random_ints<uint8_t>({4, 4, 3, 3}, 0, 255, 9);
     r.inputs[5] = std::move(Tensor::create(DType::kUInt8, r.inputs[4].shape(), true)).value();
     expect_backend_declines(r, "onednn", "weights must be constant rank-4 int8");
     r = make_run(c);
@@ -196,19 +202,20 @@ OpRun make_fc(const QFc& c) {
     r.op_type = "QGemm";
     r.domain = "com.nnport";
     r.opset = 1;
-    const Tensor a = c.a_signed ? rnd_int<int8_t>({c.m, c.k}, -128, 127, c.seed) : rnd_int<uint8_t>({c.m, c.k}, 0, 255, c.seed);
-    const Tensor w = rnd_int<int8_t>(c.trans_b ? Shape{c.n, c.k} : Shape{c.k, c.n}, -127, 127, c.seed + 1);
-    Tensor ws = std::move(Tensor::create(DType::kFloat32, c.per_column ? Shape{c.n} : Shape{})).value();
-    std::mt19937 g(c.seed + 2);
-    for (int64_t i = 0; i < ws.numel(); ++i) ws.data<float>()[i] = std::uniform_real_distribution<float>(0.005f, 0.015f)(g);
+    const Tensor a = activations(c.a_signed, {c.m, c.k}, c.seed);
+    const Tensor w = random_ints<int8_t>(c.trans_b ? Shape{c.n, c.k} : Shape{c.k, c.n}, -127, 127, c.seed + 1);
+    const Tensor ws = weight_scales(c.per_column, c.n, c.seed + 2);
     const float as = 0.02f;
-    auto zp = [](bool s, int32_t v) { return s ? Tensor::scalar<int8_t>(int8_t(v)) : Tensor::scalar<uint8_t>(uint8_t(v)); };
-    r.inputs = {a, Tensor::scalar<float>(as), zp(c.a_signed, c.a_signed ? -5 : 120), w, ws,
+    r.inputs = {a,
+                Tensor::scalar<float>(as),
+                zero_point(c.a_signed, c.a_signed ? -5 : 120),
+                w,
+                ws,
                 std::move(Tensor::create(DType::kInt8, ws.shape(), true)).value()};
-    r.inputs.push_back(c.bias ? rnd_int<int32_t>({c.n}, -3000, 3000, c.seed + 3) : Tensor());
+    r.inputs.push_back(c.bias ? random_ints<int32_t>({c.n}, -3000, 3000, c.seed + 3) : Tensor());
     if (c.quantized) {
         r.inputs.push_back(Tensor::scalar<float>(as * 0.01f * 128 * 73 * std::sqrt(float(c.k)) / 60.0f));
-        r.inputs.push_back(zp(false, 110));
+        r.inputs.push_back(zero_point(false, 110));
     }
     while (!r.inputs.back().defined()) r.inputs.pop_back();
     r.as_initializer = std::vector<bool>(r.inputs.size(), true);

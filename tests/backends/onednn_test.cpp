@@ -16,19 +16,12 @@ namespace nnport {
 namespace {
 
 using ir::Attribute;
+using testing::random_f32;
 
 const Backend& dnnl_backend() {
     const Backend* b = find_backend("onednn");
     EXPECT_NE(b, nullptr);
     return *b;
-}
-
-Tensor rnd(Shape s, uint32_t seed, float lo = -1.0f, float hi = 1.0f) {
-    Tensor t = std::move(Tensor::create(DType::kFloat32, std::move(s))).value();
-    std::mt19937 g(seed);
-    std::uniform_real_distribution<float> u(lo, hi);
-    for (int64_t i = 0; i < t.numel(); ++i) t.data<float>()[i] = u(g);
-    return t;
 }
 
 /// One node in a detached graph, run by the backend's prepared kernel and by the op's reference kernel.
@@ -159,7 +152,8 @@ OneNode nhwc_conv(Shape x, int64_t m, int64_t kh, int64_t kw, ir::Attributes att
     t.domain = "com.nnport";
     const int64_t group = attrs.count("group") ? attrs.at("group").i : 1;
     const int64_t c = x[3];
-    t.inputs = {rnd(x, seed), rnd({m, c / group, kh, kw}, seed + 1), bias ? rnd({m}, seed + 2) : Tensor()};
+    t.inputs = {random_f32(x, seed), random_f32({m, c / group, kh, kw}, seed + 1),
+                bias ? random_f32({m}, seed + 2) : Tensor()};
     t.constant = {false, true, true};
     t.attrs = std::move(attrs);
     return t;
@@ -233,7 +227,7 @@ TEST(OneDnnConv, FusedActivationsWithAndWithoutResidual) {
             if (!a.params.empty()) t.attrs["activation_params"] = Attribute::make_floats(a.params);
             t.op = "NhwcFusedConv";
             if (residual) {
-                t.inputs.push_back(rnd({1, 6, 7, 8}, 99));
+                t.inputs.push_back(random_f32({1, 6, 7, 8}, 99));
                 t.constant.push_back(false);
             }
             check(t);
@@ -245,7 +239,7 @@ TEST(OneDnnConv, FusedResidualGroupedStrided) {
     auto t = nhwc_conv({2, 9, 9, 12}, 6, 3, 3,
                        {{"group", i1(3)}, {"strides", ints({2, 2})}, {"activation", str("Relu")}}, false);
     t.op = "NhwcFusedConv";
-    t.inputs.push_back(rnd({2, 4, 4, 6}, 5));  // no bias: Z is input 3
+    t.inputs.push_back(random_f32({2, 4, 4, 6}, 5));  // no bias: Z is input 3
     t.constant = {false, true, false, false};
     check(t);
 }
@@ -255,7 +249,7 @@ TEST(OneDnnConv, ShapesChangeBetweenRuns) {
     t.dims = {{ir::Dim::symbol("n"), ir::Dim::symbol("h"), ir::Dim::symbol("w"), 4}};
     auto other = [&](Shape s, uint32_t seed) {
         std::vector<Tensor> in = t.inputs;
-        in[0] = rnd(std::move(s), seed);
+        in[0] = random_f32(std::move(s), seed);
         return in;
     };
     check(t, {other({1, 13, 9, 4}, 7), other({3, 5, 16, 4}, 8), other({1, 8, 8, 4}, 9), other({1, 13, 9, 4}, 10)});
@@ -265,7 +259,7 @@ TEST(OneDnnConv, SamePadShapesChangeBetweenRuns) {
     auto t = nhwc_conv({1, 8, 8, 4}, 6, 3, 3, {{"auto_pad", str("SAME_LOWER")}, {"strides", ints({2, 2})}});
     t.dims = {{1, ir::Dim::symbol("h"), ir::Dim::symbol("w"), 4}};
     std::vector<Tensor> in = t.inputs;
-    in[0] = rnd({1, 11, 6, 4}, 3);
+    in[0] = random_f32({1, 11, 6, 4}, 3);
     check(t, {in});
 }
 
@@ -279,7 +273,7 @@ TEST(OneDnnConv, ConcurrentRunsOfOneKernel) {
     // Several threads run one prepared kernel at once, each on its own input size (cache lookups and inserts race).
     auto t = nhwc_conv({1, 8, 8, 8}, 8, 3, 3, {{"pads", ints({1, 1, 1, 1})}, {"activation", str("Relu")}});
     t.op = "NhwcFusedConv";
-    t.inputs.push_back(rnd({1, 8, 8, 8}, 9));
+    t.inputs.push_back(random_f32({1, 8, 8, 8}, 9));
     t.constant.push_back(false);
     t.dims = {{1, ir::Dim::symbol("h"), ir::Dim::symbol("w"), 8}, {}, {}, {1, ir::Dim::symbol("h"), ir::Dim::symbol("w"), 8}};
     auto k = t.prepare();
@@ -289,7 +283,7 @@ TEST(OneDnnConv, ConcurrentRunsOfOneKernel) {
     std::vector<Status> st(kThreads, Status::ok());
     for (int i = 0; i < kThreads; ++i) {
         const int64_t h = 5 + i % 3, w = 6 + i;
-        ins[i] = {rnd({1, h, w, 8}, 100 + i), t.inputs[1], t.inputs[2], rnd({1, h, w, 8}, 200 + i)};
+        ins[i] = {random_f32({1, h, w, 8}, 100 + i), t.inputs[1], t.inputs[2], random_f32({1, h, w, 8}, 200 + i)};
     }
     std::vector<std::thread> pool;
     for (int i = 0; i < kThreads; ++i) {
@@ -313,7 +307,7 @@ TEST(OneDnnConv, ConcurrentRunsOfOneKernel) {
 TEST(OneDnnConv, NchwConvIsAnsweredChannelsLast) {
     OneNode t;
     t.op = "Conv";
-    t.inputs = {rnd({1, 3, 8, 8}, 1), rnd({4, 3, 3, 3}, 2)};
+    t.inputs = {random_f32({1, 3, 8, 8}, 1), random_f32({4, 3, 3, 3}, 2)};
     t.constant = {false, true};
     const Support s = t.supports();
     ASSERT_TRUE(s.ok) << s.reason;
@@ -322,7 +316,8 @@ TEST(OneDnnConv, NchwConvIsAnsweredChannelsLast) {
     OneNode f;
     f.op = "FusedConv";
     f.domain = "com.nnport";
-    f.inputs = {rnd({1, 3, 8, 8}, 1), rnd({4, 3, 3, 3}, 2), rnd({4}, 3), rnd({1, 4, 6, 6}, 4)};
+    f.inputs = {random_f32({1, 3, 8, 8}, 1), random_f32({4, 3, 3, 3}, 2), random_f32({4}, 3),
+                random_f32({1, 4, 6, 6}, 4)};
     f.constant = {false, true, true, false};
     f.attrs = {{"activation", str("Relu")}};
     EXPECT_EQ(f.supports().layout, Layout::kNHWC);
@@ -347,7 +342,7 @@ TEST(OneDnnConv, RejectsWithReasons) {
     expect_no(std::move(bvar), "bias is not constant");
     OneNode c3;
     c3.op = "Conv";
-    c3.inputs = {rnd({1, 2, 4, 4, 4}, 1), rnd({2, 2, 3, 3, 3}, 2)};
+    c3.inputs = {random_f32({1, 2, 4, 4, 4}, 1), random_f32({2, 2, 3, 3, 3}, 2)};
     c3.constant = {false, true};
     expect_no(std::move(c3), "2-D");
     auto act = nhwc_conv({1, 4, 4, 2}, 2, 3, 3, {{"activation", str("Softsign")}});
@@ -356,7 +351,7 @@ TEST(OneDnnConv, RejectsWithReasons) {
     auto ks = nhwc_conv({1, 4, 4, 2}, 2, 3, 3, {{"kernel_shape", ints({2, 2})}});
     expect_no(std::move(ks), "kernel_shape");
     auto ch = nhwc_conv({1, 4, 4, 2}, 2, 3, 3, {});
-    ch.inputs[1] = rnd({2, 3, 3, 3}, 4);
+    ch.inputs[1] = random_f32({2, 3, 3, 3}, 4);
     expect_no(std::move(ch), "channels");
     auto small = nhwc_conv({1, 2, 2, 2}, 2, 3, 3, {});
     expect_no(std::move(small), "smaller than the window");
@@ -368,11 +363,11 @@ TEST(OneDnnConv, BadRunTimeInputIsAnError) {
     auto k = t.prepare();
     ASSERT_TRUE(k.is_ok()) << k.status().message();
     std::vector<Tensor> in = t.inputs;
-    in[0] = rnd({1, 8, 8, 5}, 3);
+    in[0] = random_f32({1, 8, 8, 5}, 3);
     auto r = t.run(k.value().get(), &in);
     ASSERT_FALSE(r.is_ok());
     EXPECT_NE(r.status().message().find("'n'"), std::string::npos) << r.status().message();
-    in[0] = rnd({1, 2, 8, 4}, 3);
+    in[0] = random_f32({1, 2, 8, 4}, 3);
     r = t.run(k.value().get(), &in);
     ASSERT_FALSE(r.is_ok());
     EXPECT_NE(r.status().message().find("smaller than the window"), std::string::npos) << r.status().message();
@@ -384,7 +379,7 @@ OneNode nhwc_pool(const char* op, Shape x, ir::Attributes attrs, uint32_t seed =
     OneNode t;
     t.op = std::string("Nhwc") + op;
     t.domain = "com.nnport";
-    t.inputs = {rnd(std::move(x), seed)};
+    t.inputs = {random_f32(std::move(x), seed)};
     t.attrs = std::move(attrs);
     return t;
 }
@@ -452,10 +447,10 @@ TEST(OneDnnPool, ShapesChangeBetweenRuns) {
     auto p = nhwc_pool("MaxPool", {1, 16, 16, 8},
                        {{"kernel_shape", ints({3, 3})}, {"strides", ints({2, 2})}, {"pads", ints({1, 1, 1, 1})}});
     p.dims = {{ir::Dim::symbol("n"), ir::Dim::symbol("h"), ir::Dim::symbol("w"), 8}};
-    check(p, {{rnd({2, 9, 12, 8}, 4)}, {rnd({1, 16, 16, 8}, 5)}});
+    check(p, {{random_f32({2, 9, 12, 8}, 4)}, {random_f32({1, 16, 16, 8}, 5)}});
     auto g = nhwc_pool("GlobalAveragePool", {1, 7, 7, 8}, {});
     g.dims = {{ir::Dim::symbol("n"), ir::Dim::symbol("h"), ir::Dim::symbol("w"), 8}};
-    check(g, {{rnd({3, 4, 9, 8}, 6)}, {rnd({1, 7, 7, 8}, 7)}});
+    check(g, {{random_f32({3, 4, 9, 8}, 6)}, {random_f32({1, 7, 7, 8}, 7)}});
 }
 
 TEST(OneDnnPool, NchwFormsAreAnsweredChannelsLast) {
@@ -463,7 +458,7 @@ TEST(OneDnnPool, NchwFormsAreAnsweredChannelsLast) {
         SCOPED_TRACE(op);
         OneNode t;
         t.op = op;
-        t.inputs = {rnd({1, 4, 9, 9}, 2)};
+        t.inputs = {random_f32({1, 4, 9, 9}, 2)};
         if (std::string(op).rfind("Global", 0) != 0) t.attrs = {{"kernel_shape", ints({3, 3})}};
         const Support s = t.supports();
         ASSERT_TRUE(s.ok) << s.reason;
@@ -485,7 +480,7 @@ TEST(OneDnnPool, RejectsWithReasons) {
     EXPECT_FALSE(dyn.supports().ok);
     OneNode idx;
     idx.op = "MaxPool";
-    idx.inputs = {rnd({1, 2, 6, 6}, 1)};
+    idx.inputs = {random_f32({1, 2, 6, 6}, 1)};
     idx.attrs = {{"kernel_shape", ints({2, 2})}};
     idx.outputs = 2;
     s = idx.supports();
@@ -493,7 +488,7 @@ TEST(OneDnnPool, RejectsWithReasons) {
     EXPECT_NE(s.reason.find("Indices"), std::string::npos) << s.reason;
     OneNode d3;
     d3.op = "MaxPool";
-    d3.inputs = {rnd({1, 2, 6, 6, 6}, 1)};
+    d3.inputs = {random_f32({1, 2, 6, 6, 6}, 1)};
     d3.attrs = {{"kernel_shape", ints({2, 2, 2})}};
     EXPECT_FALSE(d3.supports().ok);
     OneNode f64;
@@ -518,7 +513,7 @@ OneNode matmul(Shape a, Shape b, bool const_b = true, const char* op = "MatMul",
     t.op = op;
     t.domain = domain;
     t.dims = {lead_symbolic(a), const_b ? std::vector<ir::Dim>{} : lead_symbolic(b, "b")};
-    t.inputs = {rnd(std::move(a), 11), rnd(std::move(b), 12)};
+    t.inputs = {random_f32(std::move(a), 11), random_f32(std::move(b), 12)};
     t.constant = {false, const_b};
     return t;
 }
@@ -537,7 +532,9 @@ TEST(OneDnnMatMul, ConstantB) {
 TEST(OneDnnMatMul, RowsChangeBetweenRuns) {
     auto t = matmul({4, 3, 32}, {32, 20});
     t.dims = {{ir::Dim::symbol("b"), ir::Dim::symbol("s"), 32}};
-    check(t, {{rnd({1, 7, 32}, 1), t.inputs[1]}, {rnd({5, 1, 32}, 2), t.inputs[1]}, {t.inputs[0], t.inputs[1]}});
+    check(t, {{random_f32({1, 7, 32}, 1), t.inputs[1]},
+              {random_f32({5, 1, 32}, 2), t.inputs[1]},
+              {t.inputs[0], t.inputs[1]}});
 }
 
 TEST(OneDnnMatMul, FusedMatMulBiasAndActivations) {
@@ -545,7 +542,7 @@ TEST(OneDnnMatMul, FusedMatMulBiasAndActivations) {
         for (const Act& a : kActs) {
             SCOPED_TRACE(a.name + (const_bias ? " const bias" : " run-time bias"));
             auto t = matmul({2, 6, 16}, {16, 12}, true, "FusedMatMul", "com.nnport");
-            t.inputs.push_back(rnd({12}, 13));
+            t.inputs.push_back(random_f32({12}, 13));
             t.constant.push_back(const_bias);
             t.attrs = {{"activation", str(a.name)}};
             if (!a.params.empty()) t.attrs["activation_params"] = Attribute::make_floats(a.params);
@@ -564,11 +561,11 @@ OneNode gemm(bool ta, bool tb, float alpha, float beta, std::optional<Shape> c, 
     OneNode t;
     t.op = op;
     t.domain = domain;
-    t.inputs = {rnd(ta ? Shape{k, m} : Shape{m, k}, 21), rnd(tb ? Shape{n, k} : Shape{k, n}, 22)};
+    t.inputs = {random_f32(ta ? Shape{k, m} : Shape{m, k}, 21), random_f32(tb ? Shape{n, k} : Shape{k, n}, 22)};
     t.dims = {{ir::Dim::symbol("a0"), ir::Dim::symbol("a1")}};
     t.constant = {false, true};
     if (c) {
-        t.inputs.push_back(rnd(*c, 23));
+        t.inputs.push_back(random_f32(*c, 23));
         t.constant.push_back(const_c);
     }
     t.attrs = {{"transA", i1(ta)}, {"transB", i1(tb)}, {"alpha", f1(alpha)}, {"beta", f1(beta)}};
@@ -578,12 +575,13 @@ OneNode gemm(bool ta, bool tb, float alpha, float beta, std::optional<Shape> c, 
 TEST(OneDnnMatMul, StaticShapesPreparedAtLoad) {
     for (bool const_b : {true, false}) {
         auto t = matmul({2, 64, 96}, {2, 96, 48}, const_b);
-        if (const_b) t.inputs[1] = rnd({96, 48}, 3);
+        if (const_b) t.inputs[1] = random_f32({96, 48}, 3);
         t.dims.clear();
         check(t);
     }
     auto g = gemm(true, false, 0.5f, 2.0f, Shape{1, 7}, true);
-    g.inputs = {rnd({512, 64}, 1), rnd({512, 7}, 2), rnd({1, 7}, 3)};  // [64, 512] x [512, 7] after transA
+    g.inputs = {random_f32({512, 64}, 1), random_f32({512, 7}, 2),
+                random_f32({1, 7}, 3)};  // [64, 512] x [512, 7] after transA
     g.dims.clear();
     check(g);
 }
@@ -662,11 +660,12 @@ TEST(OneDnnMatMul, RunTimeBatched) {
 
 TEST(OneDnnMatMul, RunTimeBatchedShapesChangeAndFused) {
     auto t = matmul({2, 4, 8}, {2, 8, 3}, false, "FusedMatMul", "com.nnport");
-    t.inputs.push_back(rnd({3}, 5));
+    t.inputs.push_back(random_f32({3}, 5));
     t.constant.push_back(false);
     t.attrs = {{"activation", str("Tanh")}};
     t.dims = {{ir::Dim::symbol("b"), ir::Dim::symbol("m"), 8}, {ir::Dim::symbol("b"), 8, 3}};
-    check(t, {{rnd({5, 1, 8}, 1), rnd({5, 8, 3}, 2), t.inputs[2]}, {rnd({1, 9, 8}, 3), rnd({4, 8, 3}, 4), t.inputs[2]}});
+    check(t, {{random_f32({5, 1, 8}, 1), random_f32({5, 8, 3}, 2), t.inputs[2]},
+              {random_f32({1, 9, 8}, 3), random_f32({4, 8, 3}, 4), t.inputs[2]}});
 }
 
 TEST(OneDnnMatMul, RejectsWithReasons) {
@@ -689,7 +688,7 @@ TEST(OneDnnMatMul, RejectsWithReasons) {
     act.attrs = {{"activation", str("Elu")}};
     EXPECT_FALSE(act.supports().ok);
     auto bias = matmul({2, 4}, {4, 3}, true, "FusedMatMul", "com.nnport");
-    bias.inputs.push_back(rnd({5}, 1));
+    bias.inputs.push_back(random_f32({5}, 1));
     bias.constant.push_back(true);
     s = bias.supports();
     EXPECT_FALSE(s.ok);
@@ -701,7 +700,7 @@ TEST(OneDnnMatMul, BadRunTimeInputIsAnError) {
     t.dims = {{3, ir::Dim::symbol("k")}};
     auto k = t.prepare();
     ASSERT_TRUE(k.is_ok()) << k.status().message();
-    std::vector<Tensor> in = {rnd({3, 15}, 1), t.inputs[1]};
+    std::vector<Tensor> in = {random_f32({3, 15}, 1), t.inputs[1]};
     auto r = t.run(k.value().get(), &in);
     ASSERT_FALSE(r.is_ok());
     EXPECT_NE(r.status().message().find("inner dimension"), std::string::npos) << r.status().message();
@@ -720,7 +719,7 @@ OneNode layer_norm(Shape x, bool bias, const char* domain = "") {
     t.op = "LayerNormalization";
     t.domain = domain;
     const int64_t c = x.back();
-    t.inputs = {rnd(std::move(x), 31), rnd({c}, 32), bias ? rnd({c}, 33) : Tensor()};
+    t.inputs = {random_f32(std::move(x), 31), random_f32({c}, 32), bias ? random_f32({c}, 33) : Tensor()};
     t.constant = {false, true, true};
     t.attrs = {{"axis", i1(-1)}, {"epsilon", f1(1e-5f)}};
     return t;
@@ -738,21 +737,21 @@ TEST(OneDnnNorm, LayerNormalization) {
     auto rt = layer_norm({4, 16}, true);
     rt.constant = {false, false, false};
     rt.dims = {{ir::Dim::symbol("r"), 16}};
-    check(rt, {{rnd({9, 16}, 1), rt.inputs[1], rt.inputs[2]}}, 1e-4, 1e-4);
+    check(rt, {{random_f32({9, 16}, 1), rt.inputs[1], rt.inputs[2]}}, 1e-4, 1e-4);
 }
 
 TEST(OneDnnNorm, Softmax) {
     OneNode t;
     t.op = "Softmax";
-    t.inputs = {rnd({2, 12, 17, 33}, 41, -4.0f, 4.0f)};
+    t.inputs = {random_f32({2, 12, 17, 33}, 41, -4.0f, 4.0f)};
     t.attrs = {{"axis", i1(-1)}};
     check(t);
     OneNode two;
     two.op = "Softmax";
-    two.inputs = {rnd({5, 1000}, 42, -8.0f, 8.0f)};
+    two.inputs = {random_f32({5, 1000}, 42, -8.0f, 8.0f)};
     two.attrs = {{"axis", i1(1)}};
     two.dims = {{ir::Dim::symbol("b"), 1000}};
-    check(two, {{rnd({1, 1000}, 43)}});
+    check(two, {{random_f32({1, 1000}, 43)}});
 }
 
 TEST(OneDnnNorm, RejectsWithReasons) {
@@ -768,7 +767,7 @@ TEST(OneDnnNorm, RejectsWithReasons) {
     EXPECT_NE(s.reason.find("Mean"), std::string::npos) << s.reason;
     OneNode sm;
     sm.op = "Softmax";
-    sm.inputs = {rnd({4, 5}, 1)};
+    sm.inputs = {random_f32({4, 5}, 1)};
     sm.attrs = {{"axis", i1(0)}};
     EXPECT_FALSE(sm.supports().ok);
     OneNode f64;
@@ -796,50 +795,54 @@ testing::OpRun op_run(std::string op, std::vector<Tensor> in, std::vector<bool> 
 }
 
 TEST(OneDnnSession, ConvAndFusedConvRunChannelsLast) {
-    testing::expect_backend_matches_ref(op_run("Conv", {rnd({1, 8, 12, 12}, 1), rnd({16, 8, 3, 3}, 2), rnd({16}, 3)},
-                                               {false, true, true}, {{"pads", ints({1, 1, 1, 1})}}),
-                                        "onednn");
     testing::expect_backend_matches_ref(
-        op_run("Conv", {rnd({2, 12, 9, 9}, 1), rnd({12, 1, 3, 3}, 2)}, {false, true},
+        op_run("Conv", {random_f32({1, 8, 12, 12}, 1), random_f32({16, 8, 3, 3}, 2), random_f32({16}, 3)},
+               {false, true, true}, {{"pads", ints({1, 1, 1, 1})}}),
+        "onednn");
+    testing::expect_backend_matches_ref(
+        op_run("Conv", {random_f32({2, 12, 9, 9}, 1), random_f32({12, 1, 3, 3}, 2)}, {false, true},
                {{"group", i1(12)}, {"strides", ints({2, 2})}, {"auto_pad", str("SAME_UPPER")}}),
         "onednn");
-    testing::expect_backend_matches_ref(
-        op_run("FusedConv",
-               {rnd({1, 8, 10, 10}, 1), rnd({8, 8, 3, 3}, 2), rnd({8}, 3), rnd({1, 8, 10, 10}, 4)},
-               {false, true, true, false},
-               {{"pads", ints({1, 1, 1, 1})}, {"activation", str("Clip")},
-                {"activation_params", Attribute::make_floats({0.0f, 6.0f})}},
-               "com.nnport"),
-        "onednn");
+    testing::expect_backend_matches_ref(op_run("FusedConv",
+                                               {random_f32({1, 8, 10, 10}, 1), random_f32({8, 8, 3, 3}, 2),
+                                                random_f32({8}, 3), random_f32({1, 8, 10, 10}, 4)},
+                                               {false, true, true, false},
+                                               {{"pads", ints({1, 1, 1, 1})},
+                                                {"activation", str("Clip")},
+                                                {"activation_params", Attribute::make_floats({0.0f, 6.0f})}},
+                                               "com.nnport"),
+                                        "onednn");
 }
 
 TEST(OneDnnSession, MatMulGemmNormSoftmax) {
-    testing::expect_backend_matches_ref(op_run("MatMul", {rnd({2, 16, 64}, 1), rnd({64, 48}, 2)}, {false, true}),
-                                        "onednn");
-    testing::expect_backend_matches_ref(op_run("MatMul", {rnd({2, 4, 32, 16}, 1), rnd({2, 4, 16, 32}, 2)}, {false, false}),
-                                        "onednn");
     testing::expect_backend_matches_ref(
-        op_run("Gemm", {rnd({8, 256}, 1), rnd({100, 256}, 2), rnd({100}, 3)}, {false, true, true},
+        op_run("MatMul", {random_f32({2, 16, 64}, 1), random_f32({64, 48}, 2)}, {false, true}), "onednn");
+    testing::expect_backend_matches_ref(
+        op_run("MatMul", {random_f32({2, 4, 32, 16}, 1), random_f32({2, 4, 16, 32}, 2)}, {false, false}), "onednn");
+    testing::expect_backend_matches_ref(
+        op_run("Gemm", {random_f32({8, 256}, 1), random_f32({100, 256}, 2), random_f32({100}, 3)}, {false, true, true},
                {{"transB", i1(1)}, {"alpha", f1(0.5f)}, {"beta", f1(2.0f)}}),
         "onednn");
     testing::expect_backend_matches_ref(
-        op_run("FusedMatMul", {rnd({3, 20, 64}, 1), rnd({64, 96}, 2), rnd({96}, 3)}, {false, true, true},
-               {{"activation", str("Gelu")}}, "com.nnport"),
+        op_run("FusedMatMul", {random_f32({3, 20, 64}, 1), random_f32({64, 96}, 2), random_f32({96}, 3)},
+               {false, true, true}, {{"activation", str("Gelu")}}, "com.nnport"),
         "onednn");
-    testing::OpRun ln = op_run("LayerNormalization", {rnd({2, 10, 48}, 1), rnd({48}, 2), rnd({48}, 3)},
-                               {false, true, true}, {{"axis", i1(-1)}});
+    testing::OpRun ln =
+        op_run("LayerNormalization", {random_f32({2, 10, 48}, 1), random_f32({48}, 2), random_f32({48}, 3)},
+               {false, true, true}, {{"axis", i1(-1)}});
     ln.opset = 17;
     testing::expect_backend_matches_ref(ln, "onednn", 1e-4, 1e-4);
-    testing::expect_backend_matches_ref(op_run("Softmax", {rnd({3, 7, 50}, 1, -5.0f, 5.0f)}, {false}), "onednn");
+    testing::expect_backend_matches_ref(op_run("Softmax", {random_f32({3, 7, 50}, 1, -5.0f, 5.0f)}, {false}), "onednn");
 }
 
 TEST(OneDnnSession, DeclinedNodesFallBackWithTheirReason) {
     testing::expect_backend_declines(
-        op_run("Conv", {rnd({1, 2, 4, 4}, 1), rnd({2, 2, 3, 3}, 2)}, {false, false}), "onednn", "weights are not constant");
-    testing::expect_backend_declines(op_run("Softmax", {rnd({3, 7}, 1)}, {false}, {{"axis", i1(0)}}), "onednn",
+        op_run("Conv", {random_f32({1, 2, 4, 4}, 1), random_f32({2, 2, 3, 3}, 2)}, {false, false}), "onednn",
+        "weights are not constant");
+    testing::expect_backend_declines(op_run("Softmax", {random_f32({3, 7}, 1)}, {false}, {{"axis", i1(0)}}), "onednn",
                                      "last axis");
-    testing::expect_backend_declines(op_run("MatMul", {rnd({2, 3}, 1), rnd({3, 2}, 2)}, {false, true}), "onednn",
-                                     "too small");
+    testing::expect_backend_declines(op_run("MatMul", {random_f32({2, 3}, 1), random_f32({3, 2}, 2)}, {false, true}),
+                                     "onednn", "too small");
 }
 
 TEST(OneDnnBackend, SmallPrimitivesRunOnOneThread) {
@@ -858,7 +861,7 @@ TEST(OneDnnBackend, RegisteredAndAvailable) {
     EXPECT_NE(b.description().find("oneDNN 2."), std::string::npos) << b.description();
     OneNode relu;
     relu.op = "Relu";
-    relu.inputs = {rnd({4}, 1)};
+    relu.inputs = {random_f32({4}, 1)};
     EXPECT_FALSE(relu.supports().ok);
 }
 

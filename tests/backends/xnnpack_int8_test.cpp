@@ -16,32 +16,25 @@ namespace {
 
 using testing::expect_backend_declines;
 using testing::expect_backend_matches_ref;
+using testing::make_session;
+using testing::Net;
+using testing::NetFn;
 using testing::OpRun;
+using testing::random_f32;
+
+/// Uniform values over all of T.
+template <typename T>
+Tensor full_range(Shape s, uint32_t seed) {
+    return testing::random_ints<T>(std::move(s), std::numeric_limits<T>::min(), std::numeric_limits<T>::max(), seed);
+}
 
 ir::Attribute ints(std::vector<int64_t> v) { return ir::Attribute::make_ints(std::move(v)); }
 ir::Attribute int1(int64_t v) { return ir::Attribute::make_int(v); }
 ir::Attribute str(std::string s) { return ir::Attribute::make_string(std::move(s)); }
 ir::Attribute flts(std::vector<float> v) { return ir::Attribute::make_floats(std::move(v)); }
 
-Tensor rand_f32(Shape s, uint32_t seed, float lo, float hi) {
-    std::mt19937 g(seed);
-    std::uniform_real_distribution<float> d(lo, hi);
-    std::vector<float> v(static_cast<size_t>(shape_numel(s)));
-    for (float& x : v) x = d(g);
-    return Tensor::from_vector<float>(std::move(s), v);
-}
-
-template <typename T>
-Tensor rand_int(Shape s, uint32_t seed) {
-    std::mt19937 g(seed);
-    std::uniform_int_distribution<int> u(std::numeric_limits<T>::min(), std::numeric_limits<T>::max());
-    std::vector<T> v(static_cast<size_t>(shape_numel(s)));
-    for (T& x : v) x = static_cast<T>(u(g));
-    return Tensor::from_vector<T>(std::move(s), v);
-}
-
 Tensor rand_q(DType t, Shape s, uint32_t seed) {
-    return t == DType::kUInt8 ? rand_int<uint8_t>(std::move(s), seed) : rand_int<int8_t>(std::move(s), seed);
+    return t == DType::kUInt8 ? full_range<uint8_t>(std::move(s), seed) : full_range<int8_t>(std::move(s), seed);
 }
 
 /// A scalar zero point of type t.
@@ -52,54 +45,23 @@ Tensor zp_of(DType t, int32_t v) {
 
 // ---- small graphs on several threads -------------------------------------------------------------------------------
 
-struct Net {
-    std::unique_ptr<ir::Model> m = std::make_unique<ir::Model>();
-    ir::Graph* g;
-    Net() {
-        m->opset_imports[""] = 19;
-        m->opset_imports["com.nnport"] = 1;
-        m->graph = std::make_unique<ir::Graph>("test");
-        g = m->graph.get();
-    }
-    void input(const std::string& name, std::vector<ir::Dim> dims, DType dt) {
-        ir::Value* v = g->add_value(name, ir::ValueType::tensor(dt, std::move(dims))).value();
-        g->inputs().push_back(v);
-    }
-    void constant(const std::string& name, const Tensor& t) {
-        ir::Value* v = g->add_value(name, ir::ValueType::tensor(t.dtype(), t.shape())).value();
-        v->set_initializer(t);
-    }
-    void node(const std::string& op, std::vector<std::string> ins, ir::Attributes attrs = {},
-              const std::string& domain = "") {
-        std::vector<ir::Value*> iv;
-        for (const std::string& s : ins) iv.push_back(s.empty() ? nullptr : g->find_value(s));
-        ir::Node* n = g->add_node(op, domain, "y_node", iv, {"y"}).value();
-        n->attrs = std::move(attrs);
-        n->opset = domain.empty() ? 19 : 1;
-        n->def = find_op(domain, op);
-        g->outputs().push_back(g->find_value("y"));
-    }
-};
-
-using NetFn = std::function<void(Net&)>;
 using Feeds = std::vector<std::pair<std::string, RtValue>>;
 
-std::unique_ptr<Session> make_session(const NetFn& build, const std::string& backends, int threads) {
-    Net net;
-    build(net);
-    SessionOptions o;
-    o.threads = threads;
-    o.backends = backends;
-    auto s = Session::from_model(std::move(net.m), o);
-    EXPECT_TRUE(s.is_ok()) << s.status().message();
-    return s.is_ok() ? std::move(*s) : nullptr;
+/// The ONNX opset of the test graphs.
+constexpr int kOpset = 19;
+
+/// One node of `op` writing the graph's output "y".
+void one_node(Net& n, const std::string& op, std::vector<std::string> ins, ir::Attributes attrs = {},
+              const std::string& domain = "") {
+    n.node(op, std::move(ins), {"y"}, std::move(attrs), domain);
+    n.output("y");
 }
 
 /// Runs the one-node graph on "xnnpack,ref" (`threads` threads; the node must run on XNNPACK) and on "ref"; returns
 /// {xnnpack output, reference output}.
 std::pair<Tensor, Tensor> run_both(const NetFn& build, const Feeds& feeds, int threads) {
-    auto sx = make_session(build, "xnnpack,ref", threads);
-    auto sr = make_session(build, "ref", 1);
+    auto sx = make_session(build, "xnnpack,ref", threads, kOpset);
+    auto sr = make_session(build, "ref", 1, kOpset);
     if (!sx || !sr) return {};
     for (const NodePlacement& p : sx->placements()) {
         EXPECT_EQ(p.backend, "xnnpack") << p.op_type << " fell back: " << p.fallback_reason;
@@ -117,7 +79,7 @@ NetFn quantize_net(Shape s, float scale, DType t, std::optional<int32_t> zp) {
         n.input("x", std::vector<ir::Dim>(s.begin(), s.end()), DType::kFloat32);
         n.constant("s", Tensor::scalar<float>(scale));
         if (zp) n.constant("z", zp_of(t, *zp));
-        n.node("QuantizeLinear", {"x", "s", zp ? "z" : ""});
+        one_node(n, "QuantizeLinear", {"x", "s", zp ? "z" : ""});
     };
 }
 
@@ -179,7 +141,7 @@ TEST(XnnInt8, QuantizeRandomDiffersOnlyNextToRoundingBoundaries) {
                     const float range = 160.0f * scale;
                     const Tensor x = s.size() == 1 && s[0] == static_cast<int64_t>(ties.size())
                                          ? Tensor::from_vector<float>(s, ties)
-                                         : rand_f32(s, seed++, -range, range);
+                                         : random_f32(s, seed++, -range, range);
                     auto [got, want] = run_both(quantize_net(s, scale, t, zp), {{"x", RtValue(x)}}, threads);
                     ASSERT_TRUE(got.defined());
                     ASSERT_EQ(got.shape(), want.shape());
@@ -230,7 +192,7 @@ TEST(XnnInt8, DequantizeExact) {
                             n.input("x", std::vector<ir::Dim>(s.begin(), s.end()), t);
                             n.constant("s", Tensor::scalar<float>(scale));
                             if (zp) n.constant("z", zp_of(t, *zp));
-                            n.node("DequantizeLinear", {"x", "s", zp ? "z" : ""});
+                            one_node(n, "DequantizeLinear", {"x", "s", zp ? "z" : ""});
                         };
                         const Tensor x = rand_q(t, s, seed++);
                         auto [got, want] = run_both(build, {{"x", RtValue(x)}}, threads);
@@ -256,7 +218,7 @@ TEST(XnnInt8, DequantizeExact) {
             n.input("x", {256}, t);
             n.constant("s", Tensor::scalar<float>(0.0123f));
             n.constant("z", zp_of(t, t == DType::kUInt8 ? 77 : -3));
-            n.node("DequantizeLinear", {"x", "s", "z"});
+            one_node(n, "DequantizeLinear", {"x", "s", "z"});
         };
         auto [got, want] = run_both(build, {{"x", RtValue(x)}}, 1);
         ASSERT_TRUE(got.defined());
@@ -265,7 +227,7 @@ TEST(XnnInt8, DequantizeExact) {
 }
 
 TEST(XnnInt8, QuantizeDequantizeDeclines) {
-    const Tensor x = rand_f32({1, 3, 4, 4}, 5, -1, 1);
+    const Tensor x = random_f32({1, 3, 4, 4}, 5, -1, 1);
     OpRun q;
     q.op_type = "QuantizeLinear";
     q.opset = 21;
@@ -284,7 +246,7 @@ TEST(XnnInt8, QuantizeDequantizeDeclines) {
     expect_backend_declines(q16, "xnnpack", "uint16");
     // blocked
     OpRun qb = q;
-    qb.inputs = {x, rand_f32({1, 3, 2, 4}, 6, 0.1f, 0.2f), Tensor()};
+    qb.inputs = {x, random_f32({1, 3, 2, 4}, 6, 0.1f, 0.2f), Tensor()};
     qb.attrs = {{"axis", int1(2)}, {"block_size", int1(2)}};
     expect_backend_declines(qb, "xnnpack", "block_size");
     // zero scale
@@ -299,7 +261,7 @@ TEST(XnnInt8, QuantizeDequantizeDeclines) {
     OpRun d;
     d.op_type = "DequantizeLinear";
     d.as_initializer = {false, true, true};
-    d.inputs = {rand_int<int8_t>({1, 3, 4, 4}, 7), Tensor::from_vector<float>({3}, {0.1f, 0.2f, 0.3f}),
+    d.inputs = {full_range<int8_t>({1, 3, 4, 4}, 7), Tensor::from_vector<float>({3}, {0.1f, 0.2f, 0.3f}),
                 Tensor::from_vector<int8_t>({3}, {1, 2, 3})};
     expect_backend_declines(d, "xnnpack", "per-axis");
     OpRun d32 = d;
@@ -337,8 +299,9 @@ TEST(XnnInt8, NhwcMaxPool) {
     // Two threads, a larger input.
     auto build = [](Net& n) {
         n.input("x", {1, 56, 57, 64}, DType::kUInt8);
-        n.node("NhwcMaxPool", {"x"},
-               {{"kernel_shape", ints({3, 3})}, {"strides", ints({2, 2})}, {"pads", ints({1, 1, 1, 1})}}, "com.nnport");
+        one_node(n, "NhwcMaxPool", {"x"},
+                 {{"kernel_shape", ints({3, 3})}, {"strides", ints({2, 2})}, {"pads", ints({1, 1, 1, 1})}},
+                 "com.nnport");
     };
     auto [got, want] = run_both(build, {{"x", RtValue(rand_q(DType::kUInt8, {1, 56, 57, 64}, 300))}}, 2);
     ASSERT_TRUE(got.defined());
@@ -352,27 +315,17 @@ TEST(XnnInt8, MaxPoolBetweenQdqRunsChannelsLast) {
         SCOPED_TRACE(dtype_name(t));
         auto build = [t](Net& n) {
             n.input("x", {1, 8, 15, 14}, DType::kFloat32);
-            n.constant("w", rand_f32({16, 8, 3, 3}, 11, -0.3f, 0.3f));
+            n.constant("w", random_f32({16, 8, 3, 3}, 11, -0.3f, 0.3f));
             n.constant("s", Tensor::scalar<float>(0.037f));
             n.constant("z", zp_of(t, t == DType::kUInt8 ? 140 : -12));
-            ir::Node* c =
-                n.g->add_node("Conv", "", "conv", {n.g->find_value("x"), n.g->find_value("w")}, {"c"}).value();
-            c->attrs = {{"pads", ints({1, 1, 1, 1})}};
-            c->opset = 19;
-            c->def = find_op("", "Conv");
-            ir::Node* q = n.g->add_node("QuantizeLinear", "", "q",
-                                        {n.g->find_value("c"), n.g->find_value("s"), n.g->find_value("z")}, {"cq"})
-                              .value();
-            q->opset = 19;
-            q->def = find_op("", "QuantizeLinear");
-            ir::Node* p = n.g->add_node("MaxPool", "", "pool", {n.g->find_value("cq")}, {"p"}).value();
-            p->attrs = {{"kernel_shape", ints({3, 3})}, {"strides", ints({2, 2})}, {"pads", ints({1, 1, 1, 1})}};
-            p->opset = 19;
-            p->def = find_op("", "MaxPool");
-            n.node("DequantizeLinear", {"p", "s", "z"});
+            n.node("Conv", {"x", "w"}, {"c"}, {{"pads", ints({1, 1, 1, 1})}});
+            n.node("QuantizeLinear", {"c", "s", "z"}, {"cq"});
+            n.node("MaxPool", {"cq"}, {"p"},
+                   {{"kernel_shape", ints({3, 3})}, {"strides", ints({2, 2})}, {"pads", ints({1, 1, 1, 1})}});
+            one_node(n, "DequantizeLinear", {"p", "s", "z"});
         };
-        auto sx = make_session(build, "xnnpack,ref", 1);
-        auto sr = make_session(build, "ref", 1);
+        auto sx = make_session(build, "xnnpack,ref", 1, kOpset);
+        auto sr = make_session(build, "ref", 1, kOpset);
         ASSERT_TRUE(sx && sr);
         bool pool = false;
         for (const NodePlacement& p : sx->placements()) {
@@ -381,7 +334,7 @@ TEST(XnnInt8, MaxPoolBetweenQdqRunsChannelsLast) {
             EXPECT_EQ(p.backend, "xnnpack") << p.op_type << " fell back: " << p.fallback_reason;
         }
         EXPECT_TRUE(pool) << "the MaxPool stayed NCHW";
-        const Feeds f = {{"x", RtValue(rand_f32({1, 8, 15, 14}, 12, -1, 1))}};
+        const Feeds f = {{"x", RtValue(random_f32({1, 8, 15, 14}, 12, -1, 1))}};
         auto got = sx->run_values(f);
         auto want = sr->run_values(f);
         ASSERT_TRUE(got.is_ok() && want.is_ok());
@@ -432,9 +385,9 @@ NetFn qadd_net(const QAdd& q) {
         ir::Attributes attrs = {{"activation", str(q.act)}};
         if (!q.params.empty()) attrs["activation_params"] = flts(q.params);
         if (q.zero_points) {
-            n.node("QLinearAdd", {"a", "as", "az", "b", "bs", "bz", "cs", "cz"}, attrs, "com.nnport");
+            one_node(n, "QLinearAdd", {"a", "as", "az", "b", "bs", "bz", "cs", "cz"}, attrs, "com.nnport");
         } else {
-            n.node("QLinearAdd", {"a", "as", "az", "b", "bs", "bz", "cs"}, attrs, "com.nnport");  // C_zero_point 0
+            one_node(n, "QLinearAdd", {"a", "as", "az", "b", "bs", "bz", "cs"}, attrs, "com.nnport");  // C_zero_point 0
         }
     };
 }

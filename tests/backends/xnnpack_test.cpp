@@ -15,7 +15,11 @@ namespace {
 
 using testing::expect_backend_declines;
 using testing::expect_backend_matches_ref;
+using testing::make_session;
+using testing::Net;
+using testing::NetFn;
 using testing::OpRun;
+using testing::random_f32;
 
 ir::Attribute ints(std::vector<int64_t> v) { return ir::Attribute::make_ints(std::move(v)); }
 ir::Attribute int1(int64_t v) { return ir::Attribute::make_int(v); }
@@ -23,23 +27,14 @@ ir::Attribute flt(float v) { return ir::Attribute::make_float(v); }
 ir::Attribute str(std::string s) { return ir::Attribute::make_string(std::move(s)); }
 ir::Attribute flts(std::vector<float> v) { return ir::Attribute::make_floats(std::move(v)); }
 
-/// Uniform values in [lo, hi) from a fixed seed per call site.
-Tensor rand_f32(Shape s, uint32_t seed, float lo = -1.0f, float hi = 1.0f) {
-    std::mt19937 g(seed);
-    std::uniform_real_distribution<float> d(lo, hi);
-    std::vector<float> v(static_cast<size_t>(shape_numel(s)));
-    for (float& x : v) x = d(g);
-    return Tensor::from_vector<float>(std::move(s), v);
-}
-
 // ---- one-node models ------------------------------------------------------------------------------------------------
 
 OpRun conv_run(Shape x, Shape w, bool bias, ir::Attributes attrs, uint32_t seed = 1) {
     OpRun r;
     r.op_type = "Conv";
-    r.inputs = {rand_f32(x, seed), rand_f32(w, seed + 1)};
+    r.inputs = {random_f32(x, seed), random_f32(w, seed + 1)};
     r.as_initializer = {false, true, true};
-    if (bias) r.inputs.push_back(rand_f32({w[0]}, seed + 2));
+    if (bias) r.inputs.push_back(random_f32({w[0]}, seed + 2));
     r.attrs = std::move(attrs);
     return r;
 }
@@ -116,10 +111,10 @@ OpRun fused_conv_run(const std::string& act, std::vector<float> params, bool res
     r.domain = "com.nnport";
     r.opset = 1;
     const int64_t c = 8, m = 8;
-    r.inputs = {rand_f32({2, c, 9, 7}, seed, -2.0f, 2.0f), rand_f32({m, c / group, 3, 3}, seed + 1, -0.5f, 0.5f),
-                rand_f32({m}, seed + 2)};
+    r.inputs = {random_f32({2, c, 9, 7}, seed, -2.0f, 2.0f), random_f32({m, c / group, 3, 3}, seed + 1, -0.5f, 0.5f),
+                random_f32({m}, seed + 2)};
     r.as_initializer = {false, true, true, false};
-    if (residual) r.inputs.push_back(rand_f32({2, m, 9, 7}, seed + 3, -2.0f, 2.0f));
+    if (residual) r.inputs.push_back(random_f32({2, m, 9, 7}, seed + 3, -2.0f, 2.0f));
     r.attrs = {{"pads", ints({1, 1, 1, 1})}, {"activation", str(act)}, {"group", int1(group)}};
     if (!params.empty()) r.attrs["activation_params"] = flts(params);
     return r;
@@ -147,49 +142,6 @@ TEST(XnnConv, FusedActivations) {
 }
 
 // ---- graphs: several nodes, symbolic shapes, threads ---------------------------------------------------------------
-
-/// A small graph builder: inputs (possibly symbolic dims), initializers, nodes in order.
-struct Net {
-    std::unique_ptr<ir::Model> m = std::make_unique<ir::Model>();
-    ir::Graph* g;
-    Net() {
-        m->opset_imports[""] = 18;
-        m->opset_imports["com.nnport"] = 1;
-        m->graph = std::make_unique<ir::Graph>("test");
-        g = m->graph.get();
-    }
-    void input(const std::string& name, std::vector<ir::Dim> dims, DType dt = DType::kFloat32) {
-        ir::Value* v = g->add_value(name, ir::ValueType::tensor(dt, std::move(dims))).value();
-        g->inputs().push_back(v);
-    }
-    void constant(const std::string& name, const Tensor& t) {
-        ir::Value* v = g->add_value(name, ir::ValueType::tensor(t.dtype(), t.shape())).value();
-        v->set_initializer(t);
-    }
-    void node(const std::string& op, std::vector<std::string> ins, std::vector<std::string> outs,
-              ir::Attributes attrs = {}, const std::string& domain = "") {
-        std::vector<ir::Value*> iv;
-        for (const std::string& s : ins) iv.push_back(s.empty() ? nullptr : g->find_value(s));
-        ir::Node* n = g->add_node(op, domain, outs[0] + "_node", iv, outs).value();
-        n->attrs = std::move(attrs);
-        n->opset = domain.empty() ? 18 : 1;
-        n->def = find_op(domain, op);
-    }
-    void output(const std::string& name) { g->outputs().push_back(g->find_value(name)); }
-};
-
-using NetFn = std::function<void(Net&)>;
-
-std::unique_ptr<Session> make_session(const NetFn& build, const std::string& backends, int threads) {
-    Net net;
-    build(net);
-    SessionOptions o;
-    o.threads = threads;
-    o.backends = backends;
-    auto s = Session::from_model(std::move(net.m), o);
-    EXPECT_TRUE(s.is_ok()) << s.status().message();
-    return s.is_ok() ? std::move(*s) : nullptr;
-}
 
 /// Runs the graph on "xnnpack,ref" and on "ref" for each feed set; expects the ops named in `on_xnn` (op types as
 /// placements report them) to run on XNNPACK and the outputs to match.
@@ -228,16 +180,16 @@ TEST(XnnConv, DynamicShapesRunTwice) {
         SCOPED_TRACE(ap);
         auto build = [ap](Net& n) {
             n.input("x", {ir::Dim::symbol("N"), 6, ir::Dim::symbol("H"), ir::Dim::symbol("W")});
-            n.constant("w", rand_f32({8, 6, 3, 3}, 5));
-            n.constant("b", rand_f32({8}, 6));
+            n.constant("w", random_f32({8, 6, 3, 3}, 5));
+            n.constant("b", random_f32({8}, 6));
             ir::Attributes a = {{"auto_pad", str(ap)}, {"strides", ints({2, 2})}};
             if (std::string(ap) == "NOTSET") a["pads"] = ints({1, 0, 1, 2});
             n.node("Conv", {"x", "w", "b"}, {"y"}, a);
             n.output("y");
         };
         expect_graph_matches(build,
-                             {feed(rand_f32({1, 6, 12, 13}, 7)), feed(rand_f32({2, 6, 9, 16}, 8)),
-                              feed(rand_f32({1, 6, 7, 7}, 9)), feed(rand_f32({1, 6, 12, 13}, 10))},
+                             {feed(random_f32({1, 6, 12, 13}, 7)), feed(random_f32({2, 6, 9, 16}, 8)),
+                              feed(random_f32({1, 6, 7, 7}, 9)), feed(random_f32({1, 6, 12, 13}, 10))},
                              {"com.nnport.NhwcConv"});
     }
 }
@@ -272,12 +224,12 @@ TEST(XnnConv, OwnDepthwiseWindows) {
         }
         // Fused activation with residual on the own loop, and a symbolic shape run twice.
         OpRun f = fused_conv_run("Swish", {1.0f}, true, 190, 8);
-        f.inputs[1] = rand_f32({8, 1, 7, 7}, 191, -0.3f, 0.3f);
+        f.inputs[1] = random_f32({8, 1, 7, 7}, 191, -0.3f, 0.3f);
         f.attrs["pads"] = ints({3, 3, 3, 3});
         expect_backend_matches_ref(f, "xnnpack");
         auto build = [](Net& n) {
             n.input("x", {1, 24, ir::Dim::symbol("H"), ir::Dim::symbol("W")});
-            n.constant("w", rand_f32({24, 1, 7, 7}, 192));
+            n.constant("w", random_f32({24, 1, 7, 7}, 192));
             n.node("FusedConv", {"x", "w"}, {"y"},
                    {{"group", int1(24)}, {"auto_pad", str("SAME_UPPER")}, {"strides", ints({2, 2})},
                     {"activation", str("Clip")}, {"activation_params", flts({-0.5f, 0.5f})}},
@@ -285,7 +237,7 @@ TEST(XnnConv, OwnDepthwiseWindows) {
             n.output("y");
         };
         // (64x60 input: over two threads' worth of multiply-adds, rows split across threads; 8x9: one thread.)
-        expect_graph_matches(build, {feed(rand_f32({1, 24, 64, 60}, 193)), feed(rand_f32({1, 24, 8, 9}, 194))},
+        expect_graph_matches(build, {feed(random_f32({1, 24, 64, 60}, 193)), feed(random_f32({1, 24, 8, 9}, 194))},
                              {"com.nnport.NhwcFusedConv"}, 2);
         xnn::limit_simd_level(before);
     }
@@ -299,20 +251,20 @@ TEST(XnnConv, PointwiseBands) {
             SCOPED_TRACE(act + (residual ? " + Z" : "") + " threads " + std::to_string(threads));
             auto build = [&, act = act, residual = residual](Net& n) {
                 n.input("x", {ir::Dim::symbol("N"), 24, ir::Dim::symbol("H"), ir::Dim::symbol("W")});
-                n.constant("w", rand_f32({64, 24, 1, 1}, 160, -0.3f, 0.3f));
-                n.constant("b", rand_f32({64}, 161));
-                n.constant("w2", rand_f32({64, 24, 1, 1}, 162, -0.3f, 0.3f));
+                n.constant("w", random_f32({64, 24, 1, 1}, 160, -0.3f, 0.3f));
+                n.constant("b", random_f32({64}, 161));
+                n.constant("w2", random_f32({64, 24, 1, 1}, 162, -0.3f, 0.3f));
                 n.node("Conv", {"x", "w2"}, {"z"});
                 std::vector<std::string> ins = {"x", "w", "b"};
                 if (residual) ins.push_back("z");
                 n.node("FusedConv", ins, {"y"}, {{"activation", str(act)}}, "com.nnport");
                 n.output("y");
             };
-            expect_graph_matches(build,
-                                 {feed(rand_f32({2, 24, 40, 40}, 163, -2.0f, 2.0f)),
-                                  feed(rand_f32({1, 24, 7, 9}, 164, -2.0f, 2.0f)),
-                                  feed(rand_f32({3, 24, 33, 31}, 165, -2.0f, 2.0f))},
-                                 {"com.nnport.NhwcFusedConv"}, threads);
+            expect_graph_matches(
+                build,
+                {feed(random_f32({2, 24, 40, 40}, 163, -2.0f, 2.0f)), feed(random_f32({1, 24, 7, 9}, 164, -2.0f, 2.0f)),
+                 feed(random_f32({3, 24, 33, 31}, 165, -2.0f, 2.0f))},
+                {"com.nnport.NhwcFusedConv"}, threads);
         }
     }
 }
@@ -322,11 +274,11 @@ TEST(XnnConv, PointwiseBandsLargeWeights) {
     for (int threads : {1, 2}) {
         auto build = [](Net& n) {
             n.input("x", {1, 512, ir::Dim::symbol("H"), 12});
-            n.constant("w", rand_f32({640, 512, 1, 1}, 170, -0.05f, 0.05f));
+            n.constant("w", random_f32({640, 512, 1, 1}, 170, -0.05f, 0.05f));
             n.node("FusedConv", {"x", "w"}, {"y"}, {{"activation", str("GeluTanh")}}, "com.nnport");
             n.output("y");
         };
-        expect_graph_matches(build, {feed(rand_f32({1, 512, 12, 12}, 171)), feed(rand_f32({1, 512, 5, 12}, 172))},
+        expect_graph_matches(build, {feed(random_f32({1, 512, 12, 12}, 171)), feed(random_f32({1, 512, 5, 12}, 172))},
                              {"com.nnport.NhwcFusedConv"}, threads, 1e-4, 2e-5);
     }
 }
@@ -334,18 +286,18 @@ TEST(XnnConv, PointwiseBandsLargeWeights) {
 TEST(XnnConv, ThreadsAndConcurrentRuns) {
     auto build = [](Net& n) {
         n.input("x", {2, 16, 20, 20});
-        n.constant("w", rand_f32({32, 16, 3, 3}, 21, -0.2f, 0.2f));
-        n.constant("b", rand_f32({32}, 22));
-        n.constant("w2", rand_f32({32, 1, 3, 3}, 23, -0.5f, 0.5f));
+        n.constant("w", random_f32({32, 16, 3, 3}, 21, -0.2f, 0.2f));
+        n.constant("b", random_f32({32}, 22));
+        n.constant("w2", random_f32({32, 1, 3, 3}, 23, -0.5f, 0.5f));
         n.node("FusedConv", {"x", "w", "b"}, {"c1"}, {{"pads", ints({1, 1, 1, 1})}, {"activation", str("Swish")}},
                "com.nnport");
-        n.constant("w3", rand_f32({32, 32, 1, 1}, 25, -0.3f, 0.3f));
+        n.constant("w3", random_f32({32, 32, 1, 1}, 25, -0.3f, 0.3f));
         n.node("FusedConv", {"c1", "w2", "", "c1"}, {"c2"},
                {{"pads", ints({1, 1, 1, 1})}, {"group", int1(32)}, {"activation", str("Relu")}}, "com.nnport");
         n.node("FusedConv", {"c2", "w3", "", "c1"}, {"y"}, {{"activation", str("Tanh")}}, "com.nnport");
         n.output("y");
     };
-    const Tensor x = rand_f32({2, 16, 20, 20}, 24);
+    const Tensor x = random_f32({2, 16, 20, 20}, 24);
     expect_graph_matches(build, {feed(x)}, {"com.nnport.NhwcFusedConv"}, 2);
     // Four threads running one session at once give the single-run answer.
     auto s = make_session(build, "xnnpack,ref", 2);
@@ -373,7 +325,7 @@ TEST(XnnConv, ThreadsAndConcurrentRuns) {
 NetFn conv_then(const std::string& op, ir::Attributes attrs, std::vector<ir::Dim> x_dims, int64_t c = 8) {
     return [=](Net& n) {
         n.input("x", x_dims);
-        n.constant("w", rand_f32({c, c, 1, 1}, 31));
+        n.constant("w", random_f32({c, c, 1, 1}, 31));
         n.node("Conv", {"x", "w"}, {"c"});
         n.node(op, {"c"}, {"y"}, attrs);
         n.output("y");
@@ -398,10 +350,10 @@ TEST(XnnPool, MaxPool) {
     for (const ir::Attributes& a : cases) {
         SCOPED_TRACE(seed);
         // Static and symbolic spatial sizes, two input sizes each.
-        expect_graph_matches(conv_then("MaxPool", a, {2, 8, 13, 16}), {feed(rand_f32({2, 8, 13, 16}, seed++))},
+        expect_graph_matches(conv_then("MaxPool", a, {2, 8, 13, 16}), {feed(random_f32({2, 8, 13, 16}, seed++))},
                              {"com.nnport.NhwcMaxPool"});
         expect_graph_matches(conv_then("MaxPool", a, {1, 8, ir::Dim::symbol("H"), ir::Dim::symbol("W")}),
-                             {feed(rand_f32({1, 8, 13, 16}, seed++)), feed(rand_f32({1, 8, 10, 11}, seed++))},
+                             {feed(random_f32({1, 8, 13, 16}, seed++)), feed(random_f32({1, 8, 10, 11}, seed++))},
                              {"com.nnport.NhwcMaxPool"});
     }
 }
@@ -421,19 +373,19 @@ TEST(XnnPool, AveragePool) {
     uint32_t seed = 60;
     for (const ir::Attributes& a : cases) {
         SCOPED_TRACE(seed);
-        expect_graph_matches(conv_then("AveragePool", a, {2, 8, 13, 16}), {feed(rand_f32({2, 8, 13, 16}, seed++))},
+        expect_graph_matches(conv_then("AveragePool", a, {2, 8, 13, 16}), {feed(random_f32({2, 8, 13, 16}, seed++))},
                              {"com.nnport.NhwcAveragePool"});
         expect_graph_matches(conv_then("AveragePool", a, {1, 8, ir::Dim::symbol("H"), ir::Dim::symbol("W")}),
-                             {feed(rand_f32({1, 8, 13, 16}, seed++)), feed(rand_f32({1, 8, 9, 12}, seed++))},
+                             {feed(random_f32({1, 8, 13, 16}, seed++)), feed(random_f32({1, 8, 9, 12}, seed++))},
                              {"com.nnport.NhwcAveragePool"});
     }
 }
 
 TEST(XnnPool, GlobalAveragePool) {
-    expect_graph_matches(conv_then("GlobalAveragePool", {}, {2, 16, 7, 9}, 16), {feed(rand_f32({2, 16, 7, 9}, 80))},
+    expect_graph_matches(conv_then("GlobalAveragePool", {}, {2, 16, 7, 9}, 16), {feed(random_f32({2, 16, 7, 9}, 80))},
                          {"com.nnport.NhwcGlobalAveragePool"});
     expect_graph_matches(conv_then("GlobalAveragePool", {}, {ir::Dim::symbol("N"), 16, ir::Dim::symbol("H"), 5}, 16),
-                         {feed(rand_f32({1, 16, 7, 5}, 81)), feed(rand_f32({3, 16, 2, 5}, 82))},
+                         {feed(random_f32({1, 16, 7, 5}, 81)), feed(random_f32({3, 16, 2, 5}, 82))},
                          {"com.nnport.NhwcGlobalAveragePool"});
 }
 
@@ -441,7 +393,7 @@ TEST(XnnPool, GlobalAveragePool) {
 void expect_pool_declined(const std::string& op, ir::Attributes attrs, const std::string& why, int outputs = 1) {
     auto build = [&](Net& n) {
         n.input("x", {1, 8, 12, 12});
-        n.constant("w", rand_f32({8, 8, 1, 1}, 31));
+        n.constant("w", random_f32({8, 8, 1, 1}, 31));
         n.node("Conv", {"x", "w"}, {"c"});
         std::vector<std::string> outs = {"y"};
         if (outputs == 2) outs.push_back("idx");
@@ -459,7 +411,7 @@ void expect_pool_declined(const std::string& op, ir::Attributes attrs, const std
         EXPECT_NE(p.fallback_reason.find(why), std::string::npos) << p.fallback_reason;
     }
     EXPECT_TRUE(seen);
-    auto r = s->run_values(feed(rand_f32({1, 8, 12, 12}, 90)));
+    auto r = s->run_values(feed(random_f32({1, 8, 12, 12}, 90)));
     EXPECT_TRUE(r.is_ok()) << r.status().message();
 }
 
@@ -481,9 +433,9 @@ TEST(XnnPool, Declines) {
 OpRun gemm_run(int64_t m, int64_t k, int64_t n, bool tb, float alpha, float beta, Shape c, uint32_t seed) {
     OpRun r;
     r.op_type = "Gemm";
-    r.inputs = {rand_f32({m, k}, seed), rand_f32(tb ? Shape{n, k} : Shape{k, n}, seed + 1)};
+    r.inputs = {random_f32({m, k}, seed), random_f32(tb ? Shape{n, k} : Shape{k, n}, seed + 1)};
     r.as_initializer = {false, true, true};
-    if (c != Shape{-1}) r.inputs.push_back(rand_f32(c, seed + 2));  // {-1}: no C
+    if (c != Shape{-1}) r.inputs.push_back(random_f32(c, seed + 2));  // {-1}: no C
     r.attrs = {{"transB", int1(tb ? 1 : 0)}, {"alpha", flt(alpha)}, {"beta", flt(beta)}};
     return r;
 }
@@ -509,7 +461,7 @@ TEST(XnnGemm, FusedActivations) {
         r.op_type = "FusedGemm";
         r.domain = "com.nnport";
         r.opset = 1;
-        r.inputs[0] = rand_f32({6, 20}, seed, -2.0f, 2.0f);
+        r.inputs[0] = random_f32({6, 20}, seed, -2.0f, 2.0f);
         r.attrs["activation"] = str(act);
         if (!params.empty()) r.attrs["activation_params"] = flts(params);
         expect_backend_matches_ref(r, "xnnpack");
@@ -522,14 +474,14 @@ TEST(XnnGemm, MatMul) {
         SCOPED_TRACE(shape_to_string(a));
         OpRun r;
         r.op_type = "MatMul";
-        r.inputs = {rand_f32(a, seed++), rand_f32({17, 12}, seed++)};
+        r.inputs = {random_f32(a, seed++), random_f32({17, 12}, seed++)};
         r.as_initializer = {false, true};
         expect_backend_matches_ref(r, "xnnpack");
         OpRun f = r;
         f.op_type = "FusedMatMul";
         f.domain = "com.nnport";
         f.opset = 1;
-        f.inputs.push_back(rand_f32({12}, seed++));
+        f.inputs.push_back(random_f32({12}, seed++));
         f.as_initializer = {false, true, true};
         f.attrs = {{"activation", str("GeluTanh")}};
         expect_backend_matches_ref(f, "xnnpack");
@@ -544,10 +496,10 @@ TEST(XnnGemm, ColumnBlocks) {
             auto build = [dynamic](Net& n) {
                 n.input("x", {dynamic ? ir::Dim::symbol("B") : ir::Dim(2), 50, 1100});
                 n.input("g", {100, 1100});
-                n.constant("w", rand_f32({1100, 200}, 150, -0.1f, 0.1f));
-                n.constant("bias", rand_f32({200}, 151));
-                n.constant("wt", rand_f32({200, 1100}, 152, -0.1f, 0.1f));
-                n.constant("c", rand_f32({1, 200}, 153));
+                n.constant("w", random_f32({1100, 200}, 150, -0.1f, 0.1f));
+                n.constant("bias", random_f32({200}, 151));
+                n.constant("wt", random_f32({200, 1100}, 152, -0.1f, 0.1f));
+                n.constant("c", random_f32({1, 200}, 153));
                 n.node("MatMul", {"x", "w"}, {"m"});
                 n.node("FusedMatMul", {"x", "w", "bias"}, {"f"}, {{"activation", str("Gelu")}}, "com.nnport");
                 n.node("Gemm", {"g", "wt", "c"}, {"y"}, {{"transB", int1(1)}, {"alpha", flt(0.5f)}, {"beta", flt(2.0f)}});
@@ -556,7 +508,8 @@ TEST(XnnGemm, ColumnBlocks) {
             };
             std::vector<Feeds> feeds;
             for (int64_t b : dynamic ? std::vector<int64_t>{2, 3} : std::vector<int64_t>{2}) {
-                feeds.push_back({{"x", RtValue(rand_f32({b, 50, 1100}, 154))}, {"g", RtValue(rand_f32({100, 1100}, 155))}});
+                feeds.push_back(
+                    {{"x", RtValue(random_f32({b, 50, 1100}, 154))}, {"g", RtValue(random_f32({100, 1100}, 155))}});
             }
             expect_graph_matches(build, feeds, {"MatMul", "com.nnport.FusedMatMul", "Gemm", "com.nnport.FusedGemm"},
                                  threads, 1e-4, 1e-4);
@@ -568,7 +521,7 @@ TEST(XnnGemm, Declines) {
     OpRun full = gemm_run(4, 8, 6, false, 1.0f, 1.0f, {4, 6}, 400);
     expect_backend_declines(full, "xnnpack", "row broadcast");
     OpRun ta = gemm_run(4, 8, 6, false, 1.0f, 1.0f, {6}, 401);
-    ta.inputs[0] = rand_f32({8, 4}, 402);
+    ta.inputs[0] = random_f32({8, 4}, 402);
     ta.attrs["transA"] = int1(1);
     expect_backend_declines(ta, "xnnpack", "transA");
     OpRun dyn = gemm_run(4, 8, 6, false, 1.0f, 1.0f, {6}, 403);
@@ -576,7 +529,7 @@ TEST(XnnGemm, Declines) {
     expect_backend_declines(dyn, "xnnpack", "not a constant");
     OpRun b3;
     b3.op_type = "MatMul";
-    b3.inputs = {rand_f32({2, 4, 8}, 404), rand_f32({2, 8, 6}, 405)};
+    b3.inputs = {random_f32({2, 4, 8}, 404), random_f32({2, 8, 6}, 405)};
     b3.as_initializer = {false, true};
     expect_backend_declines(b3, "xnnpack", "2-D B");
 }
@@ -586,7 +539,7 @@ TEST(XnnGemm, Declines) {
 OpRun binary_run(const std::string& op, Shape a, Shape b, uint32_t seed) {
     OpRun r;
     r.op_type = op;
-    r.inputs = {rand_f32(a, seed, -2.0f, 2.0f), rand_f32(b, seed + 1, 0.5f, 2.0f)};
+    r.inputs = {random_f32(a, seed, -2.0f, 2.0f), random_f32(b, seed + 1, 0.5f, 2.0f)};
     return r;
 }
 
@@ -622,9 +575,9 @@ TEST(XnnElementwise, BinaryOnThreads) {
                 n.node(op, {"x", "z"}, {"y"});
                 n.output("y");
             };
-            expect_graph_matches(build,
-                                 {{{"x", RtValue(rand_f32(a, seed++))}, {"z", RtValue(rand_f32(b, seed++, 0.5f, 2.0f))}}},
-                                 {op}, 2);
+            expect_graph_matches(
+                build, {{{"x", RtValue(random_f32(a, seed++))}, {"z", RtValue(random_f32(b, seed++, 0.5f, 2.0f))}}},
+                {op}, 2);
         }
     }
 }
@@ -638,13 +591,13 @@ TEST(XnnElementwise, Unary) {
         SCOPED_TRACE(op);
         OpRun r;
         r.op_type = op;
-        r.inputs = {rand_f32({3, 40, 50}, seed++, -6.0f, 6.0f)};
+        r.inputs = {random_f32({3, 40, 50}, seed++, -6.0f, 6.0f)};
         r.attrs = attrs;
         expect_backend_matches_ref(r, "xnnpack");
     }
     OpRun sq;
     sq.op_type = "Sqrt";
-    sq.inputs = {rand_f32({100, 70}, seed++, 0.0f, 9.0f)};
+    sq.inputs = {random_f32({100, 70}, seed++, 0.0f, 9.0f)};
     expect_backend_matches_ref(sq, "xnnpack");
     // Round: exact halves go to even
     std::vector<float> halves(5000);
@@ -657,7 +610,7 @@ TEST(XnnElementwise, Unary) {
     for (int bounds = 0; bounds < 3; ++bounds) {
         OpRun c;
         c.op_type = "Clip";
-        c.inputs = {rand_f32({80, 90}, seed++, -3.0f, 3.0f)};
+        c.inputs = {random_f32({80, 90}, seed++, -3.0f, 3.0f)};
         if (bounds >= 1) c.inputs.push_back(Tensor::scalar<float>(-0.5f));
         if (bounds >= 2) c.inputs.push_back(Tensor::scalar<float>(1.25f));
         c.as_initializer = {false, true, true};
@@ -670,7 +623,7 @@ TEST(XnnElementwise, Softmax) {
     for (const Shape& s : std::vector<Shape>{{64, 100}, {4, 16, 128}, {2, 3, 8, 1000}}) {
         OpRun r;
         r.op_type = "Softmax";
-        r.inputs = {rand_f32(s, seed++, -8.0f, 8.0f)};
+        r.inputs = {random_f32(s, seed++, -8.0f, 8.0f)};
         expect_backend_matches_ref(r, "xnnpack", 1e-4, 1e-6);
         r.attrs = {{"axis", int1(static_cast<int64_t>(s.size()) - 1)}};
         expect_backend_matches_ref(r, "xnnpack", 1e-4, 1e-6);
@@ -679,7 +632,7 @@ TEST(XnnElementwise, Softmax) {
     OpRun old;
     old.op_type = "Softmax";
     old.opset = 11;
-    old.inputs = {rand_f32({50, 100}, seed++, -8.0f, 8.0f)};
+    old.inputs = {random_f32({50, 100}, seed++, -8.0f, 8.0f)};
     old.attrs = {{"axis", int1(1)}};
     expect_backend_matches_ref(old, "xnnpack", 1e-4, 1e-6);
 }
@@ -688,7 +641,7 @@ TEST(XnnElementwise, Declines) {
     expect_backend_declines(binary_run("Add", {2, 1, 2, 1, 2, 1, 3}, {3}, 800), "xnnpack", "rank 7");
     OpRun mid;
     mid.op_type = "Softmax";
-    mid.inputs = {rand_f32({64, 100, 2}, 801)};
+    mid.inputs = {random_f32({64, 100, 2}, 801)};
     mid.attrs = {{"axis", int1(1)}};
     expect_backend_declines(mid, "xnnpack", "last");
     OpRun ints32;
@@ -698,7 +651,7 @@ TEST(XnnElementwise, Declines) {
     expect_backend_declines(ints32, "xnnpack", "only float32");
     OpRun clip;
     clip.op_type = "Clip";
-    clip.inputs = {rand_f32({80, 90}, 802), Tensor::scalar<float>(0.0f), Tensor::scalar<float>(1.0f)};
+    clip.inputs = {random_f32({80, 90}, 802), Tensor::scalar<float>(0.0f), Tensor::scalar<float>(1.0f)};
     clip.as_initializer = {false, false, true};
     expect_backend_declines(clip, "xnnpack", "not a constant");
 }
@@ -711,7 +664,7 @@ TEST(XnnConv, Declines) {
     expect_backend_declines(dyn_w, "xnnpack", "not a constant");
     OpRun conv1d;
     conv1d.op_type = "Conv";
-    conv1d.inputs = {rand_f32({1, 4, 16}, 900), rand_f32({4, 4, 3}, 901)};
+    conv1d.inputs = {random_f32({1, 4, 16}, 900), random_f32({4, 4, 3}, 901)};
     conv1d.as_initializer = {false, true};
     expect_backend_declines(conv1d, "xnnpack", "2-D");
     // float16 data: the backend says which type it got
@@ -797,7 +750,7 @@ TEST(XnnBackend, SupportsAnswersDirectly) {
     ir::Graph g("g");
     ir::Value* x = g.add_value("x", ir::ValueType::tensor(DType::kFloat32, Shape{1, 4, 8, 8})).value();
     ir::Value* w = g.add_value("w", ir::ValueType::tensor(DType::kFloat32, Shape{4, 4, 3, 3})).value();
-    w->set_initializer(rand_f32({4, 4, 3, 3}, 1));
+    w->set_initializer(random_f32({4, 4, 3, 3}, 1));
     ir::Node* n = g.add_node("Conv", "", "c", {x, w}, {"y"}).value();
     n->def = find_op("", "Conv");
     n->opset = 18;
