@@ -34,6 +34,31 @@ Tensor weight_scales(bool per_channel, int64_t n, uint32_t seed) {
     return random_f32(per_channel ? Shape{n} : Shape{}, seed, 0.005f, 0.015f);
 }
 
+/// An output scale for `k` products of activations at scale `in_scale` and weights at about 0.01 per step: the
+/// requantized values spread over about +-60 steps.
+float spread_scale(float in_scale, int64_t k) { return in_scale * 0.01f * 128 * 73 * std::sqrt(float(k)) / 60.0f; }
+
+/// The one-node model `r` run on "onednn,ref" (its placements in `placements`) and on "ref": {oneDNN's output, the
+/// reference output}, both present and of the same type and shape.
+void run_on_onednn_and_ref(const OpRun& r, std::vector<NodePlacement>& placements, Tensor& got, Tensor& want) {
+    OpRun rb = r;
+    rb.backends = "onednn,ref";
+    auto sb = make_op_session(rb);
+    ASSERT_TRUE(sb.is_ok()) << sb.status().message();
+    auto sr = make_op_session(r);
+    ASSERT_TRUE(sr.is_ok()) << sr.status().message();
+    placements = (*sb)->placements();
+    const auto feeds = op_feeds(r);
+    auto g = (*sb)->run_values(feeds);
+    ASSERT_TRUE(g.is_ok()) << g.status().message();
+    auto w = (*sr)->run_values(feeds);
+    ASSERT_TRUE(w.is_ok()) << w.status().message();
+    got = (*g)[0].tensor;
+    want = (*w)[0].tensor;
+    ASSERT_EQ(got.dtype(), want.dtype());
+    ASSERT_EQ(got.shape(), want.shape());
+}
+
 /// What one test conv looks like.
 struct QConv {
     Shape x;  ///< NCHW
@@ -56,8 +81,7 @@ OpRun make_run(const QConv& c) {
     const Tensor w = random_ints<int8_t>({c.m, cg, c.kh, c.kw}, -127, 127, c.seed + 1);
     const float xs = 0.02f;
     const Tensor ws = weight_scales(c.per_channel, c.m, c.seed + 2);
-    // Output scale so the requantized values spread over about +-60 steps.
-    const float ys = xs * 0.01f * 128 * 73 * std::sqrt(float(cg * c.kh * c.kw)) / 60.0f;
+    const float ys = spread_scale(xs, cg * c.kh * c.kw);
     Tensor wz = std::move(Tensor::create(DType::kInt8, ws.shape(), true)).value();
     r.inputs = {x,  Tensor::scalar<float>(xs), zero_point(c.x_signed, c.x_zp), w, ws,
                 wz, Tensor::scalar<float>(ys), zero_point(c.y_signed, c.y_zp)};
@@ -73,30 +97,17 @@ OpRun make_run(const QConv& c) {
 
 /// Runs on "onednn,ref" and "ref"; expects the conv on oneDNN and outputs within one step (<= 1% off by one).
 void check(const QConv& c) {
-    const OpRun r = make_run(c);
-    OpRun rb = r, rr = r;
-    rb.backends = "onednn,ref";
-    auto sb = make_op_session(rb);
-    ASSERT_TRUE(sb.is_ok()) << sb.status().message();
-    auto sr = make_op_session(rr);
-    ASSERT_TRUE(sr.is_ok()) << sr.status().message();
+    std::vector<NodePlacement> placements;
+    Tensor a, b;
+    ASSERT_NO_FATAL_FAILURE(run_on_onednn_and_ref(make_run(c), placements, a, b));
     int on_dnnl = 0;
-    for (const NodePlacement& p : (*sb)->placements()) {
+    for (const NodePlacement& p : placements) {
         if (p.op_type == "Transpose") continue;
         EXPECT_EQ(p.op_type, "com.nnport.NhwcQLinearFusedConv");
         EXPECT_EQ(p.backend, "onednn") << p.fallback_reason;
         on_dnnl += p.backend == "onednn";
     }
     EXPECT_EQ(on_dnnl, 1);
-    const auto feeds = op_feeds(r);
-    auto got = (*sb)->run_values(feeds);
-    ASSERT_TRUE(got.is_ok()) << got.status().message();
-    auto want = (*sr)->run_values(feeds);
-    ASSERT_TRUE(want.is_ok()) << want.status().message();
-    const Tensor& a = (*got)[0].tensor;
-    const Tensor& b = (*want)[0].tensor;
-    ASSERT_EQ(a.dtype(), b.dtype());
-    ASSERT_EQ(a.shape(), b.shape());
     int64_t off = 0, lo = 255, hi = -128;
     for (int64_t i = 0; i < a.numel(); ++i) {
         const double d = std::fabs(a.item_as_double(i) - b.item_as_double(i));
@@ -214,7 +225,7 @@ OpRun make_fc(const QFc& c) {
                 std::move(Tensor::create(DType::kInt8, ws.shape(), true)).value()};
     r.inputs.push_back(c.bias ? random_ints<int32_t>({c.n}, -3000, 3000, c.seed + 3) : Tensor());
     if (c.quantized) {
-        r.inputs.push_back(Tensor::scalar<float>(as * 0.01f * 128 * 73 * std::sqrt(float(c.k)) / 60.0f));
+        r.inputs.push_back(Tensor::scalar<float>(spread_scale(as, c.k)));
         r.inputs.push_back(zero_point(false, 110));
     }
     while (!r.inputs.back().defined()) r.inputs.pop_back();
@@ -228,25 +239,12 @@ OpRun make_fc(const QFc& c) {
 /// QGemm on "onednn,ref" against "ref": on oneDNN; float outputs within float rounding of the scaling, quantized
 /// ones within one step.
 void check_fc(const QFc& c) {
-    const OpRun r = make_fc(c);
-    OpRun rb = r;
-    rb.backends = "onednn,ref";
-    auto sb = make_op_session(rb);
-    ASSERT_TRUE(sb.is_ok()) << sb.status().message();
-    auto sr = make_op_session(r);
-    ASSERT_TRUE(sr.is_ok()) << sr.status().message();
-    ASSERT_EQ((*sb)->placements().size(), 1u);
-    EXPECT_EQ((*sb)->placements()[0].backend, "onednn") << (*sb)->placements()[0].fallback_reason;
-    const auto feeds = op_feeds(r);
-    auto got = (*sb)->run_values(feeds);
-    ASSERT_TRUE(got.is_ok()) << got.status().message();
-    auto want = (*sr)->run_values(feeds);
-    ASSERT_TRUE(want.is_ok()) << want.status().message();
-    const Tensor& a = (*got)[0].tensor;
-    const Tensor& b = (*want)[0].tensor;
-    ASSERT_EQ(a.dtype(), b.dtype());
+    std::vector<NodePlacement> placements;
+    Tensor a, b;
+    ASSERT_NO_FATAL_FAILURE(run_on_onednn_and_ref(make_fc(c), placements, a, b));
+    ASSERT_EQ(placements.size(), 1u);
+    EXPECT_EQ(placements[0].backend, "onednn") << placements[0].fallback_reason;
     ASSERT_EQ(a.shape(), (Shape{c.m, c.n}));
-    ASSERT_EQ(a.shape(), b.shape());
     for (int64_t i = 0; i < a.numel(); ++i) {
         const double x = a.item_as_double(i), y = b.item_as_double(i);
         ASSERT_LE(std::fabs(x - y), c.quantized ? 1.0 : 1e-5 * (1 + std::fabs(y))) << "element " << i;
