@@ -3,8 +3,8 @@
 // a kernel context with a pool, and the nodes it declines with their reasons.
 #include <gtest/gtest.h>
 
-#include <array>
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <limits>
 #include <random>
@@ -12,6 +12,7 @@
 #include "backends/backend.hpp"
 #include "backends/backend_test_util.hpp"
 #include "backends/cpu/cpu_kernels.hpp"
+#include "backends/int8_conv_test_util.hpp"
 #include "core/thread_pool.hpp"
 #include "ops/op_def.hpp"
 
@@ -102,20 +103,14 @@ struct Direct {
     }
 };
 
-TEST(CpuBackend, IsListedAfterTheLibraries) {
+TEST(CpuBackend, IsListedFirst) {
+    // It only takes what the libraries run slower or not at all, so it comes before them in the default order.
     const Backend* b = find_backend("cpu");
     ASSERT_NE(b, nullptr);
     EXPECT_TRUE(b->available().ok);
     const auto& all = all_backends();
-    size_t cpu_at = all.size(), xnn_at = all.size();
-    for (size_t i = 0; i < all.size(); ++i) {
-        if (all[i]->name() == "cpu") cpu_at = i;
-        if (all[i]->name() == "xnnpack") xnn_at = i;
-    }
-    EXPECT_LT(cpu_at, all.size() - 1);  // before ref
-    if (xnn_at < all.size()) {
-        EXPECT_GT(cpu_at, xnn_at);
-    }
+    ASSERT_FALSE(all.empty());
+    EXPECT_EQ(all[0]->name(), "cpu");
     EXPECT_NE(b->description().find(cpu::isa_name(cpu::isa())), std::string::npos);
 }
 
@@ -639,6 +634,93 @@ TEST(CpuLstm, BadInputIsAnErrorNamingTheNode) {
     ASSERT_FALSE(out.is_ok());
     EXPECT_NE(out.status().message().find("initial_h"), std::string::npos) << out.status().message();
     EXPECT_NE(out.status().message().find("'node'"), std::string::npos) << out.status().message();
+}
+
+// ---- int8 depthwise convolution ---------------------------------------------------------------------------------
+
+/// Whether this CPU runs the int8 depthwise convolution (AVX-512 VNNI and VBMI); the tests skip without.
+bool qdw_available() { return cpu::best_isa() == cpu::Isa::kAvx512 && cpu::has_vnni_vbmi(); }
+
+Attribute ints(std::vector<int64_t> v) { return Attribute::make_ints(std::move(v)); }
+
+/// A depthwise QConv: C channels of [N, C, H, W] with a kh x kw filter each.
+testing::QConv depthwise(Shape x, int64_t kh, int64_t kw, ir::Attributes attrs) {
+    testing::QConv c;
+    c.x = std::move(x);
+    c.m = c.group = c.x[1];
+    c.kh = kh;
+    c.kw = kw;
+    c.attrs = std::move(attrs);
+    return c;
+}
+
+TEST(CpuQDwConv, BitExactWithTheReferenceAtEveryIsa) {
+    if (!qdw_available()) GTEST_SKIP() << "no AVX-512 VNNI + VBMI";
+    std::vector<std::pair<std::string, testing::QConv>> cases;
+    {
+        auto c = depthwise({1, 16, 9, 9}, 3, 3, {{"pads", ints({1, 1, 1, 1})}});
+        c.act = "Relu";
+        cases.emplace_back("uint8 3x3 pad 1, relu, bias, per channel", c);
+    }
+    {
+        auto c = depthwise({1, 20, 11, 13}, 3, 3, {{"pads", ints({1, 1, 1, 1})}, {"strides", ints({2, 2})}});
+        c.x_signed = c.y_signed = true;
+        c.x_zp = -5;
+        c.y_zp = 3;
+        c.bias = false;
+        c.per_channel = false;
+        c.act = "Clip";
+        c.act_params = {-0.5f, 0.7f};
+        cases.emplace_back("int8 stride 2, 20 channels (a 4-channel tail), per tensor, clip, no bias", c);
+    }
+    {
+        auto c = depthwise({1, 24, 8, 10}, 3, 3, {{"pads", ints({1, 1, 1, 1})}});
+        c.y_signed = true;
+        c.x_zp = 255;
+        c.y_zp = 0;
+        cases.emplace_back("uint8 in, int8 out, zero point 255", c);
+    }
+    cases.emplace_back("5x5 pad 2 (two weight quads per column)",
+                       depthwise({1, 40, 10, 10}, 5, 5, {{"pads", ints({2, 2, 2, 2})}}));
+    cases.emplace_back("7x7 pad 3", depthwise({1, 16, 9, 9}, 7, 7, {{"pads", ints({3, 3, 3, 3})}}));
+    cases.emplace_back("5x3", depthwise({1, 16, 9, 9}, 5, 3, {{"pads", ints({2, 1, 2, 1})}}));
+    cases.emplace_back("3x3 dilation 2",
+                       depthwise({1, 32, 12, 12}, 3, 3, {{"pads", ints({2, 2, 2, 2})}, {"dilations", ints({2, 2})}}));
+    cases.emplace_back("asymmetric pads", depthwise({1, 16, 9, 10}, 3, 3, {{"pads", ints({0, 2, 1, 0})}}));
+    cases.emplace_back("1x3", depthwise({1, 16, 5, 9}, 1, 3, {{"pads", ints({0, 1, 0, 1})}}));
+    cases.emplace_back("3x1", depthwise({1, 16, 9, 5}, 3, 1, {{"pads", ints({1, 0, 1, 0})}}));
+    cases.emplace_back("batch 2, 144 channels", depthwise({2, 144, 14, 14}, 3, 3, {{"pads", ints({1, 1, 1, 1})}}));
+    cases.emplace_back("widths 1 to 3 (no 8-column block)",
+                       depthwise({1, 48, 4, 3}, 3, 3, {{"pads", ints({1, 1, 1, 1})}}));
+    cases.emplace_back("one output column", depthwise({1, 16, 4, 3}, 3, 3, {}));
+    cases.emplace_back("wide rows (112 columns)", depthwise({1, 32, 6, 112}, 3, 3, {{"pads", ints({1, 1, 1, 1})}}));
+    for (auto& [what, c] : cases) {
+        SCOPED_TRACE(what);
+        for_each_isa([&c = c] { expect_backend_matches_ref(testing::make_run(c), "cpu"); });
+    }
+}
+
+TEST(CpuQDwConv, ThreadedRowsMatchTheReference) {
+    if (!qdw_available()) GTEST_SKIP() << "no AVX-512 VNNI + VBMI";
+    // The channels-last node itself, large enough (2.7M multiply-adds) for two threads' rows.
+    auto c = depthwise({1, 96, 56, 56}, 3, 3, {{"pads", ints({1, 1, 1, 1})}});
+    OpRun r = testing::make_run(c);
+    r.op_type = "NhwcQLinearFusedConv";
+    r.inputs[0] = testing::activations(false, {1, 56, 56, 96}, 7);
+    const Direct d = Direct::make(r, 2);
+    for_each_isa([&] { d.expect_matches_ref({r.inputs.begin(), r.inputs.end()}, 0, 0); });
+}
+
+TEST(CpuQDwConv, Declines) {
+    if (!qdw_available()) GTEST_SKIP() << "no AVX-512 VNNI + VBMI";
+    testing::QConv full;
+    full.x = {1, 8, 6, 6};
+    full.m = 8;
+    expect_backend_declines(testing::make_run(full), "cpu", "only depthwise");
+    auto big = depthwise({1, 16, 6, 6}, 3, 3, {});
+    OpRun r = testing::make_run(big);
+    r.inputs[6] = Tensor::scalar<float>(1e-6f);  // y_scale: requantized values far beyond 2^22
+    expect_backend_declines(r, "cpu", "too large");
 }
 
 }  // namespace

@@ -136,6 +136,38 @@ void softmax_exact(float* s, int64_t n) {
     for (int64_t j = 0; j < n; ++j) s[j] *= inv;
 }
 
+void qdw_row_portable(const QDwRow& r) {
+    uint8_t* out = static_cast<uint8_t*>(r.out);
+    for (int64_t o = 0; o < r.ow; ++o) {
+        for (int64_t c = 0; c < r.ch; ++c) {
+            int32_t acc = r.bias[c];
+            for (int64_t i = 0; i < r.kh; ++i) {
+                for (int64_t j = 0; j < r.kw; ++j) {
+                    const int64_t col = o * r.sw + j * r.dw - r.pad;
+                    const int32_t x =
+                        col < 0 || col >= r.w_in ? r.x_zp : (r.rows[i][col * r.ch + c] ^ (r.flip ? 0x80 : 0));
+                    acc += x * r.w[(((i / 4) * r.kw + j) * r.cp + c) * 4 + i % 4];
+                }
+            }
+            // |acc| < 2^24 and the scale has a 24-bit significand: the product is exact in double.
+            const double v = std::nearbyint(static_cast<double>(acc) * static_cast<double>(r.scale[c]));
+            out[o * r.ch + c] = static_cast<uint8_t>(std::clamp(static_cast<int32_t>(v) + r.zp, r.lo, r.hi));
+        }
+    }
+}
+
+bool has_vnni_vbmi() {
+#if defined(__x86_64__) || defined(__i386__)
+    static const bool has = [] {
+        __builtin_cpu_init();
+        return __builtin_cpu_supports("avx512vnni") && __builtin_cpu_supports("avx512vbmi");
+    }();
+    return has;
+#else
+    return false;
+#endif
+}
+
 Isa best_isa() {
     static const Isa best = detect();
     return best;
@@ -155,8 +187,8 @@ const char* isa_name(Isa i) {
 }
 
 const Kernels& kernels_portable() {
-    static const Kernels k{Isa::kPortable, gemm_portable, softmax_portable, transpose_portable,
-                              lstm_cell_exact};
+    static const Kernels k{Isa::kPortable,     gemm_portable,   softmax_portable,
+                           transpose_portable, lstm_cell_exact, qdw_row_portable};
     return k;
 }
 

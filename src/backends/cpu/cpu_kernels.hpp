@@ -12,12 +12,16 @@ enum class Isa : int { kPortable = 0, kAvx2 = 1, kAvx512 = 2 };
 
 /// The best instruction set this CPU has (AVX-512: F, BW, DQ, VL; AVX2: with FMA).
 Isa best_isa();
+/// Whether the CPU has AVX-512 VNNI and VBMI (the int8 depthwise convolution's AVX-512 build needs them).
+bool has_vnni_vbmi();
 /// The instruction set the kernels use now: best_isa(), capped by limit_isa().
 Isa isa();
 const char* isa_name(Isa i);
 /// Test hook: caps the instruction set (0 portable, 1 AVX2, 2 AVX-512; the CPU's best stays the upper bound) for
 /// every later kernel call, including those of sessions already created. Returns the previous cap.
 int limit_isa(int level);
+
+struct QDwRow;
 
 struct Kernels {
     Isa isa;
@@ -32,7 +36,33 @@ struct Kernels {
     /// One LSTM cell update over h elements with the default activations: g holds the pre-activations of the gates
     /// i, o, f, c (ONNX order, h each); c = sigmoid(f) c + sigmoid(i) tanh(g_c), then h_out = sigmoid(o) tanh(c).
     void (*lstm_cell)(const float* g, float* c, float* h_out, int64_t h);
+    /// One output row of an int8 depthwise convolution (QDwRow); bit-exact with the reference kernel.
+    void (*qdw_row)(const QDwRow& r);
 };
+
+/// One output row of an int8 depthwise convolution (kernel kh x kw, channels-last). Padded input column p (p <
+/// cols) is input column p - pad of rows[i] (i < kh), and x_zero_point outside [0, w); rows of the vertical padding
+/// are rows of x_zero_point. With x' = x (uint8) or x + 128 (int8, `flip`): acc = bias[c] + sum over i, j of
+/// x'[rows[i]][(o * sw + j * dw) - pad][c] * weight[i][j][c], and out[o * ch + c] = clamp(round_half_even(acc *
+/// scale[c]) + zp, lo, hi) for o < ow, c < ch; bias holds the folded zero point (bias - x'_zero_point * sum of the
+/// channel's weights). The caller guarantees |acc| < 2^24 and |acc * scale[c]| < 2^22, so the product is rounded
+/// exactly. The AVX-512 VNNI build multiplies four vertical taps per instruction (their bytes side by side in
+/// `scratch`, groups = ceil(kh / 4) of them a column).
+struct QDwRow {
+    const uint8_t* const* rows;  ///< kh input rows (w * ch bytes each), uint8 or int8
+    const int8_t* w;             ///< [groups][kw][cp][4]: w[g][j][c][t] = weight (4g + t, j) of c; 0 beyond kh
+    const int32_t* bias;         ///< [cp]
+    const float* scale;          ///< [cp]
+    uint8_t* scratch;            ///< groups * cols * 64 bytes
+    int64_t w_in = 0, pad = 0, cols = 0, ow = 0, ch = 0, cp = 0, kh = 0, kw = 0, sw = 1, dw = 1;
+    uint8_t x_zp = 0;                  ///< x' zero point (after the flip)
+    bool flip = false;                 ///< int8 input: x' = x + 128
+    int32_t zp = 0, lo = 0, hi = 255;  ///< output zero point and clamp (type range narrowed by the activation)
+    void* out = nullptr;               ///< ow * ch int8 or uint8 values (the clamp keeps them in the type's range)
+};
+
+/// The portable qdw_row (the AVX-512 build's results are identical).
+void qdw_row_portable(const QDwRow& r);
 
 /// The kernels of an instruction set (the CPU must have it).
 const Kernels& kernels(Isa i);

@@ -10,6 +10,7 @@
 #pragma GCC diagnostic ignored "-Wuninitialized"
 #include <immintrin.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 
@@ -291,10 +292,164 @@ void lstm_cell(const float* g, float* c, float* h_out, int64_t h) {
 
 #pragma GCC pop_options
 
+// ---- int8 depthwise convolution (AVX-512 VNNI and VBMI on top of the above) ----------------------------------------
+
+#pragma GCC push_options
+#pragma GCC target("avx512f,avx512bw,avx512dq,avx512vl,avx512vnni,avx512vbmi,avx2,fma")
+
+/// The vertical tap quads of padded columns [0, r.cols) for the 16 channels at c and taps 4g .. 4g + 3: byte 4k + t
+/// of column p's 64 is x' of channel c + k in row 4g + t. Rows past kh repeat row 4g (their weights are 0): the
+/// first broadcast fills all four lanes with it. FLIP: int8 input (x' = x + 128).
+template <bool FLIP>
+void qdw_build(const QDwRow& r, int64_t g, int64_t c, uint8_t* q) {
+    // Lanes 4t..4t+3 (32-bit) hold row t's 16 channels; the byte permutation makes byte 4k + t = channel k of row t.
+    alignas(64) static constexpr uint8_t kIdx[64] = {0,  16, 32, 48, 1,  17, 33, 49, 2,  18, 34, 50, 3,  19, 35, 51,
+                                                     4,  20, 36, 52, 5,  21, 37, 53, 6,  22, 38, 54, 7,  23, 39, 55,
+                                                     8,  24, 40, 56, 9,  25, 41, 57, 10, 26, 42, 58, 11, 27, 43, 59,
+                                                     12, 28, 44, 60, 13, 29, 45, 61, 14, 30, 46, 62, 15, 31, 47, 63};
+    const __m512i idx = _mm512_load_si512(kIdx);
+    const int64_t taps = std::min<int64_t>(4, r.kh - 4 * g);
+    const uint8_t* src[4];
+    for (int64_t t = 0; t < 4; ++t) src[t] = r.rows[4 * g + (t < taps ? t : 0)] + c;
+    const int64_t p0 = std::min(r.pad, r.cols), p1 = std::min(r.pad + r.w_in, r.cols), cols = r.cols, ch = r.ch;
+    const int64_t pad = r.pad;
+    const __m512i zp = _mm512_set1_epi8(static_cast<char>(r.x_zp));
+    for (int64_t p = 0; p < p0; ++p) _mm512_storeu_si512(q + p * 64, zp);
+    const __mmask16 m = lanes(ch - c);
+    auto load = [](const uint8_t* a) { return _mm_loadu_si128(reinterpret_cast<const __m128i*>(a)); };
+    for (int64_t p = p0; p < p1; ++p) {
+        const int64_t off = (p - pad) * ch;
+        __m512i v;
+        if (m == 0xFFFF) {
+            v = _mm512_broadcast_i32x4(load(src[0] + off));
+            if (taps > 1) v = _mm512_mask_broadcast_i32x4(v, 0x00F0, load(src[1] + off));
+            if (taps > 2) v = _mm512_mask_broadcast_i32x4(v, 0x0F00, load(src[2] + off));
+            if (taps > 3) v = _mm512_mask_broadcast_i32x4(v, 0xF000, load(src[3] + off));
+        } else {  // the last channels: masked loads stay inside the rows
+            v = _mm512_castsi128_si512(_mm_maskz_loadu_epi8(m, src[0] + off));
+            v = _mm512_inserti32x4(v, _mm_maskz_loadu_epi8(m, src[1] + off), 1);
+            v = _mm512_inserti32x4(v, _mm_maskz_loadu_epi8(m, src[2] + off), 2);
+            v = _mm512_inserti32x4(v, _mm_maskz_loadu_epi8(m, src[3] + off), 3);
+        }
+        v = _mm512_permutexvar_epi8(idx, v);
+        if (FLIP) v = _mm512_xor_si512(v, _mm512_set1_epi8(static_cast<char>(0x80)));
+        _mm512_storeu_si512(q + p * 64, v);
+    }
+    for (int64_t p = p1; p < cols; ++p) _mm512_storeu_si512(q + p * 64, zp);
+}
+
+/// clamp(round_half_even(acc * scale) + zp, lo, hi) as bytes. With |acc * scale| < 2^22, one fused multiply-add of
+/// 1.5 * 2^23 rounds the exact product once, half to even, into a float whose bits are 0x4B400000 plus the result.
+struct Requant {
+    __m512 scale;
+    __m512i bits_minus_zp, lo, hi;
+};
+
+inline __m128i requant16(__m512i acc, const Requant& r) {
+    const __m512 f = _mm512_fmadd_ps(_mm512_cvtepi32_ps(acc), r.scale, _mm512_set1_ps(12582912.0f));
+    const __m512i q = _mm512_sub_epi32(_mm512_castps_si512(f), r.bits_minus_zp);
+    return _mm512_cvtepi32_epi8(_mm512_min_epi32(_mm512_max_epi32(q, r.lo), r.hi));
+}
+
+/// N output columns from o of one 16-channel block: N independent accumulators.
+template <int KG, int N>
+inline void qdw_cols(const uint8_t* const* q, const __m512i* w, __m512i bias, int64_t o, int64_t step, int64_t ch,
+                     __mmask16 m, const Requant& rq, uint8_t* __restrict y) {
+    __m512i acc[N];
+#pragma GCC unroll 8
+    for (int j = 0; j < N; ++j) acc[j] = bias;
+#pragma GCC unroll 16
+    for (int k = 0; k < KG; ++k) {
+        const uint8_t* qk = q[k] + o * step;
+#pragma GCC unroll 8
+        for (int j = 0; j < N; ++j) acc[j] = _mm512_dpbusd_epi32(acc[j], _mm512_loadu_si512(qk + j * step), w[k]);
+    }
+#pragma GCC unroll 8
+    for (int j = 0; j < N; ++j) _mm_mask_storeu_epi8(y + (o + j) * ch, m, requant16(acc[j], rq));
+}
+
+/// Output columns of one 16-channel block with the KG = groups * kw weight quads in registers, eight at a time and
+/// the rest together. The fields of r are copied to locals first: the byte stores could alias them.
+template <int KG>
+void qdw_block(const QDwRow& r, int64_t c, __mmask16 m, const Requant& rq, uint8_t* out) {
+    __m512i w[KG];
+    const uint8_t* q[KG];  // the column of output 0 for each weight quad
+#pragma GCC unroll 16
+    for (int k = 0; k < KG; ++k) {
+        w[k] = _mm512_loadu_si512(r.w + (k * r.cp + c) * 4);
+        q[k] = r.scratch + ((k / r.kw) * r.cols + (k % r.kw) * r.dw) * 64;
+    }
+    const __m512i bias = _mm512_loadu_si512(r.bias + c);
+    const int64_t step = r.sw * 64, ch = r.ch, ow = r.ow;
+    uint8_t* __restrict y = out + c;
+    int64_t o = 0;
+    for (; o + 8 <= ow; o += 8) qdw_cols<KG, 8>(q, w, bias, o, step, ch, m, rq, y);
+    switch (ow - o) {
+        case 7:
+            qdw_cols<KG, 7>(q, w, bias, o, step, ch, m, rq, y);
+            break;
+        case 6:
+            qdw_cols<KG, 6>(q, w, bias, o, step, ch, m, rq, y);
+            break;
+        case 5:
+            qdw_cols<KG, 5>(q, w, bias, o, step, ch, m, rq, y);
+            break;
+        case 4:
+            qdw_cols<KG, 4>(q, w, bias, o, step, ch, m, rq, y);
+            break;
+        case 3:
+            qdw_cols<KG, 3>(q, w, bias, o, step, ch, m, rq, y);
+            break;
+        case 2:
+            qdw_cols<KG, 2>(q, w, bias, o, step, ch, m, rq, y);
+            break;
+        case 1:
+            qdw_cols<KG, 1>(q, w, bias, o, step, ch, m, rq, y);
+            break;
+        default:
+            break;
+    }
+}
+
+void qdw_row(const QDwRow& r) {
+    uint8_t* out = static_cast<uint8_t*>(r.out);
+    const int64_t groups = (r.kh + 3) / 4, kg = groups * r.kw;
+    for (int64_t c = 0; c < r.cp; c += 16) {
+        for (int64_t g = 0; g < groups; ++g) {
+            if (r.flip)
+                qdw_build<true>(r, g, c, r.scratch + g * r.cols * 64);
+            else
+                qdw_build<false>(r, g, c, r.scratch + g * r.cols * 64);
+        }
+        const __mmask16 m = lanes(r.ch - c);
+        const Requant rq{_mm512_loadu_ps(r.scale + c), _mm512_set1_epi32(0x4B400000 - r.zp), _mm512_set1_epi32(r.lo),
+                         _mm512_set1_epi32(r.hi)};
+        if (kg == 3) {  // 3 x 3 (kh <= 4, kw = 3)
+            qdw_block<3>(r, c, m, rq, out);
+        } else if (kg == 10) {  // 5 x 5
+            qdw_block<10>(r, c, m, rq, out);
+        } else {
+            const __m512i bias = _mm512_loadu_si512(r.bias + c);
+            for (int64_t o = 0; o < r.ow; ++o) {
+                __m512i acc = bias;
+                for (int64_t k = 0; k < kg; ++k) {
+                    const uint8_t* q = r.scratch + ((k / r.kw) * r.cols + o * r.sw + (k % r.kw) * r.dw) * 64;
+                    acc = _mm512_dpbusd_epi32(acc, _mm512_loadu_si512(q), _mm512_loadu_si512(r.w + (k * r.cp + c) * 4));
+                }
+                _mm_mask_storeu_epi8(out + o * r.ch + c, m, requant16(acc, rq));
+            }
+        }
+    }
+}
+
+#pragma GCC pop_options
+
 }  // namespace
 
 const Kernels& kernels_avx512() {
-    static const Kernels k{Isa::kAvx512, gemm, softmax, transpose, lstm_cell};
+    // The int8 depthwise convolution needs VNNI and VBMI as well (the cpu backend only takes it when the CPU has them).
+    static const Kernels k{Isa::kAvx512, gemm,      softmax,
+                           transpose,    lstm_cell, has_vnni_vbmi() ? qdw_row : qdw_row_portable};
     return k;
 }
 

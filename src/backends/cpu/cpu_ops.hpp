@@ -33,4 +33,9 @@ bool is_lstm(const ir::Node& node);
 Support lstm_supports(const ir::Node& node, const ConstantFn& constant);
 Result<KernelPtr> lstm_prepare(const ir::Node& node, const PrepareContext& ctx);
 
+/// com.nnport QLinearFusedConv / NhwcQLinearFusedConv, depthwise (cpu_qdwconv.cpp).
+bool is_qdwconv(const ir::Node& node);
+Support qdwconv_supports(const ir::Node& node, const ConstantFn& constant);
+Result<KernelPtr> qdwconv_prepare(const ir::Node& node, const PrepareContext& ctx);
+
 }  // namespace nnport::cpu
