@@ -8,6 +8,7 @@
 #include "backends/onednn/onednn_common.hpp"
 #include "backends/onednn/onednn_int8.hpp"
 #include "backends/onednn/onednn_kernels.hpp"
+#include "backends/qgemm_support.hpp"
 
 namespace nnport::onednn {
 
@@ -21,15 +22,7 @@ struct Int8GemmEntry {
     int threads = 1;
 };
 
-/// The constant parameters of one QGemm, read once at prepare time.
-struct GemmParams {
-    DType a_type = DType::kUInt8, y_type = DType::kFloat32;
-    int32_t a_zp = 0, y_zp = 0;
-    std::vector<float> out_scales;  ///< per output column: a_scale * b_scale[n] (/ y_scale)
-    float y_scale = 1.0f;
-    bool trans_b = false;
-    int64_t k = 0, n = 0;
-};
+using GemmParams = qgemm::Params;
 
 class Int8GemmKernel final : public BackendKernel {
 public:
@@ -111,79 +104,18 @@ private:
 
 }  // namespace
 
-bool is_int8_gemm(const ir::Node& node) { return is_op(node, "com.nnport", "QGemm"); }
+bool is_int8_gemm(const ir::Node& node) { return qgemm::is_qgemm(node); }
 
-Support int8_gemm_supports(const ir::Node& node, const ConstantFn& constant) {
-    if (!node.def) return Support::no("unknown op");
-    const ir::Value* a = node.input(0);
-    if (!is_int8(a) || rank_of(a) != 2) return Support::no("A must be uint8 or int8 of rank 2");
-    AttrAccess at(node, *node.def);
-    if (at.attr_int("transA") != 0 || at.attr_float("alpha") != 1.0f) return Support::no("only transA 0, alpha 1");
-    const bool quantized = node.inputs().size() > 7 && node.input(7);
-    if (node.outputs().size() != 1 || (quantized ? !is_int8(node.output(0)) : !is_f32(node.output(0)))) {
-        return Support::no("one float32 output (no y_scale) or uint8/int8 output expected");
-    }
-    if (!scalar_scale(constant, node.input(1)) || (quantized && !scalar_scale(constant, node.input(7)))) {
-        return Support::no("a_scale and y_scale must be constant float32 scalars");
-    }
-    for (size_t i : {size_t{2}, size_t{8}}) {
-        if (i >= node.inputs().size() || !node.input(i)) continue;
-        const Tensor* z = constant(node.input(i));
-        if (!z || z->numel() != 1) return Support::no("zero points of A and Y must be constant scalars");
-    }
-    const Tensor* w = constant(node.input(3));
-    if (!w || w->dtype() != DType::kInt8 || w->rank() != 2) return Support::no("B must be a constant rank-2 int8");
-    const int64_t n = w->dim(at.attr_int("transB") ? 0 : 1);
-    const Tensor* ws = constant(node.input(4));
-    if (!ws || ws->dtype() != DType::kFloat32 || (ws->numel() != 1 && ws->numel() != n)) {
-        return Support::no("b_scale must be constant float32, one value or one per output column");
-    }
-    const Tensor* wz = node.inputs().size() > 5 && node.input(5) ? constant(node.input(5)) : nullptr;
-    if (node.inputs().size() > 5 && node.input(5) && !wz) return Support::no("b_zero_point is not constant");
-    for (int64_t i = 0; wz && i < wz->numel(); ++i) {
-        if (wz->item_as_double(i) != 0) return Support::no("only zero B zero points");
-    }
-    if (node.inputs().size() > 6 && node.input(6)) {
-        const Tensor* b = constant(node.input(6));
-        if (!b || b->dtype() != DType::kInt32 || b->numel() != n || b->shape().back() != n) {
-            return Support::no("C must be a constant int32 row of N values");
-        }
-    }
-    auto act = fused::parse_activation(at);
-    if (!act.is_ok()) return Support::no(act.status().message());
-    if (act->kind != fused::Act::kIdentity && act->kind != fused::Act::kRelu && act->kind != fused::Act::kClip) {
-        return Support::no("activation must be Identity, Relu or Clip");
-    }
-    const std::vector<ir::Dim>& d = a->type.dims;
-    const int64_t k = w->dim(at.attr_int("transB") ? 1 : 0);
-    if (d[1].is_static() && d[1].value != k) return Support::no("A's columns differ from B's rows");
-    return Support::yes();
-}
+Support int8_gemm_supports(const ir::Node& node, const ConstantFn& constant) { return qgemm::supports(node, constant); }
 
 Result<std::unique_ptr<BackendKernel>> int8_gemm_prepare(const ir::Node& node, const PrepareContext& ctx) {
     const Support s = int8_gemm_supports(node, ctx.constant);
     if (!s.ok) return unsupported("onednn: " + node.describe() + ": " + s.reason);
-    AttrAccess at(node, *node.def);
-    NNPORT_ASSIGN_OR_RETURN(fused::Activation act, fused::parse_activation(at));
-    const Tensor* w = ctx.constant(node.input(3));
-    GemmParams gp;
-    gp.trans_b = at.attr_int("transB") != 0;
-    gp.k = w->dim(gp.trans_b ? 1 : 0);
-    gp.n = w->dim(gp.trans_b ? 0 : 1);
-    gp.a_type = node.input(0)->type.dtype;
-    gp.y_type = node.output(0)->type.dtype;
-    gp.a_zp = scalar_int(node.input(2) ? ctx.constant(node.input(2)) : nullptr);
-    const bool quantized = node.inputs().size() > 7 && node.input(7);
-    if (quantized) {
-        gp.y_scale = ctx.constant(node.input(7))->data<float>()[0];
-        gp.y_zp = scalar_int(node.inputs().size() > 8 && node.input(8) ? ctx.constant(node.input(8)) : nullptr);
-    }
-    const float as = ctx.constant(node.input(1))->data<float>()[0];
-    const Tensor& ws = *ctx.constant(node.input(4));
-    // Formed in float as the reference kernel does (a_scale * b_scale, then / y_scale).
-    for (int64_t j = 0; j < ws.numel(); ++j) gp.out_scales.push_back(as * ws.data<float>()[j] / gp.y_scale);
-    const Tensor* b = node.inputs().size() > 6 && node.input(6) ? ctx.constant(node.input(6)) : nullptr;
-    auto k = std::make_unique<Int8GemmKernel>(ctx, *w, b ? *b : Tensor(), std::move(gp), act);
+    NNPORT_ASSIGN_OR_RETURN(GemmParams gp, qgemm::params(node, ctx.constant));
+    const Tensor w = *gp.b;
+    const Tensor bias = gp.c ? *gp.c : Tensor();
+    const fused::Activation act = gp.act;
+    auto k = std::make_unique<Int8GemmKernel>(ctx, w, bias, std::move(gp), act);
     NNPORT_RETURN_IF_ERROR(k->warm_up(node));
     return std::unique_ptr<BackendKernel>(std::move(k));
 }
