@@ -10,7 +10,7 @@
 #include <random>
 
 #include "backends/backend_test_util.hpp"
-#include "backends/int8_conv_test_util.hpp"
+#include "backends/int8_test_util.hpp"
 
 namespace nnport::testing {
 namespace {
@@ -145,41 +145,6 @@ TEST(OnednnInt8Conv, DeclinesUint8WeightsNonZeroWeightZeroPointAndVariableWeight
 }
 
 // ---- QGemm ----
-
-struct QFc {
-    int64_t m = 3, k = 40, n = 17;
-    bool a_signed = false, trans_b = true, per_column = true, bias = true, quantized = false;
-    std::string act = "Identity";
-    uint32_t seed = 11;
-};
-
-OpRun make_fc(const QFc& c) {
-    OpRun r;
-    r.op_type = "QGemm";
-    r.domain = "com.nnport";
-    r.opset = 1;
-    const Tensor a = activations(c.a_signed, {c.m, c.k}, c.seed);
-    const Tensor w = random_ints<int8_t>(c.trans_b ? Shape{c.n, c.k} : Shape{c.k, c.n}, -127, 127, c.seed + 1);
-    const Tensor ws = weight_scales(c.per_column, c.n, c.seed + 2);
-    const float as = 0.02f;
-    r.inputs = {a,
-                Tensor::scalar<float>(as),
-                zero_point(c.a_signed, c.a_signed ? -5 : 120),
-                w,
-                ws,
-                std::move(Tensor::create(DType::kInt8, ws.shape(), true)).value()};
-    r.inputs.push_back(c.bias ? random_ints<int32_t>({c.n}, -3000, 3000, c.seed + 3) : Tensor());
-    if (c.quantized) {
-        r.inputs.push_back(Tensor::scalar<float>(spread_scale(as, c.k)));
-        r.inputs.push_back(zero_point(false, 110));
-    }
-    while (!r.inputs.back().defined()) r.inputs.pop_back();
-    r.as_initializer = std::vector<bool>(r.inputs.size(), true);
-    r.as_initializer[0] = false;
-    r.attrs["transB"] = Attribute::make_int(c.trans_b ? 1 : 0);
-    r.attrs["activation"] = Attribute::make_string(c.act);
-    return r;
-}
 
 /// QGemm on "onednn,ref" against "ref": on oneDNN; float outputs within float rounding of the scaling, quantized
 /// ones within one step.

@@ -1,6 +1,6 @@
-// Test data for the int8 convolution kernels (the oneDNN and the cpu backends' tests): activations over the whole
-// type, weight scales, an output scale that spreads the results over many steps, and one-node com.nnport
-// QLinearFusedConv models.
+// Test data for the int8 kernels (the oneDNN and the cpu backends' tests): activations over the whole type, weight
+// scales, an output scale that spreads the results over many steps, and one-node com.nnport QLinearFusedConv and
+// QGemm models.
 #pragma once
 
 #include <cmath>
@@ -64,6 +64,44 @@ inline OpRun make_run(const QConv& c) {
     r.as_initializer[0] = false;
     r.attrs = c.attrs;
     r.attrs["group"] = ir::Attribute::make_int(c.group);
+    r.attrs["activation"] = ir::Attribute::make_string(c.act);
+    if (!c.act_params.empty()) r.attrs["activation_params"] = ir::Attribute::make_floats(c.act_params);
+    return r;
+}
+
+/// What one test QGemm looks like.
+struct QFc {
+    int64_t m = 3, k = 40, n = 17;
+    bool a_signed = false, trans_b = true, per_column = true, bias = true, quantized = false;
+    std::string act = "Identity";
+    std::vector<float> act_params;
+    uint32_t seed = 11;
+};
+
+inline OpRun make_fc(const QFc& c) {
+    OpRun r;
+    r.op_type = "QGemm";
+    r.domain = "com.nnport";
+    r.opset = 1;
+    const Tensor a = activations(c.a_signed, {c.m, c.k}, c.seed);
+    const Tensor w = random_ints<int8_t>(c.trans_b ? Shape{c.n, c.k} : Shape{c.k, c.n}, -127, 127, c.seed + 1);
+    const Tensor ws = weight_scales(c.per_column, c.n, c.seed + 2);
+    const float as = 0.02f;
+    r.inputs = {a,
+                Tensor::scalar<float>(as),
+                zero_point(c.a_signed, c.a_signed ? -5 : 120),
+                w,
+                ws,
+                std::move(Tensor::create(DType::kInt8, ws.shape(), true)).value()};
+    r.inputs.push_back(c.bias ? random_ints<int32_t>({c.n}, -3000, 3000, c.seed + 3) : Tensor());
+    if (c.quantized) {
+        r.inputs.push_back(Tensor::scalar<float>(spread_scale(as, c.k)));
+        r.inputs.push_back(zero_point(false, 110));
+    }
+    while (!r.inputs.back().defined()) r.inputs.pop_back();
+    r.as_initializer = std::vector<bool>(r.inputs.size(), true);
+    r.as_initializer[0] = false;
+    r.attrs["transB"] = ir::Attribute::make_int(c.trans_b ? 1 : 0);
     r.attrs["activation"] = ir::Attribute::make_string(c.act);
     if (!c.act_params.empty()) r.attrs["activation_params"] = ir::Attribute::make_floats(c.act_params);
     return r;
