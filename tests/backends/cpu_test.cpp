@@ -12,7 +12,7 @@
 #include "backends/backend.hpp"
 #include "backends/backend_test_util.hpp"
 #include "backends/cpu/cpu_kernels.hpp"
-#include "backends/int8_conv_test_util.hpp"
+#include "backends/int8_test_util.hpp"
 #include "core/thread_pool.hpp"
 #include "ops/op_def.hpp"
 
@@ -721,6 +721,74 @@ TEST(CpuQDwConv, Declines) {
     OpRun r = testing::make_run(big);
     r.inputs[6] = Tensor::scalar<float>(1e-6f);  // y_scale: requantized values far beyond 2^22
     expect_backend_declines(r, "cpu", "too large");
+}
+
+// ---- int8 matrix-vector product (QGemm at batch 1) ---------------------------------------------------------------
+
+TEST(CpuQGemv, BitExactWithTheReferenceAtEveryIsa) {
+    if (!qdw_available()) GTEST_SKIP() << "no AVX-512 VNNI + VBMI";
+    std::vector<std::pair<std::string, testing::QFc>> cases;
+    {
+        testing::QFc c;
+        c.m = 1;
+        c.k = 1280;
+        c.n = 1000;
+        cases.emplace_back("a classifier: 1 x 1280 x 1000, uint8, transB, per column, bias", c);
+    }
+    {
+        testing::QFc c;
+        c.m = 2;
+        c.k = 37;  // not a multiple of 4
+        c.n = 70;  // one 64-column step and a 6-column tail
+        c.a_signed = true;
+        c.trans_b = false;
+        c.per_column = false;
+        c.bias = false;
+        c.act = "Relu";
+        cases.emplace_back("int8 A, B [K, N], per tensor, no bias, relu, odd K and N", c);
+    }
+    {
+        testing::QFc c;
+        c.m = 4;
+        c.k = 64;
+        c.n = 16;
+        c.act = "Clip";
+        c.act_params = {-0.25f, 0.5f};
+        cases.emplace_back("4 rows, clip", c);
+    }
+    {
+        testing::QFc c;
+        c.m = 1;
+        c.k = 3;
+        c.n = 5;
+        cases.emplace_back("tiny", c);
+    }
+    for (auto& [what, c] : cases) {
+        SCOPED_TRACE(what);
+        for_each_isa([&c = c] { expect_backend_matches_ref(testing::make_fc(c), "cpu", 0, 0); });
+    }
+}
+
+TEST(CpuQGemv, ThreadedColumnsMatchTheReference) {
+    if (!qdw_available()) GTEST_SKIP() << "no AVX-512 VNNI + VBMI";
+    testing::QFc c;  // 2.6M multiply-adds: two threads' columns
+    c.m = 1;
+    c.k = 2048;
+    c.n = 1250;
+    const OpRun r = testing::make_fc(c);
+    const Direct d = Direct::make(r, 2);
+    for_each_isa([&] { d.expect_matches_ref({r.inputs.begin(), r.inputs.end()}, 0, 0); });
+}
+
+TEST(CpuQGemv, Declines) {
+    if (!qdw_available()) GTEST_SKIP() << "no AVX-512 VNNI + VBMI";
+    testing::QFc rows;
+    rows.m = 8;
+    expect_backend_declines(testing::make_fc(rows), "cpu", "only a few rows");
+    testing::QFc q;
+    q.m = 1;
+    q.quantized = true;
+    expect_backend_declines(testing::make_fc(q), "cpu", "only a float32 output");
 }
 
 }  // namespace

@@ -156,6 +156,18 @@ void qdw_row_portable(const QDwRow& r) {
     }
 }
 
+void qgemv_portable(const uint8_t* a, const int8_t* w, const int32_t* bias, const float* scale, int64_t kp, int64_t n0,
+                    int64_t n1, float lo, float hi, float* y) {
+    for (int64_t n = n0; n < n1; ++n) {
+        const int8_t* wn = w + (n / 16) * kp * 16 + (n % 16) * 4;
+        int32_t acc = bias[n];
+        for (int64_t k = 0; k < kp; ++k) acc += int32_t{a[k]} * int32_t{wn[(k / 4) * 64 + k % 4]};
+        const float v = static_cast<float>(acc) * scale[n];
+        const float t = lo > v ? lo : v;  // as max(lo, v) and min(hi, t) in the AVX-512 build
+        y[n] = hi < t ? hi : t;
+    }
+}
+
 bool has_vnni_vbmi() {
 #if defined(__x86_64__) || defined(__i386__)
     static const bool has = [] {
@@ -187,8 +199,8 @@ const char* isa_name(Isa i) {
 }
 
 const Kernels& kernels_portable() {
-    static const Kernels k{Isa::kPortable,     gemm_portable,   softmax_portable,
-                           transpose_portable, lstm_cell_exact, qdw_row_portable};
+    static const Kernels k{Isa::kPortable,  gemm_portable,    softmax_portable, transpose_portable,
+                           lstm_cell_exact, qdw_row_portable, qgemv_portable};
     return k;
 }
 

@@ -12,7 +12,7 @@ enum class Isa : int { kPortable = 0, kAvx2 = 1, kAvx512 = 2 };
 
 /// The best instruction set this CPU has (AVX-512: F, BW, DQ, VL; AVX2: with FMA).
 Isa best_isa();
-/// Whether the CPU has AVX-512 VNNI and VBMI (the int8 depthwise convolution's AVX-512 build needs them).
+/// Whether the CPU has AVX-512 VNNI and VBMI (the int8 kernels' AVX-512 builds need them).
 bool has_vnni_vbmi();
 /// The instruction set the kernels use now: best_isa(), capped by limit_isa().
 Isa isa();
@@ -38,6 +38,12 @@ struct Kernels {
     void (*lstm_cell)(const float* g, float* c, float* h_out, int64_t h);
     /// One output row of an int8 depthwise convolution (QDwRow); bit-exact with the reference kernel.
     void (*qdw_row)(const QDwRow& r);
+    /// An int8 matrix-vector product, outputs [n0, n1) (n0 a multiple of 16): y[n] = clamp(float(acc + bias[n]) *
+    /// scale[n], lo, hi) as max(lo, .) then min(hi, .), with acc = sum over k < kp of a[k] * w[((n / 16) * kp / 4 +
+    /// k / 4) * 64 + (n % 16) * 4 + k % 4] (a uint8, kp a multiple of 4, w int8 packed in 16-column by 4-row blocks).
+    /// The caller guarantees |acc + bias| < 2^31.
+    void (*qgemv)(const uint8_t* a, const int8_t* w, const int32_t* bias, const float* scale, int64_t kp, int64_t n0,
+                  int64_t n1, float lo, float hi, float* y);
 };
 
 /// One output row of an int8 depthwise convolution (kernel kh x kw, channels-last). Padded input column p (p <
@@ -61,8 +67,10 @@ struct QDwRow {
     void* out = nullptr;               ///< ow * ch int8 or uint8 values (the clamp keeps them in the type's range)
 };
 
-/// The portable qdw_row (the AVX-512 build's results are identical).
+/// The portable qdw_row and qgemv (the AVX-512 builds' results are identical).
 void qdw_row_portable(const QDwRow& r);
+void qgemv_portable(const uint8_t* a, const int8_t* w, const int32_t* bias, const float* scale, int64_t kp, int64_t n0,
+                    int64_t n1, float lo, float hi, float* y);
 
 /// The kernels of an instruction set (the CPU must have it).
 const Kernels& kernels(Isa i);

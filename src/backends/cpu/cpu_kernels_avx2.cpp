@@ -257,8 +257,8 @@ void lstm_cell(const float* g, float* c, float* h_out, int64_t h) {
 }  // namespace
 
 const Kernels& kernels_avx2() {
-    // The int8 depthwise convolution has no AVX2 build: the cpu backend only takes it on AVX-512 VNNI + VBMI CPUs.
-    static const Kernels k{Isa::kAvx2, gemm, softmax, transpose, lstm_cell, qdw_row_portable};
+    // The int8 kernels have no AVX2 build: the cpu backend only takes them on AVX-512 VNNI + VBMI CPUs.
+    static const Kernels k{Isa::kAvx2, gemm, softmax, transpose, lstm_cell, qdw_row_portable, qgemv_portable};
     return k;
 }
 

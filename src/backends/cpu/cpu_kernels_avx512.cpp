@@ -13,6 +13,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
+#include <cstring>
 
 namespace nnport::cpu {
 
@@ -292,7 +293,7 @@ void lstm_cell(const float* g, float* c, float* h_out, int64_t h) {
 
 #pragma GCC pop_options
 
-// ---- int8 depthwise convolution (AVX-512 VNNI and VBMI on top of the above) ----------------------------------------
+// ---- int8 depthwise convolution and matrix-vector product (AVX-512 VNNI and VBMI on top of the above) ---------
 
 #pragma GCC push_options
 #pragma GCC target("avx512f,avx512bw,avx512dq,avx512vl,avx512vnni,avx512vbmi,avx2,fma")
@@ -442,14 +443,67 @@ void qdw_row(const QDwRow& r) {
     }
 }
 
+/// Four 16-column blocks of the matrix-vector product at once (the same broadcast of a), NB of them valid.
+template <int NB>
+inline void qgemv_blocks(const uint8_t* a, const int8_t* w, int64_t kp, __m512i* acc) {
+#pragma GCC unroll 4
+    for (int j = 0; j < NB; ++j) acc[j] = _mm512_setzero_si512();
+    for (int64_t k = 0; k < kp; k += 4) {
+        int32_t quad;
+        std::memcpy(&quad, a + k, sizeof quad);
+        const __m512i av = _mm512_set1_epi32(quad);
+#pragma GCC unroll 4
+        for (int j = 0; j < NB; ++j) {
+            acc[j] = _mm512_dpbusd_epi32(acc[j], av, _mm512_loadu_si512(w + j * kp * 16 + k * 16));
+        }
+    }
+}
+
+void qgemv(const uint8_t* a, const int8_t* w, const int32_t* bias, const float* scale, int64_t kp, int64_t n0,
+           int64_t n1, float lo, float hi, float* y) {
+    const __m512 vlo = _mm512_set1_ps(lo), vhi = _mm512_set1_ps(hi);
+    for (int64_t n = n0; n < n1; n += 64) {
+        const int64_t nb = std::min<int64_t>(4, (n1 - n + 15) / 16);
+        __m512i acc[4];
+        const int8_t* wn = w + (n / 16) * kp * 16;
+        switch (nb) {
+            case 4:
+                qgemv_blocks<4>(a, wn, kp, acc);
+                break;
+            case 3:
+                qgemv_blocks<3>(a, wn, kp, acc);
+                break;
+            case 2:
+                qgemv_blocks<2>(a, wn, kp, acc);
+                break;
+            default:
+                qgemv_blocks<1>(a, wn, kp, acc);
+                break;
+        }
+        for (int64_t j = 0; j < nb; ++j) {
+            const int64_t c = n + j * 16;
+            const __mmask16 m = lanes(n1 - c);
+            const __m512i s = _mm512_add_epi32(acc[j], _mm512_maskz_loadu_epi32(m, bias + c));
+            const __m512 v = _mm512_mul_ps(_mm512_cvtepi32_ps(s), _mm512_maskz_loadu_ps(m, scale + c));
+            _mm512_mask_storeu_ps(y + c, m, _mm512_min_ps(vhi, _mm512_max_ps(vlo, v)));
+        }
+    }
+}
+
 #pragma GCC pop_options
 
 }  // namespace
 
 const Kernels& kernels_avx512() {
-    // The int8 depthwise convolution needs VNNI and VBMI as well (the cpu backend only takes it when the CPU has them).
-    static const Kernels k{Isa::kAvx512, gemm,      softmax,
-                           transpose,    lstm_cell, has_vnni_vbmi() ? qdw_row : qdw_row_portable};
+    // The int8 kernels need VNNI and VBMI as well (the cpu backend only takes their ops when the CPU has them).
+    const bool vnni = has_vnni_vbmi();
+    static const Kernels k{Isa::kAvx512,
+                           gemm,
+                           softmax,
+                           transpose,
+                           lstm_cell,
+                           vnni ? qdw_row : qdw_row_portable,
+                           vnni ? qgemv : qgemv_portable};
     return k;
 }
 

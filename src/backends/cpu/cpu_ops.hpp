@@ -38,4 +38,9 @@ bool is_qdwconv(const ir::Node& node);
 Support qdwconv_supports(const ir::Node& node, const ConstantFn& constant);
 Result<KernelPtr> qdwconv_prepare(const ir::Node& node, const PrepareContext& ctx);
 
+/// com.nnport QGemm with a few rows and a float32 output (cpu_qgemv.cpp).
+bool is_qgemv(const ir::Node& node);
+Support qgemv_supports(const ir::Node& node, const ConstantFn& constant);
+Result<KernelPtr> qgemv_prepare(const ir::Node& node, const PrepareContext& ctx);
+
 }  // namespace nnport::cpu
