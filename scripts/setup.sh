@@ -10,6 +10,7 @@ PACKAGES=(
   libgtest-dev libgmock-dev libbenchmark-dev      # unit tests, micro-benchmarks
   libxnnpack-dev libpthreadpool-dev libdnnl-dev   # CPU backends: XNNPACK on pthreadpool (the session's pool), oneDNN
   libcli11-dev nlohmann-json3-dev libfmt-dev      # CLI, JSON, formatting
+  libstb-dev                                      # stb_image: calibration images (quantize/prune --data)
   libonnx-testdata                                # ONNX backend test data: the conformance gate
   python3-torch python3-torchvision python3-onnx python3-numpy  # zoo model generation and references only
   python3-sklearn                                 # digits data set for the trained quantization-accuracy model

@@ -28,7 +28,9 @@ std::vector<const ir::Value*> fed_inputs(const ir::Graph& g) {
     return out;
 }
 
-bool is_data_file(const fs::path& p) { return p.extension() == ".npy" || p.extension() == ".pb"; }
+bool is_data_file(const fs::path& p) {
+    return p.extension() == ".npy" || p.extension() == ".pb" || io::is_image_file(p);
+}
 
 /// Checks a loaded tensor against the input's declared type.
 Status check_tensor(const ir::Value& in, const Tensor& t, const std::string& file) {
@@ -48,7 +50,8 @@ Status check_tensor(const ir::Value& in, const Tensor& t, const std::string& fil
 }
 
 /// Reads one sample from `files` (sorted), binding each by stem, embedded name or position.
-Result<Feeds> read_sample(const std::vector<const ir::Value*>& ins, const std::vector<fs::path>& files) {
+Result<Feeds> read_sample(const std::vector<const ir::Value*>& ins, const std::vector<fs::path>& files,
+                          const io::ImagePreprocess& images) {
     Feeds feeds(ins.size());
     std::vector<bool> bound(ins.size(), false);
     std::vector<std::pair<size_t, std::string>> unnamed;  // position in files -> path
@@ -57,6 +60,15 @@ Result<Feeds> read_sample(const std::vector<const ir::Value*>& ins, const std::v
         size_t k = 0;
         while (k < ins.size() && ins[k]->name() != files[f].stem().string()) ++k;
         const ir::ValueType* expected = k < ins.size() ? &ins[k]->type : nullptr;
+        if (io::is_image_file(files[f])) {  // an image fills the input of its stem, or the only one
+            if (k == ins.size() && ins.size() == 1) k = 0;
+            if (k == ins.size()) return invalid_argument(path + ": the name of this image matches no model input");
+            if (bound[k]) return invalid_argument(path + ": input '" + ins[k]->name() + "' is given twice");
+            NNPORT_ASSIGN_OR_RETURN(Tensor t, io::read_image(path, ins[k]->type, images));
+            feeds[k] = {ins[k]->name(), std::move(t)};
+            bound[k] = true;
+            continue;
+        }
         auto lv = io::read_value_file(path, expected);
         if (!lv.is_ok()) return lv.status().with_context(path);
         if (!lv->value.is_tensor()) return invalid_argument(path + ": not a tensor");
@@ -102,7 +114,8 @@ std::vector<fs::path> sorted_entries(const fs::path& dir, bool dirs) {
 
 }  // namespace
 
-Result<std::vector<Feeds>> load_calibration_dir(const ir::Graph& g, const std::string& dir) {
+Result<std::vector<Feeds>> load_calibration_dir(const ir::Graph& g, const std::string& dir,
+                                                const io::ImagePreprocess& images) {
     std::error_code ec;
     if (!fs::is_directory(dir, ec)) return invalid_argument(dir + ": calibration data folder not found");
     const std::vector<const ir::Value*> ins = fed_inputs(g);
@@ -114,17 +127,19 @@ Result<std::vector<Feeds>> load_calibration_dir(const ir::Graph& g, const std::s
                                     " inputs; put each sample in its own subfolder (" + files[0].string() + ")");
         }
         for (const fs::path& f : files) {
-            NNPORT_ASSIGN_OR_RETURN(Feeds s, read_sample(ins, {f}));
+            NNPORT_ASSIGN_OR_RETURN(Feeds s, read_sample(ins, {f}, images));
             samples.push_back(std::move(s));
         }
     }
     for (const fs::path& sub : sorted_entries(dir, true)) {
         const std::vector<fs::path> sf = sorted_entries(sub, false);
-        if (sf.empty()) return invalid_argument(sub.string() + ": no .npy or .pb files in this sample folder");
-        NNPORT_ASSIGN_OR_RETURN(Feeds s, read_sample(ins, sf));
+        if (sf.empty()) return invalid_argument(sub.string() + ": no .npy, .pb or image files in this sample folder");
+        NNPORT_ASSIGN_OR_RETURN(Feeds s, read_sample(ins, sf, images));
         samples.push_back(std::move(s));
     }
-    if (samples.empty()) return invalid_argument(dir + ": no calibration data (.npy or .pb files) in this folder");
+    if (samples.empty()) {
+        return invalid_argument(dir + ": no calibration data (.npy, .pb or image files) in this folder");
+    }
     return samples;
 }
 

@@ -8,17 +8,20 @@
 #include <utility>
 #include <vector>
 
+#include "io/image.hpp"
 #include "ir/graph.hpp"
 #include "nnport/status.hpp"
 #include "quant/quantize.hpp"
 
 namespace nnport::quant {
 
-/// Reads calibration samples from `dir`. Each subfolder is one sample holding one .npy/.pb file per model input
-/// (bound by file stem, by the name stored in a .pb, or by position among sorted files, e.g. input_0.pb); files
-/// directly in `dir` are one sample each when the model has a single input. Every tensor is checked against the
-/// input's declared dtype and static dims. Errors name the file and the reason (empty folder included).
-Result<std::vector<Feeds>> load_calibration_dir(const ir::Graph& g, const std::string& dir);
+/// Reads calibration samples from `dir`. Each subfolder is one sample holding one .npy/.pb or image file per model
+/// input (bound by file stem, by the name stored in a .pb, or by position among sorted files, e.g. input_0.pb);
+/// files directly in `dir` are one sample each when the model has a single input. Images (io::is_image_file) become
+/// the input's tensor through `images` (io::read_image). Every tensor is checked against the input's declared dtype
+/// and static dims. Errors name the file and the reason (empty folder included).
+Result<std::vector<Feeds>> load_calibration_dir(const ir::Graph& g, const std::string& dir,
+                                                const io::ImagePreprocess& images = {});
 
 /// `n` fixed-seed random samples of the graph's declared inputs (uniform [-1, 1) for floats; dynamic dims 1).
 Result<std::vector<Feeds>> synthetic_samples(const ir::Graph& g, int n);

@@ -158,7 +158,7 @@ Status prune_model(ir::Model& model, const PruneOptions& o, PruneReport* report)
     const bool need_runs = o.evaluate || (o.structured && o.refit);
     if (need_runs && samples.empty()) {
         if (!o.data_dir.empty()) {
-            NNPORT_ASSIGN_OR_RETURN(samples, load_calibration_dir(g, o.data_dir));
+            NNPORT_ASSIGN_OR_RETURN(samples, load_calibration_dir(g, o.data_dir, o.images));
         } else {
             NNPORT_ASSIGN_OR_RETURN(samples, synthetic_samples(g, o.synthetic_samples));
             r.synthetic_data = true;

@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "io/image.hpp"
 #include "ir/graph.hpp"
 #include "nnport/status.hpp"
 #include "quant/quantize.hpp"
@@ -27,6 +28,8 @@ struct PruneOptions {
     double ridge = 1e-3;
     /// Calibration folder (see load_calibration_dir); used when `calibration_data` is empty.
     std::string data_dir;
+    /// How images in data_dir become inputs.
+    io::ImagePreprocess images;
     /// Calibration inputs for the refit and the evaluation. Empty and no data_dir: `synthetic_samples` fixed-seed
     /// random inputs of the declared types.
     std::vector<Feeds> calibration_data;

@@ -1,6 +1,7 @@
 // End-to-end tests of `nnport prune`: unstructured and structured pruning write models nnport runs, the report lists
 // sparsity, kept channels, sizes and agreement, and bad options or data fail with a clear reason.
 #include <gtest/gtest.h>
+#include <stb_image_write.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -133,6 +134,24 @@ TEST_F(PruneCli, StructuredWithRefitShrinksTheFile) {
     EXPECT_LT(fs::file_size(path("s.onnx")), fs::file_size(path("m.onnx")));
     CliRun run = nnport("run " + path("s.onnx"));
     EXPECT_EQ(run.code, 0) << run.out;
+}
+
+TEST_F(PruneCli, RefitOnCalibrationImages) {
+    fs::create_directories(path("images"));
+    std::mt19937 rng(9);
+    for (int k = 0; k < 6; ++k) {
+        std::vector<unsigned char> px(16 * 16 * 3);
+        for (auto& v : px) v = static_cast<unsigned char>(rng() & 0xFF);
+        ASSERT_NE(stbi_write_png(path("images/i" + std::to_string(k) + ".png").c_str(), 16, 16, 3, px.data(), 48), 0);
+    }
+    CliRun r = nnport("prune " + path("m.onnx") + " -o " + path("s.onnx") +
+                      " --sparsity 0.5 --structured --refit --data " + path("images") + " --image-mean 0.5");
+    ASSERT_EQ(r.code, 0) << r.out;
+    EXPECT_NE(r.out.find("6 calibration sample(s)"), std::string::npos) << r.out;
+    CliRun bad = nnport("prune " + path("m.onnx") + " -o " + path("t.onnx") +
+                        " --sparsity 0.5 --structured --refit --data " + path("images") + " --image-std 0");
+    EXPECT_EQ(bad.code, 1) << bad.out;
+    EXPECT_NE(bad.out.find("--image-std"), std::string::npos) << bad.out;
 }
 
 TEST_F(PruneCli, BadInputFailsClearly) {

@@ -1,6 +1,7 @@
 // End-to-end tests of `nnport quantize`: every mode writes a model nnport runs with outputs close to float32, the
 // report lists sizes, kept ops, ranges and sensitivity, and bad calibration data or options fail with a clear reason.
 #include <gtest/gtest.h>
+#include <stb_image_write.h>
 #include <sys/wait.h>
 
 #include <cmath>
@@ -236,6 +237,42 @@ TEST_F(QuantizeCli, BadCalibrationDataNamesTheFile) {
     EXPECT_EQ(t.code, 1);
     EXPECT_NE(t.out.find("dtype"), std::string::npos) << t.out;
     EXPECT_FALSE(fs::exists(path("q.onnx")));
+}
+
+TEST_F(QuantizeCli, Int8StaticWithCalibrationImages) {
+    // PNG and BMP images of other sizes, resized to the input's 8 x 8 and normalized as the options say.
+    fs::create_directories(path("images"));
+    std::mt19937 rng(5);
+    for (int k = 0; k < 3; ++k) {
+        const int w = 10 + 3 * k, h = 12;
+        std::vector<unsigned char> px(static_cast<size_t>(w * h * 3));
+        for (auto& v : px) v = static_cast<unsigned char>(rng() & 0xFF);
+        const std::string f = path("images/img" + std::to_string(k) + (k == 1 ? ".bmp" : ".png"));
+        ASSERT_NE(k == 1 ? stbi_write_bmp(f.c_str(), w, h, 3, px.data())
+                         : stbi_write_png(f.c_str(), w, h, 3, px.data(), w * 3),
+                  0);
+    }
+    CliRun r =
+        nnport("quantize " + path("m.onnx") + " -o " + path("q.onnx") + " --mode int8-static --data " + path("images") +
+               " --image-mean 0.485,0.456,0.406 --image-std 0.229,0.224,0.225 " + "--image-resize-short 9 --report");
+    ASSERT_EQ(r.code, 0) << r.out;
+    EXPECT_NE(r.out.find("3 sample(s),"), std::string::npos) << r.out;
+    // Normalized pixels of [0, 1] span about [-2.1, 2.6]: the input's observed range says they were used.
+    const size_t at = r.out.find("    x: [");
+    ASSERT_NE(at, std::string::npos) << r.out;
+    const double lo = std::stod(r.out.substr(at + 8));
+    EXPECT_LT(lo, -1.5) << r.out.substr(at, 80);
+    EXPECT_GT(lo, -2.2) << r.out.substr(at, 80);
+    CliRun bad = nnport("quantize " + path("m.onnx") + " -o " + path("q2.onnx") + " --mode int8-static --data " +
+                        path("images") + " --image-mean 0.5,x");
+    EXPECT_EQ(bad.code, 1) << bad.out;
+    EXPECT_NE(bad.out.find("--image-mean"), std::string::npos) << bad.out;
+    std::ofstream(path("images/img3.jpg")) << "not a jpeg";
+    CliRun broken = nnport("quantize " + path("m.onnx") + " -o " + path("q3.onnx") + " --mode int8-static --data " +
+                           path("images"));
+    EXPECT_EQ(broken.code, 1) << broken.out;
+    EXPECT_NE(broken.out.find(path("images/img3.jpg")), std::string::npos) << broken.out;
+    EXPECT_FALSE(fs::exists(path("q3.onnx")));
 }
 
 TEST_F(QuantizeCli, BadOptions) {

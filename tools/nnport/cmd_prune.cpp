@@ -6,9 +6,10 @@
 #include <sstream>
 
 #include "commands.hpp"
-#include "plugin_option.hpp"
+#include "image_options.hpp"
 #include "onnx/exporter.hpp"
 #include "onnx/importer.hpp"
+#include "plugin_option.hpp"
 #include "quant/prune.hpp"
 
 namespace nnport::cli {
@@ -29,6 +30,7 @@ struct PruneArgs {
     bool report = false;
     std::string backends;
     int threads = 0;
+    ImageOptions images;
 };
 
 std::string mib(int64_t bytes) {
@@ -111,6 +113,9 @@ int prune_command(const PruneArgs& a) {
     o.global = a.global;
     o.refit = a.refit;
     o.data_dir = a.data;
+    auto images = image_preprocess(a.images);
+    if (!images.is_ok()) return fail(images.status());
+    o.images = images.value();
     o.exclude = a.exclude;
     o.synthetic_samples = a.samples;
     o.backends = a.backends;
@@ -143,8 +148,8 @@ void setup_prune(CLI::App& app, Action& action) {
     c->add_flag("--refit", args->refit,
                 "Structured: refit the consumers of pruned convs by least squares on the calibration inputs");
     c->add_option("--data", args->data,
-                  "Calibration folder for --refit and the agreement report: one .npy/.pb per sample or one subfolder "
-                  "per sample (default: synthetic data)");
+                  "Calibration folder for --refit and the agreement report: one .npy/.pb or image (see --image-*) per "
+                  "sample or one subfolder per sample (default: synthetic data)");
     c->add_option("--exclude", args->exclude, "Nodes to leave unpruned, comma-separated")->delimiter(',');
     c->add_option("--samples", args->samples, "Synthetic samples when --data is not given (default 8)")
         ->check(CLI::Range(1, 100000));
@@ -152,6 +157,7 @@ void setup_prune(CLI::App& app, Action& action) {
     c->add_option("--backend", args->backends, backend_option_help())->check(backend_list_validator());
     c->add_option("--threads", args->threads, "Threads of the calibration runs (default: all cores)")
         ->check(CLI::Range(0, 1024));
+    add_image_options(c, &args->images);
     add_plugin_option(c, &args->plugins);
     c->callback([args, &action] { action = [args] { return prune_command(*args); }; });
 }

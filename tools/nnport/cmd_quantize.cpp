@@ -6,9 +6,10 @@
 #include <sstream>
 
 #include "commands.hpp"
-#include "plugin_option.hpp"
+#include "image_options.hpp"
 #include "onnx/exporter.hpp"
 #include "onnx/importer.hpp"
+#include "plugin_option.hpp"
 #include "quant/calibration.hpp"
 #include "quant/quantize.hpp"
 
@@ -34,6 +35,7 @@ struct QuantizeArgs {
     std::string backends;
     int threads = 0;
     std::string external_data;
+    ImageOptions images;
 };
 
 std::string mib(int64_t bytes) {
@@ -123,7 +125,9 @@ int quantize_command(const QuantizeArgs& a) {
     o.backends = a.backends;
     o.threads = a.threads;
     if (!a.data.empty()) {
-        auto data = quant::load_calibration_dir(*model.graph, a.data);
+        auto images = image_preprocess(a.images);
+        if (!images.is_ok()) return fail(images.status());
+        auto data = quant::load_calibration_dir(*model.graph, a.data, images.value());
         if (!data.is_ok()) return fail(data.status());
         o.calibration_data = std::move(data).value();
     }
@@ -154,8 +158,8 @@ void setup_quantize(CLI::App& app, Action& action) {
         ->required()
         ->check(CLI::IsMember({"fp16", "int8-dynamic", "int8-static"}));
     c->add_option("--data", args->data,
-                  "Calibration folder: one .npy/.pb per sample (single-input models) or one subfolder per sample "
-                  "with a file per input (default: synthetic data)");
+                  "Calibration folder: one .npy/.pb or image (PNG, JPEG, BMP, PPM ...; see --image-*) per sample "
+                  "(single-input models) or one subfolder per sample with a file per input (default: synthetic data)");
     c->add_option("--calibration", args->calibration, "Range method of int8-static")
         ->check(CLI::IsMember({"minmax", "percentile", "entropy", "mse"}));
     c->add_option("--percentile", args->percentile, "Percentile kept by --calibration percentile (default 99.99)")
@@ -178,6 +182,7 @@ void setup_quantize(CLI::App& app, Action& action) {
     c->add_option("--threads", args->threads, "Threads of the calibration runs (default: all cores)")
         ->check(CLI::Range(0, 1024));
     c->add_option("--external-data", args->external_data, "Store large initializers in this file (relative)");
+    add_image_options(c, &args->images);
     add_plugin_option(c, &args->plugins);
     c->callback([args, &action] { action = [args] { return quantize_command(*args); }; });
 }
