@@ -369,6 +369,18 @@ inline void qdw_cols(const uint8_t* const* q, const __m512i* w, __m512i bias, in
     for (int j = 0; j < N; ++j) _mm_mask_storeu_epi8(y + (o + j) * ch, m, requant16(acc[j], rq));
 }
 
+/// The last `rest` (< 8) output columns from o, as one qdw_cols<KG, rest>.
+template <int KG, int N = 7>
+inline void qdw_tail(int64_t rest, const uint8_t* const* q, const __m512i* w, __m512i bias, int64_t o, int64_t step,
+                     int64_t ch, __mmask16 m, const Requant& rq, uint8_t* __restrict y) {
+    if constexpr (N > 0) {
+        if (rest == N)
+            qdw_cols<KG, N>(q, w, bias, o, step, ch, m, rq, y);
+        else
+            qdw_tail<KG, N - 1>(rest, q, w, bias, o, step, ch, m, rq, y);
+    }
+}
+
 /// Output columns of one 16-channel block with the KG = groups * kw weight quads in registers, eight at a time and
 /// the rest together. The fields of r are copied to locals first: the byte stores could alias them.
 template <int KG>
@@ -385,31 +397,7 @@ void qdw_block(const QDwRow& r, int64_t c, __mmask16 m, const Requant& rq, uint8
     uint8_t* __restrict y = out + c;
     int64_t o = 0;
     for (; o + 8 <= ow; o += 8) qdw_cols<KG, 8>(q, w, bias, o, step, ch, m, rq, y);
-    switch (ow - o) {
-        case 7:
-            qdw_cols<KG, 7>(q, w, bias, o, step, ch, m, rq, y);
-            break;
-        case 6:
-            qdw_cols<KG, 6>(q, w, bias, o, step, ch, m, rq, y);
-            break;
-        case 5:
-            qdw_cols<KG, 5>(q, w, bias, o, step, ch, m, rq, y);
-            break;
-        case 4:
-            qdw_cols<KG, 4>(q, w, bias, o, step, ch, m, rq, y);
-            break;
-        case 3:
-            qdw_cols<KG, 3>(q, w, bias, o, step, ch, m, rq, y);
-            break;
-        case 2:
-            qdw_cols<KG, 2>(q, w, bias, o, step, ch, m, rq, y);
-            break;
-        case 1:
-            qdw_cols<KG, 1>(q, w, bias, o, step, ch, m, rq, y);
-            break;
-        default:
-            break;
-    }
+    qdw_tail<KG>(ow - o, q, w, bias, o, step, ch, m, rq, y);
 }
 
 void qdw_row(const QDwRow& r) {

@@ -33,6 +33,9 @@ bool is_lstm(const ir::Node& node);
 Support lstm_supports(const ir::Node& node, const ConstantFn& constant);
 Result<KernelPtr> lstm_prepare(const ir::Node& node, const PrepareContext& ctx);
 
+/// Support::yes() on CPUs with AVX-512 VNNI and VBMI, which the int8 kernels need; else the reason.
+Support int8_kernels_available();
+
 /// com.nnport QLinearFusedConv / NhwcQLinearFusedConv, depthwise (cpu_qdwconv.cpp).
 bool is_qdwconv(const ir::Node& node);
 Support qdwconv_supports(const ir::Node& node, const ConstantFn& constant);

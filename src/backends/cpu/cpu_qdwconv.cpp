@@ -177,12 +177,15 @@ private:
 
 }  // namespace
 
+Support int8_kernels_available() {
+    if (best_isa() == Isa::kAvx512 && has_vnni_vbmi()) return Support::yes();
+    return Support::no("needs AVX-512 VNNI and VBMI (the libraries' int8 kernels are faster without them)");
+}
+
 bool is_qdwconv(const ir::Node& node) { return qconv::is_qconv(node); }
 
 Support qdwconv_supports(const ir::Node& node, const ConstantFn& constant) {
-    if (best_isa() != Isa::kAvx512 || !has_vnni_vbmi()) {
-        return Support::no("needs AVX-512 VNNI and VBMI (oneDNN's kernel is faster without them)");
-    }
+    if (Support v = int8_kernels_available(); !v.ok) return v;
     const Support s = qconv::supports(node, constant);
     if (!s.ok) return s;
     const Tensor& w = *constant(node.input(3));

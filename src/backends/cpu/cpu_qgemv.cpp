@@ -99,9 +99,7 @@ private:
 bool is_qgemv(const ir::Node& node) { return qgemm::is_qgemm(node); }
 
 Support qgemv_supports(const ir::Node& node, const ConstantFn& constant) {
-    if (best_isa() != Isa::kAvx512 || !has_vnni_vbmi()) {
-        return Support::no("needs AVX-512 VNNI (oneDNN's kernel is faster without)");
-    }
+    if (Support v = int8_kernels_available(); !v.ok) return v;
     const Support s = qgemm::supports(node, constant);
     if (!s.ok) return s;
     const ir::Dim& m = node.input(0)->type.dims[0];
