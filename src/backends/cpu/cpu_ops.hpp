@@ -1,6 +1,8 @@
 // The cpu backend's op families: each answers supports() for its nodes and prepares their kernels.
 #pragma once
 
+#include <algorithm>
+#include <functional>
 #include <memory>
 
 #include "backends/backend.hpp"
@@ -32,6 +34,19 @@ Result<KernelPtr> transpose_prepare(const ir::Node& node, const PrepareContext& 
 bool is_lstm(const ir::Node& node);
 Support lstm_supports(const ir::Node& node, const ConstantFn& constant);
 Result<KernelPtr> lstm_prepare(const ir::Node& node, const PrepareContext& ctx);
+
+/// How many parts to split `macs` multiply-adds into: one per `per_part`, at least 1, at most `most` and `threads`.
+inline int64_t parts_for(double macs, double per_part, int64_t most, int threads) {
+    return std::clamp<int64_t>(static_cast<int64_t>(macs / per_part), 1, std::min<int64_t>(most, threads));
+}
+
+/// Runs fn over parts [0, parts) on the session's threads, or on the calling thread for one part.
+inline void run_parts(KernelContext& ctx, int64_t parts, const std::function<void(int64_t, int64_t)>& fn) {
+    if (parts > 1)
+        ctx.parallel_for(parts, fn);
+    else
+        fn(0, 1);
+}
 
 /// Support::yes() on CPUs with AVX-512 VNNI and VBMI, which the int8 kernels need; else the reason.
 Support int8_kernels_available();

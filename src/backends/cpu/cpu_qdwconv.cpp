@@ -122,13 +122,8 @@ public:
 
         const int64_t rows = n * pl.oh;
         const double macs = static_cast<double>(rows) * r.ow * ch_ * kh_ * kw_;
-        const int64_t parts =
-            std::clamp<int64_t>(static_cast<int64_t>(macs / kMacsPerThread), 1, std::min<int64_t>(rows, threads_));
-        auto body = [&](int64_t b, int64_t e) { run_rows(pl, w, rows * b / parts, rows * e / parts); };
-        if (parts > 1)
-            ctx.parallel_for(parts, body);
-        else
-            body(0, 1);
+        const int64_t parts = parts_for(macs, kMacsPerThread, rows, threads_);
+        run_parts(ctx, parts, [&](int64_t b, int64_t e) { run_rows(pl, w, rows * b / parts, rows * e / parts); });
         return Status::ok();
     }
 

@@ -65,20 +65,15 @@ public:
         const Kernels& kn = kernels();
         std::vector<uint8_t> row(static_cast<size_t>(kp_), 0);
         const int64_t blocks = (n_ + 63) / 64;  // the kernel's 64-column steps, split across threads
-        const int64_t parts = std::clamp<int64_t>(static_cast<int64_t>(double(k_) * n_ / kMacsPerThread), 1,
-                                                  std::min<int64_t>(blocks, threads_));
+        const int64_t parts = parts_for(double(k_) * double(n_), kMacsPerThread, blocks, threads_);
         for (int64_t i = 0; i < m; ++i) {
             const uint8_t* ai = static_cast<const uint8_t*>(a.raw_data()) + i * k_;
             for (int64_t k = 0; k < k_; ++k) row[static_cast<size_t>(k)] = ai[k] ^ (a_type_ == DType::kInt8 ? 0x80 : 0);
             float* yi = y->data<float>() + i * n_;
-            auto body = [&](int64_t b, int64_t e) {
+            run_parts(ctx, parts, [&](int64_t b, int64_t e) {
                 const int64_t n0 = blocks * b / parts * 64, n1 = std::min(n_, blocks * e / parts * 64);
                 kn.qgemv(row.data(), w_.data(), bias_.data(), scale_.data(), kp_, n0, n1, lo_, hi_, yi);
-            };
-            if (parts > 1)
-                ctx.parallel_for(parts, body);
-            else
-                body(0, 1);
+            });
         }
         return Status::ok();
     }
