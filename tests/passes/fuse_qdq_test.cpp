@@ -6,6 +6,7 @@
 // elements may be off by that step; the data here gives none).
 #include <random>
 
+#include "backends/cpu/cpu_kernels.hpp"
 #include "passes/fusion_test_util.hpp"
 #include "passes/pass_util.hpp"
 
@@ -532,6 +533,65 @@ TEST(FuseQdq, Int8ModelRunsInOneChannelsLastRegionOnTheDefaultBackends) {
         auto got = (*sess)->run(feeds);
         ASSERT_TRUE(got.is_ok()) << got.status().message();
         expect_outputs_close(*got, run_ir(load_ir(model), feeds), 0, 0.004 / 64 + 1e-6);  // a step in 1 of 64 means
+    }
+}
+
+TEST(FuseQdq, DepthwiseSeparableBlockMixesTheCpuAndOneDnnKernelsInOneRegion) {
+    // x -> Q -> DQ -> depthwise 3x3 Conv -> Relu -> Q -> DQ -> 1x1 Conv -> Q -> DQ -> y. With the default backends
+    // the depthwise convolution runs on the cpu backend's own int8 kernel (AVX-512 VNNI CPUs) and the 1x1 one on
+    // oneDNN, both channels-last with no layout conversion between them.
+    onnx::GraphProto g;
+    add_input(&g, "x", onnx::TensorProto::FLOAT, {1, 16, 10, 10});
+    const float xs = 2.0f / 255, s1 = 0.01f, s2 = 0.02f;
+    add_scalar_f32(&g, "xs", xs);
+    add_scalar_int(&g, "xz", kU8, 128);
+    add_node(&g, "QuantizeLinear", {"x", "xs", "xz"}, {"xq"});
+    add_node(&g, "DequantizeLinear", {"xq", "xs", "xz"}, {"xd"});
+    add_init_int<int8_t>(&g, "w1", kI8, {16, 1, 3, 3}, -127, 127, 7);
+    std::vector<float> ws1(16), ws2(8);
+    for (size_t i = 0; i < ws1.size(); ++i) ws1[i] = 0.004f + 0.0005f * float(i);
+    for (size_t i = 0; i < ws2.size(); ++i) ws2[i] = 0.003f + 0.0004f * float(i);
+    add_init_f32(&g, "ws1", {16}, ws1);
+    attr_int(add_node(&g, "DequantizeLinear", {"w1", "ws1"}, {"w1d"}), "axis", 0);
+    auto* dw = add_node(&g, "Conv", {"xd", "w1d"}, {"c1"});
+    attr_ints(dw, "pads", {1, 1, 1, 1});
+    attr_int(dw, "group", 16);
+    add_node(&g, "Relu", {"c1"}, {"r1"});
+    add_scalar_f32(&g, "s1", s1);
+    add_scalar_int(&g, "z1", kU8, 0);
+    add_node(&g, "QuantizeLinear", {"r1", "s1", "z1"}, {"q1"});
+    add_node(&g, "DequantizeLinear", {"q1", "s1", "z1"}, {"d1"});
+    add_init_int<int8_t>(&g, "w2", kI8, {8, 16, 1, 1}, -127, 127, 8);
+    add_init_f32(&g, "ws2", {8}, ws2);
+    attr_int(add_node(&g, "DequantizeLinear", {"w2", "ws2"}, {"w2d"}), "axis", 0);
+    add_node(&g, "Conv", {"d1", "w2d"}, {"c2"});
+    add_scalar_f32(&g, "s2", s2);
+    add_scalar_int(&g, "z2", kU8, 120);
+    add_node(&g, "QuantizeLinear", {"c2", "s2", "z2"}, {"q2"});
+    add_node(&g, "DequantizeLinear", {"q2", "s2", "z2"}, {"y"});
+    add_output(&g, "y");
+    const onnx::ModelProto model = make_model(g);
+    SessionOptions o;
+    o.threads = 1;
+    auto sess = Session::from_model(load_ir(model), o);
+    ASSERT_TRUE(sess.is_ok()) << sess.status().message();
+    int transposes = 0, on_cpu = 0, on_onednn = 0;
+    for (const NodePlacement& p : (*sess)->placements()) {
+        transposes += p.op_type == "Transpose";
+        if (p.op_type == "com.nnport.NhwcQLinearFusedConv") {
+            on_cpu += p.backend == "cpu";
+            on_onednn += p.backend == "onednn";
+        }
+    }
+    const bool vnni = cpu::best_isa() == cpu::Isa::kAvx512 && cpu::has_vnni_vbmi();
+    EXPECT_EQ(on_cpu, vnni ? 1 : 0);
+    EXPECT_EQ(on_cpu + on_onednn, 2);
+    EXPECT_LE(transposes, 2);  // into the region and out of it
+    for (uint32_t seed : {1u, 2u}) {
+        const auto feeds = random_feeds(model, seed);
+        auto got = (*sess)->run(feeds);
+        ASSERT_TRUE(got.is_ok()) << got.status().message();
+        expect_outputs_close(*got, run_ir(load_ir(model), feeds), 0, s2 + 1e-6);  // within one output step
     }
 }
 
