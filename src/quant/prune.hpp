@@ -8,6 +8,7 @@
 
 #include "io/image.hpp"
 #include "ir/graph.hpp"
+#include "nnport/compress.hpp"
 #include "nnport/status.hpp"
 #include "quant/quantize.hpp"
 
@@ -43,43 +44,10 @@ struct PruneOptions {
     int threads = 0;
 };
 
-/// What pruning did to one layer.
-struct PrunedLayer {
-    std::string name;
-    std::string op_type;
-    int64_t weights = 0;          ///< weight elements (unstructured) / before (structured)
-    int64_t zeros = 0;            ///< unstructured: zero weights after pruning
-    int64_t channels_before = 0;  ///< structured: output channels
-    int64_t channels_after = 0;
-    std::vector<int64_t> kept;           ///< structured: the kept output channels (original indices, ascending)
-    std::vector<std::string> consumers;  ///< structured: nodes whose input channels shrank with this layer's
-};
-
-/// A node not pruned, and why.
-struct SkippedLayer {
-    std::string name;
-    std::string op_type;
-    std::string reason;
-};
-
-/// What prune_model did.
-struct PruneReport {
-    std::vector<PrunedLayer> layers;
-    std::vector<SkippedLayer> skipped;
-    std::vector<std::string> refitted;  ///< consumers refitted by least squares
-    int64_t weight_bytes_before = 0;    ///< bytes of all initializers
-    int64_t weight_bytes_after = 0;
-    int64_t weights_total = 0;  ///< unstructured: prunable weight elements and how many are zero
-    int64_t weights_zero = 0;
-    int calibration_samples = 0;
-    bool synthetic_data = false;
-    /// Pruned vs original outputs on the calibration inputs (float outputs, all samples).
-    bool evaluated = false;
-    double relative_rms = 0.0;
-    double cosine = 0.0;
-    /// Fraction of rows of rank-2 outputs [N, classes > 1] whose argmax agrees; negative when there are none.
-    double top1_agreement = -1.0;
-};
+// The report types are public (include/nnport/compress.hpp).
+using nnport::PrunedLayer;
+using nnport::PruneReport;
+using nnport::SkippedLayer;
 
 /// Prunes `model` in place as `options` say, filling `report` (may be null). Weights must be float32 constants.
 /// Structured pruning removes the lowest-L1 output channels of every Conv (group 1) whose output reaches only

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "ir/graph.hpp"
+#include "nnport/compress.hpp"
 #include "nnport/status.hpp"
 #include "nnport/tensor.hpp"
 
@@ -58,45 +59,11 @@ struct QuantizeOptions {
     int threads = 0;
 };
 
-/// Calibrated range and chosen quantization parameters of one activation tensor.
-struct TensorRange {
-    std::string name;
-    float min = 0.0f, max = 0.0f;  ///< observed
-    float lo = 0.0f, hi = 0.0f;    ///< range the calibration method chose
-    float scale = 0.0f;
-    int32_t zero_point = 0;
-};
-
-/// A node left in float, and why.
-struct KeptNode {
-    std::string name;
-    std::string op_type;
-    std::string reason;
-};
-
-/// Output error of quantizing one layer alone.
-struct LayerSensitivity {
-    std::string name;
-    std::string op_type;
-    double sqnr_db = 0.0;  ///< output signal-to-quantization-noise ratio; lower = more sensitive
-};
-
-/// What quantize_model did.
-struct QuantizeReport {
-    int64_t weight_bytes_before = 0;  ///< bytes of all initializers before
-    int64_t weight_bytes_after = 0;
-    std::vector<std::string> quantized_nodes;  ///< nodes converted (fp16) or given int8 weights
-    std::vector<KeptNode> kept_float;          ///< nodes left in float (fp16: float32), with reasons
-    std::vector<TensorRange> ranges;           ///< per quantized activation tensor (static int8) or observed (fp16)
-    std::vector<LayerSensitivity> sensitivity; ///< most sensitive first (with QuantizeOptions::sensitivity/max_error)
-    int calibration_samples = 0;
-    bool synthetic_data = false;
-    /// Quantized vs float32 outputs on the calibration inputs (all outputs and samples together).
-    double sqnr_db = 0.0;
-    double cosine = 0.0;
-    double relative_rms = 0.0;
-    bool evaluated = false;
-};
+// The report types are public (include/nnport/compress.hpp).
+using nnport::KeptNode;
+using nnport::LayerSensitivity;
+using nnport::QuantizeReport;
+using nnport::TensorRange;
 
 /// Quantizes `model` in place as `options.mode` says, filling `report` (may be null). The model must hold float32
 /// weights; calibration runs it in nnport's runtime. Errors name the node or the calibration input and the reason.

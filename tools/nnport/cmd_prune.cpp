@@ -1,16 +1,13 @@
 // `nnport prune MODEL -o OUT.onnx --sparsity S [--structured [--refit]] [--global] [--data DIR] ...`: magnitude or
 // channel pruning with a size and output-agreement report.
-#include <filesystem>
 #include <iomanip>
 #include <iostream>
 #include <sstream>
 
 #include "commands.hpp"
 #include "image_options.hpp"
-#include "onnx/exporter.hpp"
-#include "onnx/importer.hpp"
+#include "nnport/compress.hpp"
 #include "plugin_option.hpp"
-#include "quant/prune.hpp"
 
 namespace nnport::cli {
 
@@ -39,17 +36,11 @@ std::string mib(int64_t bytes) {
     return s.str();
 }
 
-int64_t file_bytes(const std::string& path) {
-    std::error_code ec;
-    const auto n = std::filesystem::file_size(path, ec);
-    return ec ? 0 : static_cast<int64_t>(n);
-}
-
-void print_report(const PruneArgs& a, const quant::PruneReport& r, int64_t in_bytes, int64_t out_bytes) {
+void print_report(const PruneArgs& a, const PruneReport& r, int64_t in_bytes, int64_t out_bytes) {
     std::cout << std::fixed;
     if (a.structured) {
         int64_t before = 0, after = 0;
-        for (const quant::PrunedLayer& l : r.layers) {
+        for (const PrunedLayer& l : r.layers) {
             before += l.channels_before;
             after += l.channels_after;
         }
@@ -65,7 +56,7 @@ void print_report(const PruneArgs& a, const quant::PruneReport& r, int64_t in_by
                   << "%); the zeros are stored densely (they compress well, but the file is not smaller yet)\n";
     }
     if (a.report) {
-        for (const quant::PrunedLayer& l : r.layers) {
+        for (const PrunedLayer& l : r.layers) {
             std::cout << "    " << l.op_type << " '" << l.name << "': ";
             if (a.structured) {
                 std::cout << l.channels_after << "/" << l.channels_before << " channels kept";
@@ -77,7 +68,7 @@ void print_report(const PruneArgs& a, const quant::PruneReport& r, int64_t in_by
             }
             std::cout << "\n";
         }
-        for (const quant::SkippedLayer& s : r.skipped) {
+        for (const SkippedLayer& s : r.skipped) {
             std::cout << "    skipped " << s.op_type << " '" << s.name << "': " << s.reason << "\n";
         }
     }
@@ -100,34 +91,24 @@ void print_report(const PruneArgs& a, const quant::PruneReport& r, int64_t in_by
 int prune_command(const PruneArgs& a) {
     if (Status st = load_plugins(a.plugins); !st.is_ok()) return fail(st);
     if (a.model.empty() || a.out.empty()) return fail(invalid_argument("prune needs MODEL and -o OUT.onnx"));
-    Status paths = check_output_paths(a.model, a.out, "");
-    if (!paths.is_ok()) return fail(paths);
-    if (a.refit && !a.structured) return fail(invalid_argument("--refit needs --structured"));
-    if (a.global && a.structured) return fail(invalid_argument("--global applies to unstructured pruning only"));
-    auto mr = onnx_import::load_model(a.model);
-    if (!mr.is_ok()) return fail(mr.status());
-    ir::Model& model = *mr.value();
-    quant::PruneOptions o;
-    o.sparsity = a.sparsity;
-    o.structured = a.structured;
-    o.global = a.global;
-    o.refit = a.refit;
-    o.data_dir = a.data;
-    auto images = image_preprocess(a.images);
+    PruneRequest req;
+    req.model = a.model;
+    req.output = a.out;
+    req.sparsity = a.sparsity;
+    req.structured = a.structured;
+    req.global = a.global;
+    req.refit = a.refit;
+    req.data_dir = a.data;
+    auto images = image_preprocessing(a.images);
     if (!images.is_ok()) return fail(images.status());
-    o.images = images.value();
-    o.exclude = a.exclude;
-    o.synthetic_samples = a.samples;
-    o.backends = a.backends;
-    o.threads = a.threads;
-    quant::PruneReport rep;
-    Status st = quant::prune_model(model, o, &rep);
-    if (!st.is_ok()) return fail(st.with_context(a.model));
-    onnx_export::ExportOptions eo;
-    eo.value_info = false;
-    st = onnx_export::save_model(model, a.out, eo);
-    if (!st.is_ok()) return fail(st.with_context(a.out));
-    print_report(a, rep, file_bytes(a.model), file_bytes(a.out));
+    req.images = images.value();
+    req.exclude = a.exclude;
+    req.synthetic_samples = a.samples;
+    req.backends = a.backends;
+    req.threads = a.threads;
+    auto r = prune_model_file(req);
+    if (!r.is_ok()) return fail(r.status());
+    print_report(a, r->report, r->file_bytes_before, r->file_bytes_after);
     std::cout << "wrote " << a.out << "\n";
     return kExitOk;
 }

@@ -1,17 +1,13 @@
 // `nnport quantize MODEL -o OUT.onnx --mode fp16|int8-dynamic|int8-static [--data DIR] [--calibration M] ...`:
 // float16 conversion or int8 quantization to a standard QDQ ONNX model, with a size and accuracy report.
-#include <filesystem>
 #include <iomanip>
 #include <iostream>
 #include <sstream>
 
 #include "commands.hpp"
 #include "image_options.hpp"
-#include "onnx/exporter.hpp"
-#include "onnx/importer.hpp"
+#include "nnport/compress.hpp"
 #include "plugin_option.hpp"
-#include "quant/calibration.hpp"
-#include "quant/quantize.hpp"
 
 namespace nnport::cli {
 
@@ -44,20 +40,7 @@ std::string mib(int64_t bytes) {
     return s.str();
 }
 
-/// Bytes of the model file plus its external data files.
-int64_t model_file_bytes(const std::string& path, const std::vector<std::string>& external) {
-    namespace fs = std::filesystem;
-    std::error_code ec;
-    int64_t total = static_cast<int64_t>(fs::file_size(path, ec));
-    if (ec) return 0;
-    for (const std::string& f : external) {
-        const auto n = fs::file_size(fs::path(path).parent_path() / f, ec);
-        if (!ec) total += static_cast<int64_t>(n);
-    }
-    return total;
-}
-
-void print_report(const QuantizeArgs& a, const quant::QuantizeReport& r, int64_t in_bytes, int64_t out_bytes) {
+void print_report(const QuantizeArgs& a, const QuantizeReport& r, int64_t in_bytes, int64_t out_bytes) {
     std::cout << "mode " << a.mode << ": " << r.quantized_nodes.size() << " node(s) "
               << (a.mode == "fp16" ? "converted to float16" : "with int8 weights") << "\n";
     std::cout << "calibration: " << r.calibration_samples << " sample(s)"
@@ -71,20 +54,20 @@ void print_report(const QuantizeArgs& a, const quant::QuantizeReport& r, int64_t
     }
     if (!r.kept_float.empty()) {
         std::cout << "kept in " << (a.mode == "fp16" ? "float32" : "float") << ":\n";
-        for (const quant::KeptNode& k : r.kept_float) {
+        for (const KeptNode& k : r.kept_float) {
             std::cout << "    " << k.op_type << " '" << k.name << "': " << k.reason << "\n";
         }
     }
     if (!r.sensitivity.empty()) {
         std::cout << "sensitivity (output SQNR with only this layer quantized, most sensitive first):\n";
-        for (const quant::LayerSensitivity& s : r.sensitivity) {
+        for (const LayerSensitivity& s : r.sensitivity) {
             std::cout << "    " << std::setw(8) << std::fixed << std::setprecision(2) << s.sqnr_db << " dB  "
                       << s.op_type << " '" << s.name << "'\n";
         }
     }
     if (a.report && !r.ranges.empty()) {
         std::cout << (a.mode == "fp16" ? "observed ranges:\n" : "activation ranges (observed / chosen, scale, zero point):\n");
-        for (const quant::TensorRange& t : r.ranges) {
+        for (const TensorRange& t : r.ranges) {
             std::cout << "    " << t.name << ": [" << t.min << ", " << t.max << "]";
             if (a.mode != "fp16") {
                 std::cout << " / [" << t.lo << ", " << t.hi << "]  scale " << t.scale << "  zero point "
@@ -103,46 +86,28 @@ void print_report(const QuantizeArgs& a, const quant::QuantizeReport& r, int64_t
 int quantize_command(const QuantizeArgs& a) {
     if (Status st = load_plugins(a.plugins); !st.is_ok()) return fail(st);
     if (a.model.empty() || a.out.empty()) return fail(invalid_argument("quantize needs MODEL and -o OUT.onnx"));
-    Status paths = check_output_paths(a.model, a.out, a.external_data);
-    if (!paths.is_ok()) return fail(paths);
-    auto mode = quant::parse_mode(a.mode);
-    if (!mode.is_ok()) return fail(mode.status());
-    auto method = quant::parse_calibration(a.calibration);
-    if (!method.is_ok()) return fail(method.status());
-    auto mr = onnx_import::load_model(a.model);
-    if (!mr.is_ok()) return fail(mr.status());
-    ir::Model& model = *mr.value();
-    quant::QuantizeOptions o;
-    o.mode = mode.value();
-    o.calibration = method.value();
-    o.percentile = a.percentile;
-    o.activation_type = a.activation_type == "int8" ? DType::kInt8 : DType::kUInt8;
-    o.exclude = a.exclude;
-    o.sensitivity = a.sensitivity;
-    o.max_error = a.max_error;
-    o.synthetic_samples = a.samples;
-    o.fp16_keep_sensitive = !a.fp16_all;
-    o.backends = a.backends;
-    o.threads = a.threads;
-    if (!a.data.empty()) {
-        auto images = image_preprocess(a.images);
-        if (!images.is_ok()) return fail(images.status());
-        auto data = quant::load_calibration_dir(*model.graph, a.data, images.value());
-        if (!data.is_ok()) return fail(data.status());
-        o.calibration_data = std::move(data).value();
-    }
-    quant::QuantizeReport rep;
-    Status st = quant::quantize_model(model, o, &rep);
-    if (!st.is_ok()) return fail(st.with_context(a.model));
-    onnx_export::ExportOptions eo;
-    eo.external_data_file = a.external_data;
-    eo.value_info = false;  // intermediate types are re-inferred by every reader; the bytes count against the size
-    st = onnx_export::save_model(model, a.out, eo);
-    if (!st.is_ok()) return fail(st.with_context(a.out));
-    const int64_t in_bytes = model_file_bytes(a.model, model.external_data_files);
-    std::vector<std::string> out_external;
-    if (!a.external_data.empty()) out_external.push_back(a.external_data);
-    print_report(a, rep, in_bytes, model_file_bytes(a.out, out_external));
+    QuantizeRequest req;
+    req.model = a.model;
+    req.output = a.out;
+    req.mode = a.mode;
+    req.data_dir = a.data;
+    auto images = image_preprocessing(a.images);
+    if (!images.is_ok()) return fail(images.status());
+    req.images = images.value();
+    req.synthetic_samples = a.samples;
+    req.calibration = a.calibration;
+    req.percentile = a.percentile;
+    req.activation_type = a.activation_type;
+    req.exclude = a.exclude;
+    req.sensitivity = a.sensitivity;
+    req.max_error = a.max_error;
+    req.fp16_keep_sensitive = !a.fp16_all;
+    req.backends = a.backends;
+    req.threads = a.threads;
+    req.external_data = a.external_data;
+    auto r = quantize_model_file(req);
+    if (!r.is_ok()) return fail(r.status());
+    print_report(a, r->report, r->file_bytes_before, r->file_bytes_after);
     std::cout << "wrote " << a.out << "\n";
     return kExitOk;
 }

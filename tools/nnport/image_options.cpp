@@ -1,6 +1,8 @@
 // Image preprocessing options (image_options.hpp).
 #include "image_options.hpp"
 
+#include "io/image.hpp"
+
 namespace nnport::cli {
 
 void add_image_options(CLI::App* sub, ImageOptions* o) {
@@ -22,8 +24,8 @@ void add_image_options(CLI::App* sub, ImageOptions* o) {
         ->check(CLI::IsMember({"auto", "nchw", "nhwc"}));
 }
 
-Result<io::ImagePreprocess> image_preprocess(const ImageOptions& o) {
-    io::ImagePreprocess p;
+Result<ImagePreprocessing> image_preprocessing(const ImageOptions& o) {
+    ImagePreprocessing p;
     p.scale = o.scale;
     if (!o.mean.empty()) {
         NNPORT_ASSIGN_OR_RETURN(p.mean, io::parse_floats(o.mean, "--image-mean"));
@@ -36,8 +38,7 @@ Result<io::ImagePreprocess> image_preprocess(const ImageOptions& o) {
     }
     p.bgr = o.bgr;
     p.resize_short = o.resize_short;
-    using L = io::ImagePreprocess::Layout;
-    p.layout = o.layout == "nchw" ? L::kNchw : (o.layout == "nhwc" ? L::kNhwc : L::kAuto);
+    p.layout = o.layout;
     return p;
 }
 

@@ -1,11 +1,11 @@
 // The image preprocessing options of the subcommands that read calibration folders (quantize, prune): how images in
-// --data become model inputs (io::ImagePreprocess).
+// --data become model inputs (nnport::ImagePreprocessing).
 #pragma once
 
 #include <CLI/CLI.hpp>
 #include <string>
 
-#include "io/image.hpp"
+#include "nnport/compress.hpp"
 #include "nnport/status.hpp"
 
 namespace nnport::cli {
@@ -23,6 +23,6 @@ struct ImageOptions {
 void add_image_options(CLI::App* sub, ImageOptions* o);
 
 /// The preprocessing the options describe; a bad list of numbers is an error naming the option.
-Result<io::ImagePreprocess> image_preprocess(const ImageOptions& o);
+Result<ImagePreprocessing> image_preprocessing(const ImageOptions& o);
 
 }  // namespace nnport::cli
