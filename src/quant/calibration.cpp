@@ -54,43 +54,40 @@ Result<Feeds> read_sample(const std::vector<const ir::Value*>& ins, const std::v
                           const io::ImagePreprocess& images) {
     Feeds feeds(ins.size());
     std::vector<bool> bound(ins.size(), false);
-    std::vector<std::pair<size_t, std::string>> unnamed;  // position in files -> path
     for (size_t f = 0; f < files.size(); ++f) {
         const std::string path = files[f].string();
         size_t k = 0;
         while (k < ins.size() && ins[k]->name() != files[f].stem().string()) ++k;
-        const ir::ValueType* expected = k < ins.size() ? &ins[k]->type : nullptr;
+        Tensor t;
         if (io::is_image_file(files[f])) {  // an image fills the input of its stem, or the only one
             if (k == ins.size() && ins.size() == 1) k = 0;
             if (k == ins.size()) return invalid_argument(path + ": the name of this image matches no model input");
-            if (bound[k]) return invalid_argument(path + ": input '" + ins[k]->name() + "' is given twice");
-            NNPORT_ASSIGN_OR_RETURN(Tensor t, io::read_image(path, ins[k]->type, images));
-            feeds[k] = {ins[k]->name(), std::move(t)};
-            bound[k] = true;
-            continue;
-        }
-        auto lv = io::read_value_file(path, expected);
-        if (!lv.is_ok()) return lv.status().with_context(path);
-        if (!lv->value.is_tensor()) return invalid_argument(path + ": not a tensor");
-        if (k == ins.size() && !lv->embedded_name.empty()) {
-            k = 0;
-            while (k < ins.size() && ins[k]->name() != lv->embedded_name) ++k;
+            NNPORT_ASSIGN_OR_RETURN(t, io::read_image(path, ins[k]->type, images));
+        } else {
+            auto lv = io::read_value_file(path, k < ins.size() ? &ins[k]->type : nullptr);
+            if (!lv.is_ok()) return lv.status().with_context(path);
+            if (!lv->value.is_tensor()) return invalid_argument(path + ": not a tensor");
+            if (k == ins.size() && !lv->embedded_name.empty()) {
+                k = 0;
+                while (k < ins.size() && ins[k]->name() != lv->embedded_name) ++k;
+                if (k == ins.size()) {
+                    return invalid_argument(path + ": the model has no input named '" + lv->embedded_name + "'");
+                }
+            }
             if (k == ins.size()) {
-                return invalid_argument(path + ": the model has no input named '" + lv->embedded_name + "'");
+                // Positional binding only for ONNX test-data style names (input_0.pb) or single-input models.
+                const std::string stem = files[f].stem().string();
+                if (ins.size() != 1 && !stem.starts_with("input_")) {
+                    return invalid_argument(path + ": the name '" + stem + "' matches no model input");
+                }
+                k = ins.size() == 1 ? 0 : f;
+                if (k >= ins.size()) return invalid_argument(path + ": more files than model inputs");
             }
-        }
-        if (k == ins.size()) {
-            // Positional binding only for ONNX test-data style names (input_0.pb) or single-input models.
-            const std::string stem = files[f].stem().string();
-            if (ins.size() != 1 && !stem.starts_with("input_")) {
-                return invalid_argument(path + ": the name '" + stem + "' matches no model input");
-            }
-            k = ins.size() == 1 ? 0 : f;
-            if (k >= ins.size()) return invalid_argument(path + ": more files than model inputs");
+            t = lv->value.tensor;
         }
         if (bound[k]) return invalid_argument(path + ": input '" + ins[k]->name() + "' is given twice");
-        NNPORT_RETURN_IF_ERROR(check_tensor(*ins[k], lv->value.tensor, path));
-        feeds[k] = {ins[k]->name(), lv->value.tensor};
+        NNPORT_RETURN_IF_ERROR(check_tensor(*ins[k], t, path));
+        feeds[k] = {ins[k]->name(), std::move(t)};
         bound[k] = true;
     }
     for (size_t k = 0; k < ins.size(); ++k) {
