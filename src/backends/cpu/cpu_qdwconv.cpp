@@ -123,7 +123,7 @@ public:
         const int64_t rows = n * pl.oh;
         const double macs = static_cast<double>(rows) * r.ow * ch_ * kh_ * kw_;
         const int64_t parts = parts_for(macs, kMacsPerThread, rows, threads_);
-        run_parts(ctx, parts, [&](int64_t b, int64_t e) { run_rows(pl, w, rows * b / parts, rows * e / parts); });
+        run_parts(ctx, parts, [&](int64_t b, int64_t e) { run_rows(pl, rows * b / parts, rows * e / parts); });
         return Status::ok();
     }
 
@@ -136,16 +136,16 @@ private:
     };
 
     /// Output rows [r0, r1) of the flattened [N * oH]; rows of the vertical padding read a row of zero points.
-    void run_rows(const Plan& pl, int64_t w, int64_t r0, int64_t r1) const {
+    void run_rows(const Plan& pl, int64_t r0, int64_t r1) const {
         const Kernels& k = kernels();
         thread_local std::vector<uint8_t> scratch, pad_row;
         scratch.resize(static_cast<size_t>(groups_ * pl.row.cols * 64));
-        pad_row.assign(static_cast<size_t>(w * ch_), static_cast<uint8_t>(x_zp_));
+        const int64_t row_bytes = pl.row.w_in * ch_;
+        pad_row.assign(static_cast<size_t>(row_bytes), static_cast<uint8_t>(x_zp_));
         std::vector<const uint8_t*> rows(static_cast<size_t>(kh_));
         QDwRow r = pl.row;
         r.rows = rows.data();
         r.scratch = scratch.data();
-        const int64_t row_bytes = w * ch_;
         for (int64_t row = r0; row < r1; ++row) {
             const int64_t b = row / pl.oh, o = row % pl.oh;
             for (int64_t i = 0; i < kh_; ++i) {
