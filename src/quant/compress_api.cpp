@@ -46,7 +46,7 @@ Result<io::ImagePreprocess> image_preprocess(const ImagePreprocessing& p) {
         return invalid_argument("image layout '" + p.layout + "': expected auto, nchw or nhwc");
     if (o.mean.empty() || o.stddev.empty()) return invalid_argument("image mean and std need at least one value");
     for (float s : o.stddev) {
-        if (s == 0.0f) return invalid_argument("image std: a standard deviation of 0");
+        if (s == 0.0f) return invalid_argument("image std (--image-std): a standard deviation of 0");
     }
     return o;
 }
@@ -71,9 +71,9 @@ Result<QuantizeResult> quantize_model_file(const QuantizeRequest& req) {
     o.fp16_keep_sensitive = req.fp16_keep_sensitive;
     o.backends = req.backends;
     o.threads = req.threads;
+    NNPORT_ASSIGN_OR_RETURN(io::ImagePreprocess images, image_preprocess(req.images));
     NNPORT_ASSIGN_OR_RETURN(auto model, onnx_import::load_model(req.model));
     if (!req.data_dir.empty()) {
-        NNPORT_ASSIGN_OR_RETURN(io::ImagePreprocess images, image_preprocess(req.images));
         NNPORT_ASSIGN_OR_RETURN(o.calibration_data, quant::load_calibration_dir(*model->graph, req.data_dir, images));
     }
     QuantizeResult r;

@@ -33,9 +33,6 @@ Result<ImagePreprocessing> image_preprocessing(const ImageOptions& o) {
     if (!o.stddev.empty()) {
         NNPORT_ASSIGN_OR_RETURN(p.stddev, io::parse_floats(o.stddev, "--image-std"));
     }
-    for (float s : p.stddev) {
-        if (s == 0.0f) return invalid_argument("--image-std: a standard deviation of 0");
-    }
     p.bgr = o.bgr;
     p.resize_short = o.resize_short;
     p.layout = o.layout;

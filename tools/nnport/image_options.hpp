@@ -22,7 +22,8 @@ struct ImageOptions {
 /// Adds --image-scale, --image-mean, --image-std, --image-bgr, --image-resize-short and --image-layout to `sub`.
 void add_image_options(CLI::App* sub, ImageOptions* o);
 
-/// The preprocessing the options describe; a bad list of numbers is an error naming the option.
+/// The preprocessing the options describe; a bad list of numbers is an error naming the option (the values are
+/// checked by quantize_model_file / prune_model_file).
 Result<ImagePreprocessing> image_preprocessing(const ImageOptions& o);
 
 }  // namespace nnport::cli
