@@ -66,10 +66,6 @@ public:
     virtual std::string_view name() const = 0;
     /// One line for `nnport inspect --partition` and docs (library and version).
     virtual std::string description() const = 0;
-    /// Whether the backend's kernels run their threads on the session's ThreadPool (pthreadpool). A backend with its
-    /// own threads (oneDNN's OpenMP) says false: before its nodes the executor puts the pool's spinning workers to
-    /// sleep, so the two sets of threads do not compete for cores.
-    virtual bool uses_session_pool() const { return true; }
     /// Whether the backend can run on this machine at all (library initialised, CPU features present).
     virtual Support available() const { return Support::yes(); }
     /// Whether this backend runs `node` (inputs' and outputs' types are inferred; weights visible through

@@ -55,22 +55,12 @@ void run_part(void* ctx, size_t index) {
 }
 }  // namespace
 
-static void noop_task(void*, size_t) {}
-
-void ThreadPool::release_workers() {
-    if (!pool_ || t_in_parallel_chunk || !awake_.exchange(false, std::memory_order_relaxed)) return;
-    release_jobs_.fetch_add(1, std::memory_order_relaxed);
-    pthreadpool_parallelize_1d(static_cast<pthreadpool_t>(pool_), noop_task, nullptr, static_cast<size_t>(threads_),
-                               PTHREADPOOL_FLAG_YIELD_WORKERS);
-}
-
 void ThreadPool::parallel_for(int64_t n, const std::function<void(int64_t, int64_t)>& fn) {
     if (n <= 0) return;
     if (!pool_ || n == 1 || t_in_parallel_chunk) {
         fn(0, n);
         return;
     }
-    awake_.store(true, std::memory_order_relaxed);
     Job job{&fn, n, static_cast<int>(std::min<int64_t>(n, threads_))};
     pthreadpool_parallelize_1d(static_cast<pthreadpool_t>(pool_), run_part, &job, static_cast<size_t>(job.parts), 0);
 }

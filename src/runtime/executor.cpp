@@ -49,7 +49,6 @@ Result<std::unique_ptr<GraphPlan>> GraphPlan::build(const ir::Graph& g, const Pa
             if (!a) return internal_error(node.describe() + ": the partition has no backend for it");
             s.kernel = a->kernel.get();
             s.backend = a->backend->name().data();
-            s.session_pool = a->backend->uses_session_pool();
         }
         for (const ir::Value* v : node.inputs()) {
             if (!v) {
@@ -239,10 +238,6 @@ Result<std::vector<RtValue>> Executor::run(const GraphPlan& plan, std::vector<Rt
             NNPORT_RETURN_IF_ERROR(run_step(s, frame));
         }
         for (int r : s.release) frame.slots[static_cast<size_t>(r)] = RtValue();
-        // Hand the cores over: the pool's workers would spin through the next backend's own threads' work.
-        if (pool_ && s.session_pool && si + 1 < plan.steps_.size() && !plan.steps_[si + 1].session_pool) {
-            pool_->release_workers();
-        }
     }
     std::vector<RtValue> outs;
     outs.reserve(plan.output_slots_.size());

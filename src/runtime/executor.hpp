@@ -49,7 +49,6 @@ public:
         std::vector<DType> out_dtypes;  ///< inferred output dtypes (for half conversion)
         BackendKernel* kernel = nullptr;  ///< the backend's prepared kernel; null: the OpDef kernel
         const char* backend = "ref";      ///< name of the backend that runs the node
-        bool session_pool = true;         ///< its kernel's threads are the session's pool (Backend::uses_session_pool)
     };
 
     /// Builds plans for `g` and every subgraph inside it. With `partition`, nodes run on the kernels it prepared

@@ -1,4 +1,5 @@
 // ThreadPool: coverage of the range, nested calls, concurrent callers.
+// (nnport's pthreadpool implementation, which the pool runs on, is tested in pthreadpool_omp_test.cpp.)
 #include <gtest/gtest.h>
 
 #include <atomic>
@@ -43,26 +44,6 @@ TEST(ThreadPool, ConcurrentCallersAreSerialisedCorrectly) {
     }
     for (auto& c : callers) c.join();
     EXPECT_EQ(sum.load(), 4 * 50 * 100);
-}
-
-TEST(ThreadPool, ReleaseParksWorkersOnlyAfterAJob) {
-    ThreadPool pool(2);
-    pool.release_workers();  // nothing ran yet: the workers are parked
-    EXPECT_EQ(pool.release_jobs(), 0u);
-    std::atomic<int64_t> sum{0};
-    pool.parallel_for(100, [&](int64_t b, int64_t e) {
-        for (int64_t i = b; i < e; ++i) sum += i;
-    });
-    EXPECT_EQ(sum.load(), 4950);
-    pool.release_workers();
-    pool.release_workers();  // parked already
-    EXPECT_EQ(pool.release_jobs(), 1u);
-    ASSERT_NE(pool.pthreadpool(), nullptr);  // handed to a library: its job may have woken them
-    pool.release_workers();
-    EXPECT_EQ(pool.release_jobs(), 2u);
-    ThreadPool one(1);
-    one.release_workers();
-    EXPECT_EQ(one.release_jobs(), 0u);
 }
 
 }  // namespace

@@ -15,7 +15,6 @@ namespace {
 class OneDnnBackend final : public Backend {
 public:
     std::string_view name() const override { return "onednn"; }
-    bool uses_session_pool() const override { return false; }  // OpenMP threads
 
     std::string description() const override {
         const dnnl_version_t* v = dnnl_version();

@@ -4,12 +4,10 @@
 // Threads: Debian's oneDNN 2.6 is built on the OpenMP runtime, which sizes each parallel region by the calling
 // thread's omp_get_max_threads(). Every kernel calls set_threads() before creating or executing a primitive with the
 // session's thread count (--threads), or fewer for a small primitive (threads_for: waking a thread costs more than
-// it saves there). The OpenMP team is separate from the session's pthreadpool; the two do not run at the same time
-// because nodes run one after another, but idle OpenMP workers spin for a while (libgomp's default wait policy)
-// before sleeping: on a machine shared with other work, OMP_WAIT_POLICY=passive avoids stealing the cores the next
-// node needs (libgomp reads it at start-up, so it cannot be set from here). Kernels never use the session's pool
-// inside a node (its spinning workers and the OpenMP team then fight for the cores: a residual copy done on the pool
-// made a 0.7 ms convolution take 6.9 ms at 2 threads); auxiliary copies are oneDNN reorders on the same team.
+// it saves there). The session's pool runs on the same OpenMP threads (core/pthreadpool_omp.cpp), so the reference,
+// cpu and XNNPACK kernels and oneDNN share one team. Idle OpenMP workers spin for a while (libgomp's default wait
+// policy) before sleeping: on a machine shared with other work, OMP_WAIT_POLICY=passive avoids stealing the cores the
+// next node needs (libgomp reads it at start-up, so it cannot be set from here).
 //
 // Concurrency: primitives are immutable once created; kernels keep them in a mutex-guarded cache and execute them
 // with a per-thread stream and a per-thread user scratchpad (scratchpad_mode::user), so concurrent Session::run calls
