@@ -511,6 +511,77 @@ TEST(CpuTranspose, Declines) {
     expect_transpose_declined(r, "only float32");
 }
 
+// ---- Mul / Add by a last-axis vector ---------------------------------------------------------------------------
+
+OpRun row_binary(const std::string& op, const Shape& a, const Shape& b, uint32_t seed, bool b_constant = false) {
+    OpRun r;
+    r.op_type = op;
+    r.inputs = {random_f32(a, seed), random_f32(b, seed + 1)};
+    r.as_initializer = {false, b_constant};
+    return r;
+}
+
+TEST(CpuRowBinary, MatchesTheReferenceExactlyAtEveryIsa) {
+    // Channel counts around the vector widths (8, 16) and their tails; the vector first or second, with its leading
+    // 1s or without, constant or computed.
+    for_each_isa([] {
+        uint32_t seed = 1;
+        for (const char* op : {"Mul", "Add"}) {
+            for (int64_t c : {8, 15, 16, 17, 33, 96}) {
+                SCOPED_TRACE(std::string(op) + " c " + std::to_string(c));
+                expect_backend_matches_ref(row_binary(op, {1, 5, 7, c}, {1, 1, 1, c}, seed++), "cpu", 0.0, 0.0);
+                expect_backend_matches_ref(row_binary(op, {1, 1, 1, c}, {1, 4, 3, c}, seed++), "cpu", 0.0, 0.0);
+                expect_backend_matches_ref(row_binary(op, {3, c}, {c}, seed++, true), "cpu", 0.0, 0.0);
+                expect_backend_matches_ref(row_binary(op, {2, 3, 2, 1, c}, {1, c}, seed++), "cpu", 0.0, 0.0);
+            }
+        }
+    });
+}
+
+TEST(CpuRowBinary, ThreadedRowsMatchTheReference) {
+    for_each_isa([] {
+        for (const char* op : {"Mul", "Add"}) {
+            const Direct d = Direct::make(row_binary(op, {1, 56, 56, 24}, {1, 1, 1, 24}, 7), 2);
+            d.expect_matches_ref({random_f32({1, 56, 56, 24}, 8), random_f32({1, 1, 1, 24}, 9)}, 0.0, 0.0);
+            // The vector first.
+            const Direct e = Direct::make(row_binary(op, {1, 1, 1, 40}, {1, 28, 28, 40}, 10), 2);
+            e.expect_matches_ref({random_f32({1, 1, 1, 40}, 11), random_f32({1, 28, 28, 40}, 12)}, 0.0, 0.0);
+        }
+    });
+}
+
+TEST(CpuRowBinary, Declines) {
+    const std::string reason = "not a tensor times a vector along its last axis";
+    expect_backend_declines(row_binary("Mul", {1, 4, 4, 16}, {1, 4, 4, 16}, 1), "cpu", reason);  // same shape
+    expect_backend_declines(row_binary("Mul", {1, 16, 4, 4}, {1, 16, 1, 1}, 2), "cpu", reason);  // not the last axis
+    expect_backend_declines(row_binary("Add", {1, 4, 4, 4}, {1, 1, 1, 4}, 3), "cpu", reason);    // under 8 wide
+    expect_backend_declines(row_binary("Mul", {1, 4, 4, 16}, {1}, 4), "cpu", reason);            // a scalar
+    expect_backend_declines(row_binary("Mul", {1, 1, 1, 16}, {1, 1, 1, 16}, 5), "cpu", reason);  // nothing to broadcast
+    OpRun r = row_binary("Mul", {2, 16}, {16}, 6);
+    r.inputs[0] = as_dtype(r.inputs[0], DType::kFloat64);
+    r.inputs[1] = as_dtype(r.inputs[1], DType::kFloat64);
+    expect_backend_declines(r, "cpu", "only two float32 inputs");
+}
+
+TEST(CpuRowBinary, KernelsAgainstPlainLoops) {
+    for_each_isa([] {
+        const cpu::Kernels& k = cpu::kernels();
+        for (int64_t c : {1, 7, 8, 16, 31, 64}) {
+            const Tensor x = random_f32({3, c}, 1), v = random_f32({c}, 2);
+            std::vector<float> y(static_cast<size_t>(3 * c + 1), 5.0f);
+            for (int op : {cpu::kRowMul, cpu::kRowAdd}) {
+                k.row_binary(x.data<float>(), v.data<float>(), y.data(), 3, c, op);
+                for (int64_t i = 0; i < 3 * c; ++i) {
+                    const float a = x.data<float>()[i], b = v.data<float>()[i % c];
+                    ASSERT_EQ(y[static_cast<size_t>(i)], op == cpu::kRowMul ? a * b : a + b)
+                        << "c " << c << " at " << i;
+                }
+                ASSERT_EQ(y.back(), 5.0f) << "wrote past the end, c " << c;
+            }
+        }
+    });
+}
+
 // ---- LSTM -------------------------------------------------------------------------------------------------------
 
 struct LstmCase {

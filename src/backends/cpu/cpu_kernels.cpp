@@ -114,6 +114,18 @@ void transpose_portable(const float* in, int64_t ldi, float* out, int64_t ldo, i
 
 }  // namespace
 
+void row_binary_portable(const float* x, const float* v, float* y, int64_t rows, int64_t c, int op) {
+    for (int64_t r = 0; r < rows; ++r) {
+        const float* xr = x + r * c;
+        float* yr = y + r * c;
+        if (op == kRowMul) {
+            for (int64_t j = 0; j < c; ++j) yr[j] = xr[j] * v[j];
+        } else {
+            for (int64_t j = 0; j < c; ++j) yr[j] = xr[j] + v[j];
+        }
+    }
+}
+
 void lstm_cell_exact(const float* g, float* c, float* h_out, int64_t h) {
     auto sigmoid = [](float x) { return 1.0f / (1.0f + std::exp(-x)); };
     for (int64_t j = 0; j < h; ++j) {
@@ -200,7 +212,7 @@ const char* isa_name(Isa i) {
 
 const Kernels& kernels_portable() {
     static const Kernels k{Isa::kPortable,  gemm_portable,    softmax_portable, transpose_portable,
-                           lstm_cell_exact, qdw_row_portable, qgemv_portable};
+                           lstm_cell_exact, qdw_row_portable, qgemv_portable,   row_binary_portable};
     return k;
 }
 

@@ -44,7 +44,12 @@ struct Kernels {
     /// The caller guarantees |acc + bias| < 2^31.
     void (*qgemv)(const uint8_t* a, const int8_t* w, const int32_t* bias, const float* scale, int64_t kp, int64_t n0,
                   int64_t n1, float lo, float hi, float* y);
+    /// y[r * c + j] = x[r * c + j] * v[j] (RowOp::kMul) or x[r * c + j] + v[j] (kAdd) for r < rows, j < c: one
+    /// rounding per element, so every build gives the reference's result. y may be x.
+    void (*row_binary)(const float* x, const float* v, float* y, int64_t rows, int64_t c, int op);
 };
+/// The operations of Kernels::row_binary.
+enum RowOp : int { kRowMul = 0, kRowAdd = 1 };
 
 /// One output row of an int8 depthwise convolution (kernel kh x kw, channels-last). Padded input column p (p <
 /// cols) is input column p - pad of rows[i] (i < kh), and x_zero_point outside [0, w); rows of the vertical padding
@@ -67,6 +72,8 @@ struct QDwRow {
     void* out = nullptr;               ///< ow * ch int8 or uint8 values (the clamp keeps them in the type's range)
 };
 
+/// The portable row_binary.
+void row_binary_portable(const float* x, const float* v, float* y, int64_t rows, int64_t c, int op);
 /// The portable qdw_row and qgemv (the AVX-512 builds' results are identical).
 void qdw_row_portable(const QDwRow& r);
 void qgemv_portable(const uint8_t* a, const int8_t* w, const int32_t* bias, const float* scale, int64_t kp, int64_t n0,

@@ -252,13 +252,34 @@ void lstm_cell(const float* g, float* c, float* h_out, int64_t h) {
     }
 }
 
+template <bool kMul>
+void row_binary_op(const float* x, const float* v, float* y, int64_t rows, int64_t c) {
+    for (int64_t r = 0; r < rows; ++r) {
+        const float* xr = x + r * c;
+        float* yr = y + r * c;
+        for (int64_t j = 0; j < c; j += 8) {
+            const __m256i t = lanes(c - j);
+            const __m256 a = _mm256_maskload_ps(xr + j, t), b = _mm256_maskload_ps(v + j, t);
+            _mm256_maskstore_ps(yr + j, t, kMul ? _mm256_mul_ps(a, b) : _mm256_add_ps(a, b));
+        }
+    }
+}
+
+void row_binary(const float* x, const float* v, float* y, int64_t rows, int64_t c, int op) {
+    if (op == kRowMul)
+        row_binary_op<true>(x, v, y, rows, c);
+    else
+        row_binary_op<false>(x, v, y, rows, c);
+}
+
 #pragma GCC pop_options
 
 }  // namespace
 
 const Kernels& kernels_avx2() {
     // The int8 kernels have no AVX2 build: the cpu backend only takes them on AVX-512 VNNI + VBMI CPUs.
-    static const Kernels k{Isa::kAvx2, gemm, softmax, transpose, lstm_cell, qdw_row_portable, qgemv_portable};
+    static const Kernels k{Isa::kAvx2,       gemm,           softmax,   transpose, lstm_cell,
+                           qdw_row_portable, qgemv_portable, row_binary};
     return k;
 }
 

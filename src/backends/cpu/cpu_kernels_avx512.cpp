@@ -478,6 +478,33 @@ void qgemv(const uint8_t* a, const int8_t* w, const int32_t* bias, const float* 
     }
 }
 
+// ---- per-row broadcast binary ----------------------------------------------------------------------------------
+
+template <bool kMul>
+void row_binary_op(const float* x, const float* v, float* y, int64_t rows, int64_t c) {
+    for (int64_t r = 0; r < rows; ++r) {
+        const float* xr = x + r * c;
+        float* yr = y + r * c;
+        int64_t j = 0;
+        for (; j + 16 <= c; j += 16) {
+            const __m512 a = _mm512_loadu_ps(xr + j), b = _mm512_loadu_ps(v + j);
+            _mm512_storeu_ps(yr + j, kMul ? _mm512_mul_ps(a, b) : _mm512_add_ps(a, b));
+        }
+        if (j < c) {
+            const __mmask16 m = lanes(c - j);
+            const __m512 a = _mm512_maskz_loadu_ps(m, xr + j), b = _mm512_maskz_loadu_ps(m, v + j);
+            _mm512_mask_storeu_ps(yr + j, m, kMul ? _mm512_mul_ps(a, b) : _mm512_add_ps(a, b));
+        }
+    }
+}
+
+void row_binary(const float* x, const float* v, float* y, int64_t rows, int64_t c, int op) {
+    if (op == kRowMul)
+        row_binary_op<true>(x, v, y, rows, c);
+    else
+        row_binary_op<false>(x, v, y, rows, c);
+}
+
 #pragma GCC pop_options
 
 }  // namespace
@@ -491,7 +518,8 @@ const Kernels& kernels_avx512() {
                            transpose,
                            lstm_cell,
                            vnni ? qdw_row : qdw_row_portable,
-                           vnni ? qgemv : qgemv_portable};
+                           vnni ? qgemv : qgemv_portable,
+                           row_binary};
     return k;
 }
 

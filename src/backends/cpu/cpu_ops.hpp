@@ -35,6 +35,11 @@ bool is_lstm(const ir::Node& node);
 Support lstm_supports(const ir::Node& node, const ConstantFn& constant);
 Result<KernelPtr> lstm_prepare(const ir::Node& node, const PrepareContext& ctx);
 
+/// Mul / Add of a float32 tensor and a vector along its last axis (cpu_rowbinary.cpp).
+bool is_row_binary(const ir::Node& node);
+Support row_binary_supports(const ir::Node& node, const ConstantFn& constant);
+Result<KernelPtr> row_binary_prepare(const ir::Node& node, const PrepareContext& ctx);
+
 /// How many parts to split `macs` multiply-adds into: one per `per_part`, at least 1, at most `most` and `threads`.
 inline int64_t parts_for(double macs, double per_part, int64_t most, int threads) {
     return std::clamp<int64_t>(static_cast<int64_t>(macs / per_part), 1, std::min<int64_t>(most, threads));
