@@ -121,7 +121,12 @@ private:
         const dims strides = {g.strides[0], g.strides[1]};
         const dims dil = {g.dilations[0] - 1, g.dilations[1] - 1};  // oneDNN counts the gaps: ONNX dilation - 1
         const dims pl = {g.pads_begin[0], g.pads_begin[1]}, pr = {g.pads_end[0], g.pads_end[1]};
-        e->threads = threads_for(double(n) * g.out[0] * g.out[1] * m_ * cg_ * kh_ * kw_, kMacsPerThread, threads_);
+        // A depthwise convolution does about a quarter of a dense one's multiply-adds per second (memory-bound: one
+        // input channel per output channel), so it is worth a second thread at a quarter of the MACs. Measured at 2
+        // threads: mobilenet_v3_small 0.613 -> 0.572 ms, efficientnet_b0 3.36 -> 3.29 ms (minimums).
+        const double dw_cost = cg_ == 1 && group_ > 1 ? 4.0 : 1.0;
+        e->threads =
+            threads_for(double(n) * g.out[0] * g.out[1] * m_ * cg_ * kh_ * kw_ * dw_cost, kMacsPerThread, threads_);
         try {
             set_threads(e->threads);
             using cf = dnnl::convolution_forward;
