@@ -7,6 +7,7 @@
 #include <array>
 #include <cmath>
 #include <limits>
+#include <optional>
 #include <random>
 
 #include "backends/backend.hpp"
@@ -580,6 +581,115 @@ TEST(CpuRowBinary, KernelsAgainstPlainLoops) {
             }
         }
     });
+}
+
+// ---- fully connected layers at batch 1 (fp32) -------------------------------------------------------------------
+
+OpRun gemv_op(int64_t m, int64_t k, int64_t n, bool trans_b, float alpha, float beta, std::optional<Shape> c,
+              uint32_t seed, const char* activation = nullptr) {
+    OpRun r;
+    r.op_type = activation ? "FusedGemm" : "Gemm";
+    if (activation) {
+        r.domain = "com.nnport";
+        r.opset = 1;
+        r.attrs["activation"] = Attribute::make_string(activation);
+    }
+    r.inputs = {random_f32({m, k}, seed), random_f32(trans_b ? Shape{n, k} : Shape{k, n}, seed + 1, -0.2f, 0.2f)};
+    r.as_initializer = {false, true};
+    if (c) {
+        r.inputs.push_back(random_f32(*c, seed + 2));
+        r.as_initializer.push_back(true);
+    }
+    r.attrs["transB"] = Attribute::make_int(trans_b ? 1 : 0);
+    r.attrs["alpha"] = Attribute::make_float(alpha);
+    r.attrs["beta"] = Attribute::make_float(beta);
+    return r;
+}
+
+TEST(CpuGemv, MatchesTheReferenceAtEveryIsa) {
+    for_each_isa([] {
+        uint32_t seed = 1;
+        for (int64_t m : {1, 2, 3, 4}) {
+            for (auto [k, n] :
+                 std::vector<std::pair<int64_t, int64_t>>{{128, 128}, {200, 1000}, {576, 130}, {17, 1025}}) {
+                SCOPED_TRACE("m " + std::to_string(m) + " k " + std::to_string(k) + " n " + std::to_string(n));
+                expect_backend_matches_ref(gemv_op(m, k, n, true, 1.0f, 1.0f, Shape{n}, seed++), "cpu", 1e-5, 1e-5);
+                expect_backend_matches_ref(gemv_op(m, k, n, false, 0.5f, 2.0f, Shape{1, n}, seed++), "cpu", 1e-5, 1e-5);
+                expect_backend_matches_ref(gemv_op(m, k, n, true, 1.5f, 1.0f, Shape{}, seed++), "cpu", 1e-5, 1e-5);
+                expect_backend_matches_ref(gemv_op(m, k, n, false, 1.0f, 0.0f, Shape{n}, seed++), "cpu", 1e-5, 1e-5);
+                expect_backend_matches_ref(gemv_op(m, k, n, false, 1.0f, 1.0f, std::nullopt, seed++), "cpu", 1e-5,
+                                           1e-5);
+                for (const char* act : {"Relu", "HardSwish", "Sigmoid"}) {
+                    expect_backend_matches_ref(gemv_op(m, k, n, true, 1.0f, 1.0f, Shape{n}, seed++, act), "cpu", 1e-5,
+                                               1e-5);
+                }
+            }
+        }
+    });
+}
+
+TEST(CpuGemv, ThreadedPanelsMatchTheReference) {
+    for_each_isa([] {
+        for (int64_t m : {1, 3}) {
+            const OpRun r = gemv_op(m, 1024, 1000, true, 1.0f, 1.0f, Shape{1000}, 5, "HardSwish");
+            const Direct d = Direct::make(r, 2);
+            d.expect_matches_ref({random_f32({m, 1024}, 6), r.inputs[1], r.inputs[2]}, 1e-5, 1e-5);
+        }
+    });
+}
+
+TEST(CpuGemv, KernelAgainstPlainLoops) {
+    for_each_isa([] {
+        const cpu::Kernels& k = cpu::kernels();
+        for (int64_t m : {1, 2, 3, 4, 5}) {
+            for (int64_t kk : {1, 3, 64}) {
+                for (int64_t n : {1, 15, 64, 65, 130}) {
+                    const int64_t panels = (n + cpu::kGemvPanel - 1) / cpu::kGemvPanel, lda = kk + 1, ldy = n + 3;
+                    const Tensor a = random_f32({m, lda}, 1), b = random_f32({kk, n}, 2), bias = random_f32({n}, 3);
+                    std::vector<float> w(static_cast<size_t>(panels * kk * cpu::kGemvPanel), 0.0f);
+                    for (int64_t p = 0; p < kk; ++p) {
+                        for (int64_t j = 0; j < n; ++j) {
+                            w[static_cast<size_t>(((j / 64) * kk + p) * 64 + j % 64)] = b.data<float>()[p * n + j];
+                        }
+                    }
+                    for (bool with_bias : {false, true}) {
+                        std::vector<float> y(static_cast<size_t>(m * ldy), 7.0f);
+                        // Panels split as two threads would: [0, 1) and [1, panels).
+                        k.gemv(a.data<float>(), lda, m, w.data(), kk, 0, 1, with_bias ? bias.data<float>() : nullptr, n,
+                               y.data(), ldy);
+                        k.gemv(a.data<float>(), lda, m, w.data(), kk, 1, panels,
+                               with_bias ? bias.data<float>() : nullptr, n, y.data(), ldy);
+                        for (int64_t i = 0; i < m; ++i) {
+                            for (int64_t j = 0; j < ldy; ++j) {
+                                double want = 7.0;
+                                if (j < n) {
+                                    want = with_bias ? bias.data<float>()[j] : 0.0;
+                                    for (int64_t p = 0; p < kk; ++p) {
+                                        want += double(a.data<float>()[i * lda + p]) * b.data<float>()[p * n + j];
+                                    }
+                                }
+                                ASSERT_NEAR(y[static_cast<size_t>(i * ldy + j)], want, 1e-4)
+                                    << "m " << m << " k " << kk << " n " << n << " at " << i << "," << j;
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    });
+}
+
+TEST(CpuGemv, Declines) {
+    expect_backend_declines(gemv_op(5, 256, 256, false, 1.0f, 1.0f, Shape{256}, 1), "cpu", "a few rows");
+    expect_backend_declines(gemv_op(1, 16, 16, false, 1.0f, 1.0f, Shape{16}, 2), "cpu", "too small");
+    expect_backend_declines(gemv_op(2, 256, 256, false, 1.0f, 1.0f, Shape{2, 256}, 3), "cpu", "not a scalar or a row");
+    OpRun ta = gemv_op(1, 256, 256, false, 1.0f, 1.0f, Shape{256}, 4);
+    ta.inputs[0] = random_f32({256, 1}, 4);
+    ta.attrs["transA"] = Attribute::make_int(1);
+    expect_backend_declines(ta, "cpu", "only A not transposed");
+    OpRun rb = gemv_op(1, 256, 256, false, 1.0f, 1.0f, Shape{256}, 5);
+    rb.as_initializer = {false, false, true};
+    expect_backend_declines(rb, "cpu", "B is not a constant");
 }
 
 // ---- LSTM -------------------------------------------------------------------------------------------------------

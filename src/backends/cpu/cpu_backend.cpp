@@ -1,6 +1,6 @@
 // The cpu backend: nnport's own float32 kernels for the ops the libraries leave to the reference kernels or run
 // slower: com.nnport ScaledDotProductAttention, the 2-D transposes inside Transpose, LSTM, Mul/Add by a vector along
-// the last axis, int8 depthwise convolution, int8 fully connected layers at batch 1.
+// the last axis, float32 and int8 fully connected layers at batch 1, int8 depthwise convolution.
 // AVX-512, AVX2 and portable builds of each kernel, chosen at run time by CPU features (cpu_kernels.hpp).
 #include "backends/backend.hpp"
 #include "backends/cpu/cpu_kernels.hpp"
@@ -16,8 +16,8 @@ public:
 
     std::string description() const override {
         return std::string("nnport CPU kernels (") + cpu::isa_name(cpu::isa()) +
-               "): float32 ScaledDotProductAttention, Transpose, LSTM, Mul/Add by a last-axis vector; int8 depthwise "
-               "convolution, QGemm at batch 1";
+               "): float32 ScaledDotProductAttention, Transpose, LSTM, Mul/Add by a last-axis vector, Gemm at "
+               "batch 1; int8 depthwise convolution, QGemm at batch 1";
     }
 
     Support supports(const ir::Node& node, const ConstantFn& constant) const override {
@@ -25,6 +25,7 @@ public:
         if (cpu::is_transpose(node)) return cpu::transpose_supports(node, constant);
         if (cpu::is_lstm(node)) return cpu::lstm_supports(node, constant);
         if (cpu::is_row_binary(node)) return cpu::row_binary_supports(node, constant);
+        if (cpu::is_gemv(node)) return cpu::gemv_supports(node, constant);
         if (cpu::is_qdwconv(node)) return cpu::qdwconv_supports(node, constant);
         if (cpu::is_qgemv(node)) return cpu::qgemv_supports(node, constant);
         return Support::no("op not implemented by this backend");
@@ -35,6 +36,7 @@ public:
         if (cpu::is_transpose(node)) return cpu::transpose_prepare(node, ctx);
         if (cpu::is_lstm(node)) return cpu::lstm_prepare(node, ctx);
         if (cpu::is_row_binary(node)) return cpu::row_binary_prepare(node, ctx);
+        if (cpu::is_gemv(node)) return cpu::gemv_prepare(node, ctx);
         if (cpu::is_qdwconv(node)) return cpu::qdwconv_prepare(node, ctx);
         if (cpu::is_qgemv(node)) return cpu::qgemv_prepare(node, ctx);
         return unsupported("cpu: " + node.describe() + ": op not implemented by this backend");

@@ -126,6 +126,25 @@ void row_binary_portable(const float* x, const float* v, float* y, int64_t rows,
     }
 }
 
+void gemv_portable(const float* a, int64_t lda, int64_t m, const float* w, int64_t k, int64_t g0, int64_t g1,
+                   const float* bias, int64_t n, float* y, int64_t ldy) {
+    float acc[kGemvPanel];
+    for (int64_t i = 0; i < m; ++i) {
+        for (int64_t g = g0; g < g1; ++g) {
+            const float* wg = w + g * k * kGemvPanel;
+            for (int64_t j = 0; j < kGemvPanel; ++j) acc[j] = 0.0f;
+            for (int64_t p = 0; p < k; ++p) {
+                const float av = a[i * lda + p];
+                for (int64_t j = 0; j < kGemvPanel; ++j) acc[j] += av * wg[p * kGemvPanel + j];
+            }
+            const int64_t j1 = std::min(kGemvPanel, n - g * kGemvPanel);
+            for (int64_t j = 0; j < j1; ++j) {
+                y[i * ldy + g * kGemvPanel + j] = acc[j] + (bias ? bias[g * kGemvPanel + j] : 0.0f);
+            }
+        }
+    }
+}
+
 void lstm_cell_exact(const float* g, float* c, float* h_out, int64_t h) {
     auto sigmoid = [](float x) { return 1.0f / (1.0f + std::exp(-x)); };
     for (int64_t j = 0; j < h; ++j) {
@@ -211,8 +230,8 @@ const char* isa_name(Isa i) {
 }
 
 const Kernels& kernels_portable() {
-    static const Kernels k{Isa::kPortable,  gemm_portable,    softmax_portable, transpose_portable,
-                           lstm_cell_exact, qdw_row_portable, qgemv_portable,   row_binary_portable};
+    static const Kernels k{Isa::kPortable,   gemm_portable,  softmax_portable,    transpose_portable, lstm_cell_exact,
+                           qdw_row_portable, qgemv_portable, row_binary_portable, gemv_portable};
     return k;
 }
 

@@ -47,7 +47,14 @@ struct Kernels {
     /// y[r * c + j] = x[r * c + j] * v[j] (RowOp::kMul) or x[r * c + j] + v[j] (kAdd) for r < rows, j < c: one
     /// rounding per element, so every build gives the reference's result. y may be x.
     void (*row_binary)(const float* x, const float* v, float* y, int64_t rows, int64_t c, int op);
+    /// A matrix-vector product for m <= 4 rows of A (row stride lda), output columns [64 g0, min(64 g1, n)):
+    /// y[i * ldy + j] = bias[j] (0 without bias) + sum over p < k of a[i * lda + p] * w[((j / 64) * k + p) * 64 +
+    /// j % 64] (B packed in 64-column panels, zero past n). Sums run over p in order, one rounding per step.
+    void (*gemv)(const float* a, int64_t lda, int64_t m, const float* w, int64_t k, int64_t g0, int64_t g1,
+                 const float* bias, int64_t n, float* y, int64_t ldy);
 };
+/// Columns of the panels of Kernels::gemv.
+constexpr int64_t kGemvPanel = 64;
 /// The operations of Kernels::row_binary.
 enum RowOp : int { kRowMul = 0, kRowAdd = 1 };
 
@@ -72,8 +79,10 @@ struct QDwRow {
     void* out = nullptr;               ///< ow * ch int8 or uint8 values (the clamp keeps them in the type's range)
 };
 
-/// The portable row_binary.
+/// The portable row_binary and gemv.
 void row_binary_portable(const float* x, const float* v, float* y, int64_t rows, int64_t c, int op);
+void gemv_portable(const float* a, int64_t lda, int64_t m, const float* w, int64_t k, int64_t g0, int64_t g1,
+                   const float* bias, int64_t n, float* y, int64_t ldy);
 /// The portable qdw_row and qgemv (the AVX-512 builds' results are identical).
 void qdw_row_portable(const QDwRow& r);
 void qgemv_portable(const uint8_t* a, const int8_t* w, const int32_t* bias, const float* scale, int64_t kp, int64_t n0,

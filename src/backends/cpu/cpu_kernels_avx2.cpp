@@ -265,6 +265,32 @@ void row_binary_op(const float* x, const float* v, float* y, int64_t rows, int64
     }
 }
 
+void gemv(const float* a, int64_t lda, int64_t m, const float* w, int64_t k, int64_t g0, int64_t g1, const float* bias,
+          int64_t n, float* y, int64_t ldy) {
+    // One row at a time: 8 accumulators of 8 columns cover a panel.
+    for (int64_t i = 0; i < m; ++i) {
+        for (int64_t g = g0; g < g1; ++g) {
+            const float* wg = w + g * k * kGemvPanel;
+            __m256 acc[8];
+            for (int v = 0; v < 8; ++v) acc[v] = _mm256_setzero_ps();
+            for (int64_t p = 0; p < k; ++p) {
+                const __m256 av = _mm256_set1_ps(a[i * lda + p]);
+                for (int v = 0; v < 8; ++v) {
+                    acc[v] = _mm256_fmadd_ps(av, _mm256_loadu_ps(wg + p * kGemvPanel + v * 8), acc[v]);
+                }
+            }
+            const int64_t c0 = g * kGemvPanel;
+            for (int v = 0; v < 8; ++v) {
+                const int64_t c = c0 + v * 8;
+                if (c >= n) break;
+                const __m256i t = lanes(n - c);
+                const __m256 b = bias ? _mm256_maskload_ps(bias + c, t) : _mm256_setzero_ps();
+                _mm256_maskstore_ps(y + i * ldy + c, t, _mm256_add_ps(acc[v], b));
+            }
+        }
+    }
+}
+
 void row_binary(const float* x, const float* v, float* y, int64_t rows, int64_t c, int op) {
     if (op == kRowMul)
         row_binary_op<true>(x, v, y, rows, c);
@@ -278,8 +304,8 @@ void row_binary(const float* x, const float* v, float* y, int64_t rows, int64_t 
 
 const Kernels& kernels_avx2() {
     // The int8 kernels have no AVX2 build: the cpu backend only takes them on AVX-512 VNNI + VBMI CPUs.
-    static const Kernels k{Isa::kAvx2,       gemm,           softmax,   transpose, lstm_cell,
-                           qdw_row_portable, qgemv_portable, row_binary};
+    static const Kernels k{Isa::kAvx2,       gemm,           softmax,    transpose, lstm_cell,
+                           qdw_row_portable, qgemv_portable, row_binary, gemv};
     return k;
 }
 

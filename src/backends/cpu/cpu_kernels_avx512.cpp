@@ -498,6 +498,64 @@ void row_binary_op(const float* x, const float* v, float* y, int64_t rows, int64
     }
 }
 
+// ---- matrix-vector product (fp32, a few rows) ---------------------------------------------------------------------
+
+/// Rows [0, M) of A against one 64-column panel: M x 4 accumulators, one pass over the panel's k x 64 weights.
+template <int M>
+void gemv_panel(const float* a, int64_t lda, const float* wg, int64_t k, const float* bias, int64_t c0, int64_t n,
+                float* y, int64_t ldy) {
+    __m512 acc[M][4];
+#pragma GCC unroll 4
+    for (int i = 0; i < M; ++i) acc[i][0] = acc[i][1] = acc[i][2] = acc[i][3] = _mm512_setzero_ps();
+    for (int64_t p = 0; p < k; ++p) {
+        const float* wp = wg + p * kGemvPanel;
+        const __m512 w0 = _mm512_loadu_ps(wp), w1 = _mm512_loadu_ps(wp + 16), w2 = _mm512_loadu_ps(wp + 32),
+                     w3 = _mm512_loadu_ps(wp + 48);
+#pragma GCC unroll 4
+        for (int i = 0; i < M; ++i) {
+            const __m512 av = _mm512_set1_ps(a[i * lda + p]);
+            acc[i][0] = _mm512_fmadd_ps(av, w0, acc[i][0]);
+            acc[i][1] = _mm512_fmadd_ps(av, w1, acc[i][1]);
+            acc[i][2] = _mm512_fmadd_ps(av, w2, acc[i][2]);
+            acc[i][3] = _mm512_fmadd_ps(av, w3, acc[i][3]);
+        }
+    }
+    for (int v = 0; v < 4; ++v) {
+        const int64_t c = c0 + v * 16;
+        if (c >= n) break;
+        const __mmask16 msk = lanes(n - c);
+        const __m512 b = bias ? _mm512_maskz_loadu_ps(msk, bias + c) : _mm512_setzero_ps();
+#pragma GCC unroll 4
+        for (int i = 0; i < M; ++i) _mm512_mask_storeu_ps(y + i * ldy + c, msk, _mm512_add_ps(acc[i][v], b));
+    }
+}
+
+void gemv(const float* a, int64_t lda, int64_t m, const float* w, int64_t k, int64_t g0, int64_t g1, const float* bias,
+          int64_t n, float* y, int64_t ldy) {
+    for (int64_t g = g0; g < g1; ++g) {
+        const float* wg = w + g * k * kGemvPanel;
+        const int64_t c0 = g * kGemvPanel;
+        for (int64_t i = 0; i < m; i += 4) {
+            const float* ai = a + i * lda;
+            float* yi = y + i * ldy;
+            switch (std::min<int64_t>(m - i, 4)) {
+                case 1:
+                    gemv_panel<1>(ai, lda, wg, k, bias, c0, n, yi, ldy);
+                    break;
+                case 2:
+                    gemv_panel<2>(ai, lda, wg, k, bias, c0, n, yi, ldy);
+                    break;
+                case 3:
+                    gemv_panel<3>(ai, lda, wg, k, bias, c0, n, yi, ldy);
+                    break;
+                default:
+                    gemv_panel<4>(ai, lda, wg, k, bias, c0, n, yi, ldy);
+                    break;
+            }
+        }
+    }
+}
+
 void row_binary(const float* x, const float* v, float* y, int64_t rows, int64_t c, int op) {
     if (op == kRowMul)
         row_binary_op<true>(x, v, y, rows, c);
@@ -519,7 +577,8 @@ const Kernels& kernels_avx512() {
                            lstm_cell,
                            vnni ? qdw_row : qdw_row_portable,
                            vnni ? qgemv : qgemv_portable,
-                           row_binary};
+                           row_binary,
+                           gemv};
     return k;
 }
 

@@ -40,6 +40,11 @@ bool is_row_binary(const ir::Node& node);
 Support row_binary_supports(const ir::Node& node, const ConstantFn& constant);
 Result<KernelPtr> row_binary_prepare(const ir::Node& node, const PrepareContext& ctx);
 
+/// Gemm / com.nnport FusedGemm with a constant B and at most 4 rows of A (cpu_gemv.cpp).
+bool is_gemv(const ir::Node& node);
+Support gemv_supports(const ir::Node& node, const ConstantFn& constant);
+Result<KernelPtr> gemv_prepare(const ir::Node& node, const PrepareContext& ctx);
+
 /// How many parts to split `macs` multiply-adds into: one per `per_part`, at least 1, at most `most` and `threads`.
 inline int64_t parts_for(double macs, double per_part, int64_t most, int threads) {
     return std::clamp<int64_t>(static_cast<int64_t>(macs / per_part), 1, std::min<int64_t>(most, threads));
