@@ -49,6 +49,10 @@ class BackendKernel {
 public:
     virtual ~BackendKernel() = default;
     virtual Status run(KernelContext& ctx) = 0;
+    /// An input whose buffer output 0 may take over when that input's last use is this node and it has output 0's
+    /// dtype and shape (the memory planner then computes the node in place), or -1. The kernel must give the same
+    /// result when output 0 and that input share memory, e.g. a convolution that accumulates into its residual.
+    virtual int inplace_input() const { return -1; }
 };
 
 /// What prepare() gets besides the node.

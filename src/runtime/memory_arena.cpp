@@ -19,6 +19,7 @@ std::vector<PlanStep> plan_steps(const GraphPlan& gp) {
         p.release = s.release;
         p.inplace_elementwise = s.node->def && s.node->def->inplace_elementwise;
         p.output_views_input0 = s.node->def && s.node->def->output_views_input0;
+        p.inplace_input = s.kernel ? s.kernel->inplace_input() : -1;
         out.push_back(std::move(p));
     }
     return out;

@@ -174,6 +174,7 @@ namespace {
 int find_inplace_input(const PlanStep& st, int s, const SlotDesc& out, const std::vector<SlotDesc>& slots,
                        const MemoryPlan& p) {
     for (size_t k = 0; k < st.in_slots.size(); ++k) {
+        if (!st.inplace_elementwise && static_cast<int>(k) != st.inplace_input) continue;
         const int x = st.in_slots[k];
         if (x < 0 || static_cast<size_t>(x) >= slots.size()) continue;
         const int b = p.slot_buffer[static_cast<size_t>(x)];
@@ -230,7 +231,8 @@ MemoryPlan plan_memory(const std::vector<PlanStep>& steps, const std::vector<Slo
                 }
                 continue;  // a view has no data of its own; if the kernel copies instead, the copy goes to the heap
             }
-            const int k = (i == 0 && st.inplace_elementwise) ? find_inplace_input(st, s, d, slots, p) : -1;
+            const bool may_reuse = st.inplace_elementwise || st.inplace_input >= 0;
+            const int k = (i == 0 && may_reuse) ? find_inplace_input(st, s, d, slots, p) : -1;
             int b;
             if (k >= 0) {
                 b = p.slot_buffer[static_cast<size_t>(st.in_slots[static_cast<size_t>(k)])];

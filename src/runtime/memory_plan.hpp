@@ -68,6 +68,7 @@ struct PlanStep {
     std::vector<int> release;          ///< slots whose last use is this step (reads by subgraphs included)
     bool inplace_elementwise = false;  ///< OpDef::inplace_elementwise
     bool output_views_input0 = false;  ///< OpDef::output_views_input0
+    int inplace_input = -1;            ///< BackendKernel::inplace_input: the one input output 0 may reuse, or -1
 };
 
 /// Where every planned tensor of one graph lives in the arena of one run.

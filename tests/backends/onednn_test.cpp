@@ -235,6 +235,22 @@ TEST(OneDnnConv, FusedActivationsWithAndWithoutResidual) {
     }
 }
 
+TEST(OneDnnConv, ResidualMayBeComputedInPlace) {
+    // With Z the memory planner may give the output Z's buffer (the sum post-op accumulates into it); never X's.
+    auto t = nhwc_conv({1, 6, 7, 8}, 8, 1, 1, {{"activation", str("Relu")}});
+    t.op = "NhwcFusedConv";
+    auto plain = t.prepare();
+    ASSERT_TRUE(plain.is_ok()) << plain.status().message();
+    EXPECT_EQ(plain.value()->inplace_input(), -1);
+    t.inputs.push_back(random_f32({1, 6, 7, 8}, 99));
+    t.constant.push_back(false);
+    t.g = std::make_unique<ir::Graph>("t");  // rebuilt with Z
+    t.node = nullptr;
+    auto with_z = t.prepare();
+    ASSERT_TRUE(with_z.is_ok()) << with_z.status().message();
+    EXPECT_EQ(with_z.value()->inplace_input(), 3);
+}
+
 TEST(OneDnnConv, FusedResidualGroupedStrided) {
     auto t = nhwc_conv({2, 9, 9, 12}, 6, 3, 3,
                        {{"group", i1(3)}, {"strides", ints({2, 2})}, {"activation", str("Relu")}}, false);

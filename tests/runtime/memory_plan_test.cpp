@@ -140,6 +140,31 @@ TEST(MemoryPlan, NoInPlaceWhenTheInputLivesOnOrDiffers) {
     EXPECT_EQ(p.inplace, 0);
 }
 
+TEST(MemoryPlan, KernelInPlaceInputReusesOnlyThatInput) {
+    // A convolution with a residual: 3 = conv(x = 1, z = 2), where 1 and 2 both die at step 2 with 3's shape. Only the
+    // kernel's named input (z, index 1 here) may be taken over, never the one it still reads while writing.
+    std::vector<SlotDesc> slots = {SlotDesc::unplanned(), f32({8}), f32({8}), f32({8})};
+    std::vector<PlanStep> steps = {step({0}, {1}, {}), step({0}, {2}, {0}), step({1, 2}, {3}, {1, 2}),
+                                   step({3}, {}, {3})};
+    steps[2].inplace_input = 1;
+    MemoryPlan p = plan_memory(steps, slots);
+    EXPECT_EQ(p.inplace, 1);
+    EXPECT_EQ(p.slot_buffer[3], p.slot_buffer[2]);
+    EXPECT_EQ(p.outputs[2][0].inplace_input, 1);
+    steps[2].inplace_input = 0;  // the other one
+    p = plan_memory(steps, slots);
+    EXPECT_EQ(p.slot_buffer[3], p.slot_buffer[1]);
+    // The named input lives on past the step: a buffer of its own.
+    steps[2].inplace_input = 1;
+    steps[2].release = {1};
+    steps[3].release = {2, 3};
+    steps[3].in_slots = {3, 2};
+    p = plan_memory(steps, slots);
+    EXPECT_EQ(p.inplace, 0);
+    EXPECT_NE(p.slot_buffer[3], p.slot_buffer[2]);
+    EXPECT_NE(p.slot_buffer[3], p.slot_buffer[1]);
+}
+
 TEST(MemoryPlan, ViewsExtendTheirBufferAndBlockInPlaceOverAliases) {
     // 1 = f(x); 2 = Reshape(1) (view); 3 = f(2) while 1 is dead; 4 = g(3, 2): the view keeps 1's buffer alive.
     std::vector<SlotDesc> slots = {SlotDesc::unplanned(), f32({2, 8}), f32({16}), f32({16}), f32({16})};

@@ -103,6 +103,9 @@ public:
         return Status::ok();
     }
 
+    /// The residual Z: the sum post-op accumulates into the output, so it may already hold Z (no copy then).
+    int inplace_input() const override { return has_z_ ? 3 : -1; }
+
 private:
     dnnl::memory::desc bias_md() const { return dnnl::memory::desc({m_}, dt::f32, tag::x); }
 
