@@ -184,9 +184,16 @@ int find_inplace_input(const PlanStep& st, int s, const SlotDesc& out, const std
         if (in.dtype != out.dtype || in.shape != out.shape || buf.last > s || buf.bytes < arena_round(out.bytes())) {
             continue;
         }
-        bool shared = false;  // another input reads the same buffer (e.g. a view of x): writing would clobber it
-        for (int other : st.in_slots) {
-            if (other >= 0 && other != x && p.slot_buffer[static_cast<size_t>(other)] == b) shared = true;
+        // Another input reads the same buffer (the same value at another position, e.g. a convolution whose input
+        // is also its residual, or a view of it): writing would clobber it.
+        bool shared = false;
+        for (size_t j = 0; j < st.in_slots.size(); ++j) {
+            const int other = st.in_slots[j];
+            if (j == k || other < 0 || p.slot_buffer[static_cast<size_t>(other)] != b) continue;
+            // An elementwise kernel reads element i of every input before writing element i: the same value at
+            // another position is fine there.
+            if (other == x && st.inplace_elementwise) continue;
+            shared = true;
         }
         if (!shared) return static_cast<int>(k);
     }

@@ -154,6 +154,17 @@ TEST(MemoryPlan, KernelInPlaceInputReusesOnlyThatInput) {
     steps[2].inplace_input = 0;  // the other one
     p = plan_memory(steps, slots);
     EXPECT_EQ(p.slot_buffer[3], p.slot_buffer[1]);
+    // The same value as another input too (a convolution whose input is also its residual): never in place.
+    std::vector<PlanStep> same = {step({0}, {1}, {0}), step({1, 1}, {2}, {1}), step({2}, {}, {2})};
+    same[1].inplace_input = 1;
+    MemoryPlan q = plan_memory(same, {SlotDesc::unplanned(), f32({8}), f32({8})});
+    EXPECT_EQ(q.inplace, 0);
+    EXPECT_NE(q.slot_buffer[2], q.slot_buffer[1]);
+    // ... while an elementwise op over the same value twice (x + x) still is.
+    same[1].inplace_input = -1;
+    same[1].inplace_elementwise = true;
+    q = plan_memory(same, {SlotDesc::unplanned(), f32({8}), f32({8})});
+    EXPECT_EQ(q.inplace, 1);
     // The named input lives on past the step: a buffer of its own.
     steps[2].inplace_input = 1;
     steps[2].release = {1};

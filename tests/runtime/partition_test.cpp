@@ -186,6 +186,26 @@ TEST(Partition, ChannelsLastRegionHasConversionsOnlyAtItsBoundary) {
     }
 }
 
+TEST(Partition, DefaultBackendsKeepAResidualThatIsAlsoTheConvolutionsInput) {
+    // conv2 reads r1 as its input and as its residual: the memory planner must not compute it in r1's buffer (the
+    // oneDNN kernel takes the residual's buffer only when nothing else reads it), with and without a memory plan.
+    const onnx::ModelProto m = cnn();
+    for (bool planned : {true, false}) {
+        SessionOptions o;
+        o.threads = 1;
+        o.memory_planning = planned;
+        auto s = Session::from_model(load_ir(m), o);
+        ASSERT_TRUE(s.is_ok()) << s.status().message();
+        for (uint32_t seed : {1u, 2u}) {
+            const auto feeds = random_feeds(m, seed);
+            auto got = (*s)->run(feeds);
+            ASSERT_TRUE(got.is_ok()) << got.status().message();
+            const auto want = run_ir(load_ir(m), feeds);
+            expect_close((*got)[0], want[0], 1e-4, 1e-5, planned ? "cnn, planned" : "cnn, heap");
+        }
+    }
+}
+
 int nhwc_nodes(const Session& s) {
     int k = 0;
     for (const NodePlacement& p : s.placements()) k += p.op_type.find(".Nhwc") != std::string::npos;
