@@ -47,8 +47,6 @@ nlohmann::json value_json(const ir::Value& v) {
     return j;
 }
 
-std::string mib(size_t bytes) { return fmt::format("{:.2f} MiB", static_cast<double>(bytes) / (1 << 20)); }
-
 /// The memory plan the session makes for the given (or declared, symbolic dims = 1) input shapes.
 int memory_command(const InspectArgs& a, const Session& s) {
     const ir::Graph& g = *s.model().graph;

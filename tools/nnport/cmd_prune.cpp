@@ -2,10 +2,10 @@
 // channel pruning with a size and output-agreement report.
 #include <iomanip>
 #include <iostream>
-#include <sstream>
 
 #include "commands.hpp"
 #include "image_options.hpp"
+#include "model_io.hpp"
 #include "nnport/compress.hpp"
 #include "plugin_option.hpp"
 
@@ -29,12 +29,6 @@ struct PruneArgs {
     int threads = 0;
     ImageOptions images;
 };
-
-std::string mib(int64_t bytes) {
-    std::ostringstream s;
-    s << std::fixed << std::setprecision(2) << static_cast<double>(bytes) / (1024.0 * 1024.0) << " MiB";
-    return s.str();
-}
 
 void print_report(const PruneArgs& a, const PruneReport& r, int64_t in_bytes, int64_t out_bytes) {
     std::cout << std::fixed;

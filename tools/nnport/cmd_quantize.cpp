@@ -2,10 +2,10 @@
 // float16 conversion or int8 quantization to a standard QDQ ONNX model, with a size and accuracy report.
 #include <iomanip>
 #include <iostream>
-#include <sstream>
 
 #include "commands.hpp"
 #include "image_options.hpp"
+#include "model_io.hpp"
 #include "nnport/compress.hpp"
 #include "plugin_option.hpp"
 
@@ -33,12 +33,6 @@ struct QuantizeArgs {
     std::string external_data;
     ImageOptions images;
 };
-
-std::string mib(int64_t bytes) {
-    std::ostringstream s;
-    s << std::fixed << std::setprecision(2) << static_cast<double>(bytes) / (1024.0 * 1024.0) << " MiB";
-    return s.str();
-}
 
 void print_report(const QuantizeArgs& a, const QuantizeReport& r, int64_t in_bytes, int64_t out_bytes) {
     std::cout << "mode " << a.mode << ": " << r.quantized_nodes.size() << " node(s) "

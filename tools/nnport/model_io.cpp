@@ -1,6 +1,8 @@
 // Model inputs and outputs for the CLI.
 #include "model_io.hpp"
 
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <cctype>
 #include <filesystem>
@@ -171,6 +173,8 @@ std::vector<std::pair<std::string, RtValue>> feed_pairs(const std::vector<Feed>&
     for (const Feed& f : feeds) pairs.emplace_back(f.name, f.value);
     return pairs;
 }
+
+std::string mib(int64_t bytes) { return fmt::format("{:.2f} MiB", static_cast<double>(bytes) / (1 << 20)); }
 
 std::string output_file_stem(const std::string& name) {
     std::string s;

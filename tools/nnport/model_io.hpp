@@ -40,6 +40,9 @@ std::vector<std::pair<std::string, RtValue>> feed_pairs(const std::vector<Feed>&
 /// File-name-safe form of an output name (`run -o` writes DIR/<this>.npy).
 std::string output_file_stem(const std::string& name);
 
+/// Bytes as mebibytes with two decimals ("1.50 MiB"), for reports.
+std::string mib(int64_t bytes);
+
 /// A reference output read from a folder.
 struct ReferenceOutput {
     std::string file;  ///< path it was read from
