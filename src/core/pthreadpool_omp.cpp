@@ -60,11 +60,12 @@ struct DenormalScope {
 };
 
 constexpr int kMaxDims = 6;
+using Idx = std::array<size_t, kMaxDims>;
 
 /// An N-dimensional range cut into tiles; item t (last dimension fastest) starts at start[d] with size[d].
 struct TiledRange {
     int dims = 0;
-    std::array<size_t, kMaxDims> range{}, tile{}, count{};
+    Idx range{}, tile{}, count{};
     size_t items = 1;
 
     TiledRange(std::initializer_list<size_t> ranges, std::initializer_list<size_t> tiles) {
@@ -78,7 +79,7 @@ struct TiledRange {
             items *= count[d];
         }
     }
-    void item(size_t t, std::array<size_t, kMaxDims>& start, std::array<size_t, kMaxDims>& size) const {
+    void item(size_t t, Idx& start, Idx& size) const {
         for (int d = dims - 1; d >= 0; --d) {
             const size_t q = t / count[d], idx = t - q * count[d];
             t = q;
@@ -92,11 +93,11 @@ struct TiledRange {
 template <class Fn>
 void run(pthreadpool_t pool, const TiledRange& r, uint32_t flags, const Fn& fn) {
     if (r.items == 0) return;
-    std::array<size_t, kMaxDims> start{}, size{};
     const size_t threads = pool ? std::min(pool->threads, r.items) : 1;
     if (threads <= 1 || t_in_item || omp_in_parallel()) {
         DenormalScope dz(flags);
         ItemScope scope;
+        Idx start{}, size{};
         for (size_t t = 0; t < r.items; ++t) {
             r.item(t, start, size);
             fn(start, size);
@@ -113,7 +114,7 @@ void run(pthreadpool_t pool, const TiledRange& r, uint32_t flags, const Fn& fn) 
     {
         DenormalScope dz(flags);
         ItemScope scope;
-        std::array<size_t, kMaxDims> s{}, z{};
+        Idx s{}, z{};
         for (;;) {
             const size_t b = next.fetch_add(grain, std::memory_order_relaxed);
             if (b >= r.items) break;
@@ -125,8 +126,6 @@ void run(pthreadpool_t pool, const TiledRange& r, uint32_t flags, const Fn& fn) 
         }
     }
 }
-
-using Idx = std::array<size_t, kMaxDims>;
 
 }  // namespace
 

@@ -29,16 +29,7 @@ static std::pair<int64_t, int64_t> chunk(int64_t n, int parts, int index) {
     return {begin, begin + base + (index < rem ? 1 : 0)};
 }
 
-// Set while a thread runs a chunk of a parallel_for: a nested call (a kernel whose chunk calls a helper that
-// parallelises again) runs inline instead of waiting for workers that are busy with the outer call.
-static thread_local bool t_in_parallel_chunk = false;
-
 namespace {
-struct ChunkScope {
-    ChunkScope() { t_in_parallel_chunk = true; }
-    ~ChunkScope() { t_in_parallel_chunk = false; }
-};
-
 struct Job {
     const std::function<void(int64_t, int64_t)>* fn;
     int64_t n;
@@ -48,19 +39,18 @@ struct Job {
 void run_part(void* ctx, size_t index) {
     const Job& job = *static_cast<const Job*>(ctx);
     auto [b, e] = chunk(job.n, job.parts, static_cast<int>(index));
-    if (b < e) {
-        ChunkScope scope;
-        (*job.fn)(b, e);
-    }
+    if (b < e) (*job.fn)(b, e);
 }
 }  // namespace
 
 void ThreadPool::parallel_for(int64_t n, const std::function<void(int64_t, int64_t)>& fn) {
     if (n <= 0) return;
-    if (!pool_ || n == 1 || t_in_parallel_chunk) {
+    if (!pool_ || n == 1) {
         fn(0, n);
         return;
     }
+    // A nested call (a chunk's helper that parallelises again) runs its parts inline on the calling thread: the pool
+    // (core/pthreadpool_omp.cpp) runs any call made from inside one of its items that way.
     Job job{&fn, n, static_cast<int>(std::min<int64_t>(n, threads_))};
     pthreadpool_parallelize_1d(static_cast<pthreadpool_t>(pool_), run_part, &job, static_cast<size_t>(job.parts), 0);
 }
