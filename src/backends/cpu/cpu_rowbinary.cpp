@@ -18,10 +18,11 @@ constexpr double kElemsPerPart = 1 << 14;
 /// The narrowest vector taken: below that the library's kernels lose little.
 constexpr int64_t kMinChannels = 8;
 
-/// Whether `vec` broadcasts along the last axis of `big` (same last dim, all its other dims 1, rank not larger).
-bool vector_along_last(const std::vector<int64_t>& big, const std::vector<int64_t>& vec) {
-    if (big.empty() || vec.empty() || vec.size() > big.size()) return false;
-    if (vec.back() != big.back()) return false;
+/// Whether `vec` broadcasts along the last axis of a tensor of rank `rank` whose last dim is `last` (same last dim,
+/// all its other dims 1, rank not larger).
+bool vector_along_last(size_t rank, int64_t last, const Shape& vec) {
+    if (rank == 0 || vec.empty() || vec.size() > rank) return false;
+    if (vec.back() != last) return false;
     for (size_t i = 0; i + 1 < vec.size(); ++i) {
         if (vec[i] != 1) return false;
     }
@@ -43,7 +44,7 @@ public:
         const bool a_big = a.numel() > b.numel() || (a.numel() == b.numel() && a.rank() >= b.rank());
         const Tensor& x = a_big ? a : b;
         const Tensor& v = a_big ? b : a;
-        if (!vector_along_last(x.shape(), v.shape())) {
+        if (x.rank() == 0 || !vector_along_last(x.shape().size(), x.shape().back(), v.shape())) {
             return ctx.input_error(
                 "the smaller input must be a vector along the larger one's last axis (all its other "
                 "dims 1)");
@@ -71,17 +72,6 @@ private:
     int op_;
 };
 
-/// Static dims of `v`, or empty when a dim is not static (or the rank is unknown).
-std::vector<int64_t> static_dims(const ir::Value* v) {
-    std::vector<int64_t> dims;
-    if (!v || !v->type.has_shape) return {};
-    for (const ir::Dim& d : v->type.dims) {
-        if (!d.is_static()) return {};
-        dims.push_back(d.value);
-    }
-    return dims;
-}
-
 }  // namespace
 
 bool is_row_binary(const ir::Node& node) { return is_op(node, "", "Mul") || is_op(node, "", "Add"); }
@@ -92,20 +82,20 @@ Support row_binary_supports(const ir::Node& node, const ConstantFn&) {
     }
     // The vector's shape must be fully static; of the larger input only the rank and last dim matter.
     for (int vi = 0; vi < 2; ++vi) {
-        const std::vector<int64_t> vec = static_dims(node.input(vi));
+        const ir::ValueType& vt = node.input(vi)->type;
         const ir::Value* big = node.input(1 - vi);
         const int64_t rank = rank_of(big);
-        if (vec.empty() || rank < 2 || static_cast<int64_t>(vec.size()) > rank) continue;
+        if (!vt.is_static() || rank < 2) continue;
         const ir::Dim& last = big->type.dims.back();
         if (!last.is_static() || last.value < kMinChannels) continue;
-        std::vector<int64_t> pattern(static_cast<size_t>(rank), 2);  // 2: any dim of the larger input but the last
-        pattern.back() = last.value;
         bool big_is_larger = false;
         for (size_t i = 0; i + 1 < static_cast<size_t>(rank); ++i) {
             const ir::Dim& d = big->type.dims[i];
             if (!d.is_static() || d.value > 1) big_is_larger = true;
         }
-        if (big_is_larger && vector_along_last(pattern, vec)) return Support::yes();
+        if (big_is_larger && vector_along_last(static_cast<size_t>(rank), last.value, vt.static_shape())) {
+            return Support::yes();
+        }
     }
     return Support::no("not a tensor times a vector along its last axis (with at least 8 elements)");
 }
