@@ -9,6 +9,13 @@
 
 namespace nnport::nn {
 
+/// True if Gemm's C (rank <= 2, broadcast to [M, N]) is the same for every row: a scalar, [N], [1, N] or [1, 1].
+inline bool gemm_c_is_row(const Shape& c, int64_t n) {
+    if (c.size() > 2) return false;
+    if (c.size() == 2 && c[0] != 1) return false;
+    return c.empty() || c.back() == n || c.back() == 1;
+}
+
 /// Window geometry over the spatial dims. Sizes of -1 are unknown (load-time inference on symbolic shapes).
 struct Geometry {
     std::vector<int64_t> in, kernel, strides, dilations, pads_begin, pads_end, out;

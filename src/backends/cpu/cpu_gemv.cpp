@@ -12,6 +12,7 @@
 #include "backends/cpu/cpu_ops.hpp"
 #include "ops/fused_util.hpp"
 #include "ops/kernel_util.hpp"
+#include "ops/nn_util.hpp"
 
 namespace nnport::cpu {
 
@@ -124,9 +125,7 @@ Support gemv_supports(const ir::Node& node, const ConstantFn& constant) {
     if (const ir::Value* cv = node.input(2)) {
         const Tensor* c = const_f32(constant, cv);
         if (!c) return Support::no("C is not a constant float32 tensor");
-        const bool row = c->rank() <= 2 && (c->rank() < 2 || c->dim(0) == 1) &&
-                         (c->numel() == 1 || (c->rank() >= 1 && c->shape().back() == n));
-        if (!row) return Support::no("C is not a scalar or a row of N");
+        if (!nn::gemm_c_is_row(c->shape(), n)) return Support::no("C is not a scalar or a row of N");
     }
     return Support::yes();
 }

@@ -22,13 +22,6 @@ namespace {
 bool is_gemm(const ir::Node& n) { return is_op(n, "", "Gemm") || is_op(n, "com.nnport", "FusedGemm"); }
 bool is_fused(const ir::Node& n) { return n.domain() == "com.nnport"; }
 
-/// True if Gemm's C (rank <= 2, broadcast to [M, N]) is the same for every row: a scalar, [N], [1, N] or [1, 1].
-bool c_is_row(const Shape& c, int64_t n) {
-    if (c.size() > 2) return false;
-    if (c.size() == 2 && c[0] != 1) return false;
-    return c.empty() || c.back() == n || c.back() == 1;
-}
-
 struct MatMulEntry {
     dnnl::matmul::primitive_desc pd;
     dnnl::matmul prim;
@@ -87,7 +80,7 @@ public:
         if (gemm_) {
             const Tensor* c = bias ? ctx.constant(bias) : nullptr;
             if (bias && beta_ != 0.0f) {
-                if (c && c_is_row(c->shape(), n_)) {
+                if (c && nn::gemm_c_is_row(c->shape(), n_)) {
                     bias_ = std::move(Tensor::create(DType::kFloat32, {1, n_})).value();
                     for (int64_t j = 0; j < n_; ++j) {
                         bias_.data<float>()[j] = beta_ * c->data<float>()[c->numel() == 1 ? 0 : j];
