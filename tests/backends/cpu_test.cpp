@@ -564,6 +564,19 @@ TEST(CpuRowBinary, Declines) {
     expect_backend_declines(r, "cpu", "only two float32 inputs");
 }
 
+TEST(CpuRowBinary, BadInputIsAnErrorNamingTheNode) {
+    const OpRun r = row_binary("Mul", {1, 4, 4, 16}, {1, 1, 1, 16}, 3);
+    const Direct d = Direct::make(r, 1);
+    ASSERT_TRUE(d.kernel);
+    auto out = d.run({random_f32({1, 4, 4, 16}, 1), random_f32({1, 1, 1, 8}, 2)});  // 8 channels, not 16
+    ASSERT_FALSE(out.is_ok());
+    EXPECT_NE(out.status().message().find("vector along"), std::string::npos) << out.status().message();
+    EXPECT_NE(out.status().message().find("'node'"), std::string::npos) << out.status().message();
+    out = d.run({random_f32({1, 4, 4, 16}, 1), as_dtype(random_f32({1, 1, 1, 16}, 2), DType::kFloat64)});
+    ASSERT_FALSE(out.is_ok());
+    EXPECT_NE(out.status().message().find("float32"), std::string::npos) << out.status().message();
+}
+
 TEST(CpuRowBinary, KernelsAgainstPlainLoops) {
     for_each_isa([] {
         const cpu::Kernels& k = cpu::kernels();
@@ -636,6 +649,19 @@ TEST(CpuGemv, ThreadedPanelsMatchTheReference) {
             d.expect_matches_ref({random_f32({m, 1024}, 6), r.inputs[1], r.inputs[2]}, 1e-5, 1e-5);
         }
     });
+}
+
+TEST(CpuGemv, BadInputIsAnErrorNamingTheNode) {
+    const OpRun r = gemv_op(1, 256, 128, true, 1.0f, 1.0f, Shape{128}, 3);
+    const Direct d = Direct::make(r, 1);
+    ASSERT_TRUE(d.kernel);
+    for (const Shape& a : {Shape{1, 200}, Shape{5, 256}, Shape{256}}) {  // wrong K, too many rows, not 2-D
+        auto out = d.run({random_f32(a, 1), r.inputs[1], r.inputs[2]});
+        ASSERT_FALSE(out.is_ok()) << shape_to_string(a);
+        EXPECT_NE(out.status().message().find("A must be a float32 [M, 256]"), std::string::npos)
+            << out.status().message();
+        EXPECT_NE(out.status().message().find("'node'"), std::string::npos) << out.status().message();
+    }
 }
 
 TEST(CpuGemv, KernelAgainstPlainLoops) {
