@@ -1,9 +1,11 @@
 // nnport's fused ops (domain com.nnport), written by the optimizer's fuse_activation pass: FusedConv (Conv + bias +
 // residual Z + activation), FusedGemm (Gemm + activation) and FusedMatMul (MatMul + bias + activation). They run the
 // Conv / Gemm / MatMul kernels and apply bias, residual and activation in the GEMM epilogue, block by block while the
-// output is in cache, so a fused node never costs more than the ops it replaces.
+// output is in cache, so a fused node never costs more than the ops it replaces. ScaleShift (X * scale + shift +
+// activation, from the fuse_scale_shift pass) makes one pass over X where Mul, Add and the activation made three.
 #include <limits>
 
+#include "ops/elementwise_util.hpp"
 #include "ops/fused_util.hpp"
 #include "ops/gemm_kernel.hpp"
 #include "ops/nn_util.hpp"
@@ -258,6 +260,42 @@ Status fused_matmul_kernel(KernelContext& ctx) {
     return Status::ok();
 }
 
+// ---- ScaleShift ---------------------------------------------------------------------------------------------------
+
+Status scale_shift_infer(InferContext& ctx) {
+    NNPORT_RETURN_IF_ERROR(fused::parse_activation(ctx).status());
+    return infer_same_as_input0(ctx);
+}
+
+Status scale_shift_kernel(KernelContext& ctx) {
+    NNPORT_ASSIGN_OR_RETURN(fused::Activation act, fused::parse_activation(ctx));
+    NNPORT_RETURN_IF_ERROR(ctx.require_tensor(1));
+    NNPORT_RETURN_IF_ERROR(ctx.require_tensor(2));
+    const Tensor& x = ctx.input(0);
+    const Tensor& sc = ctx.input(1);
+    const Tensor& sh = ctx.input(2);
+    if (x.dtype() != DType::kFloat32) return ctx.input_error("X must be float32");
+    NNPORT_RETURN_IF_ERROR(check_dtype(ctx, sc, x.dtype(), "scale"));
+    NNPORT_RETURN_IF_ERROR(check_dtype(ctx, sh, x.dtype(), "shift"));
+    auto plan = make_broadcast_plan({&x.shape(), &sc.shape(), &sh.shape()});
+    if (!plan.is_ok() || plan->out_shape != x.shape()) {
+        return ctx.input_error("scale " + shape_to_string(sc.shape()) + " and shift " + shape_to_string(sh.shape()) +
+                               " must broadcast to X's shape " + shape_to_string(x.shape()));
+    }
+    NNPORT_ASSIGN_OR_RETURN(Tensor * y, ctx.output(0, DType::kFloat32, x.shape()));
+    const float* px = x.data<float>();
+    const float* ps = sc.data<float>();
+    const float* pb = sh.data<float>();
+    float* py = y->data<float>();
+    for_each_row<3>(ctx, *plan, 2, [&](int64_t o, const int64_t* off, const int64_t* step, int64_t n) {
+        for (int64_t i = 0; i < n; ++i) {
+            py[o + i] = std::fma(px[off[0] + i * step[0]], ps[off[1] + i * step[1]], pb[off[2] + i * step[2]]);
+        }
+        fused::apply_activation(act, py + o, n);
+    });
+    return Status::ok();
+}
+
 OpDef fused_def(const char* name, int min_in, int max_in, std::vector<AttrSpec> attrs, InferFn infer, KernelFn kernel,
                 const char* doc) {
     OpDef o;
@@ -301,6 +339,19 @@ const OpDef& op_def_FusedMatMul() {
     static const OpDef d = fused_def("FusedMatMul", 2, 3, {}, fused_matmul_infer, fused_matmul_kernel,
                                      "nnport fused op: activation(MatMul(A, B) + bias), bias 1-D over the last "
                                      "dimension (optional); activations as FusedConv.");
+    return d;
+}
+
+const OpDef& op_def_ScaleShift() {
+    static const OpDef d = [] {
+        OpDef o = fused_def("ScaleShift", 3, 3, {}, scale_shift_infer, scale_shift_kernel,
+                            "nnport fused op: activation(X * scale + shift), one rounding (a fused multiply-add); "
+                            "scale and shift broadcast to X's shape (a per-channel affine such as an inference "
+                            "BatchNormalization in a channels-last region); activations as FusedConv. Written by the "
+                            "fuse_scale_shift pass.");
+        o.input0_types = {DType::kFloat32};
+        return o;
+    }();
     return d;
 }
 

@@ -18,7 +18,8 @@ constexpr size_t kOpCount = 0
 #include "ops/op_list.inc"
 #undef NNPORT_OP
     ;
-static_assert(kOpCount == 209, "op list changed: update kOpCount's expected value and docs/OPS.md (scripts/gen_docs.sh)");
+static_assert(kOpCount == 210,
+              "op list changed: update kOpCount's expected value and docs/OPS.md (scripts/gen_docs.sh)");
 
 const std::vector<const OpDef*>& all_ops() {
     static const std::vector<const OpDef*> ops = {

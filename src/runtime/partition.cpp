@@ -245,7 +245,9 @@ Result<int> apply_layouts(ir::Model& model, const std::vector<const Backend*>& b
         if (!changed) break;
     }
     NNPORT_RETURN_IF_ERROR(hoist_transposes_above_quantize(g, pctx).status());
-    for (const char* pass : {"cse", "dead_code"}) {
+    // The BatchNormalizations that folded into no convolution are Mul -> Add by channel vectors now, along the last
+    // axis where the region is channels-last: one ScaleShift pass instead of two (three with the ReLU after them).
+    for (const char* pass : {"fuse_scale_shift", "cse", "dead_code"}) {
         passes::PassContext ctx;
         NNPORT_RETURN_IF_ERROR(passes::run_pass(model, pass, ctx).status());
     }

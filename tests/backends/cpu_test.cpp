@@ -577,23 +577,101 @@ TEST(CpuRowBinary, BadInputIsAnErrorNamingTheNode) {
     EXPECT_NE(out.status().message().find("float32"), std::string::npos) << out.status().message();
 }
 
-TEST(CpuRowBinary, KernelsAgainstPlainLoops) {
-    for_each_isa([] {
+TEST(CpuRowAffine, KernelsAgainstPlainLoops) {
+    // Every combination of scale, shift and clamp, with NaN, -0 and the clamp bounds among the inputs.
+    constexpr float kInf = std::numeric_limits<float>::infinity();
+    const float nan = std::numeric_limits<float>::quiet_NaN();
+    for_each_isa([&] {
         const cpu::Kernels& k = cpu::kernels();
         for (int64_t c : {1, 7, 8, 16, 31, 64}) {
-            const Tensor x = random_f32({3, c}, 1), v = random_f32({c}, 2);
-            std::vector<float> y(static_cast<size_t>(3 * c + 1), 5.0f);
-            for (int op : {cpu::kRowMul, cpu::kRowAdd}) {
-                k.row_binary(x.data<float>(), v.data<float>(), y.data(), 3, c, op);
+            Tensor x = random_f32({3, c}, 1);
+            const Tensor s = random_f32({c}, 2), b = random_f32({c}, 3);
+            x.data<float>()[0] = nan;
+            if (c > 1) x.data<float>()[1] = -0.0f;
+            for (int mask = 0; mask < 8; ++mask) {
+                const float* ps = mask & 4 ? s.data<float>() : nullptr;
+                const float* pb = mask & 2 ? b.data<float>() : nullptr;
+                const float lo = mask & 1 ? 0.0f : -kInf, hi = mask & 1 ? 0.5f : kInf;
+                std::vector<float> y(static_cast<size_t>(3 * c + 1), 5.0f);
+                k.row_affine(x.data<float>(), ps, pb, y.data(), 3, c, lo, hi);
                 for (int64_t i = 0; i < 3 * c; ++i) {
-                    const float a = x.data<float>()[i], b = v.data<float>()[i % c];
-                    ASSERT_EQ(y[static_cast<size_t>(i)], op == cpu::kRowMul ? a * b : a + b)
-                        << "c " << c << " at " << i;
+                    const float xi = x.data<float>()[i], si = s.data<float>()[i % c], bi = b.data<float>()[i % c];
+                    float want = ps && pb ? std::fma(xi, si, bi) : ps ? xi * si : pb ? xi + bi : xi;
+                    want = want < lo ? lo : (want > hi ? hi : want);
+                    const float got = y[static_cast<size_t>(i)];
+                    if (std::isnan(want)) {
+                        ASSERT_TRUE(std::isnan(got)) << "c " << c << " mask " << mask << " at " << i;
+                    } else {
+                        ASSERT_EQ(got, want) << "c " << c << " mask " << mask << " at " << i;
+                        ASSERT_EQ(std::signbit(got), std::signbit(want))
+                            << "c " << c << " mask " << mask << " at " << i;
+                    }
                 }
                 ASSERT_EQ(y.back(), 5.0f) << "wrote past the end, c " << c;
             }
         }
     });
+}
+
+// ---- com.nnport ScaleShift --------------------------------------------------------------------------------------
+
+OpRun scale_shift(const Shape& x, const Shape& sb, uint32_t seed, const std::string& activation = "Identity",
+                  std::vector<float> params = {}) {
+    OpRun r;
+    r.op_type = "ScaleShift";
+    r.domain = "com.nnport";
+    r.inputs = {random_f32(x, seed), random_f32(sb, seed + 1), random_f32(sb, seed + 2)};
+    r.as_initializer = {false, true, true};
+    r.attrs["activation"] = Attribute::make_string(activation);
+    if (!params.empty()) r.attrs["activation_params"] = Attribute::make_floats(std::move(params));
+    return r;
+}
+
+TEST(CpuScaleShift, MatchesTheReferenceExactlyAtEveryIsa) {
+    for_each_isa([] {
+        uint32_t seed = 1;
+        for (int64_t c : {1, 8, 15, 16, 17, 96}) {
+            SCOPED_TRACE("c " + std::to_string(c));
+            expect_backend_matches_ref(scale_shift({1, 5, 7, c}, {1, 1, 1, c}, seed += 3), "cpu", 0.0, 0.0);
+            expect_backend_matches_ref(scale_shift({1, 5, 7, c}, {c}, seed += 3, "Relu"), "cpu", 0.0, 0.0);
+            expect_backend_matches_ref(scale_shift({3, c}, {1, c}, seed += 3, "Clip", {-0.25f, 0.5f}), "cpu", 0.0, 0.0);
+            // Computed (not constant) scale and shift.
+            OpRun r = scale_shift({2, 3, c}, {c}, seed += 3, "Relu");
+            r.as_initializer = {false, false, false};
+            expect_backend_matches_ref(r, "cpu", 0.0, 0.0);
+        }
+    });
+}
+
+TEST(CpuScaleShift, ThreadedRowsMatchTheReference) {
+    for_each_isa([] {
+        const Direct d = Direct::make(scale_shift({1, 56, 56, 24}, {1, 1, 1, 24}, 7, "Relu"), 2);
+        d.expect_matches_ref(
+            {random_f32({1, 56, 56, 24}, 8), random_f32({1, 1, 1, 24}, 9), random_f32({1, 1, 1, 24}, 10)}, 0.0, 0.0);
+    });
+}
+
+TEST(CpuScaleShift, Declines) {
+    const std::string reason = "scale and shift are not vectors along X's last axis";
+    expect_backend_declines(scale_shift({1, 16, 4, 4}, {1, 16, 1, 1}, 1), "cpu", reason);  // channel axis 1
+    expect_backend_declines(scale_shift({4, 16}, {4, 16}, 2), "cpu", reason);              // not a vector
+    expect_backend_declines(scale_shift({4, 16}, {1, 1, 16}, 3), "cpu", reason);           // raises the rank
+    expect_backend_declines(scale_shift({4, 16}, {16}, 4, "Sigmoid"), "cpu", "only the Identity, Relu and Clip");
+}
+
+TEST(CpuScaleShift, BadInputIsAnErrorNamingTheNode) {
+    OpRun r = scale_shift({1, 4, 4, 16}, {16}, 3);
+    r.as_initializer = {false, false, false};
+    const Direct d = Direct::make(r, 1);
+    ASSERT_TRUE(d.kernel);
+    auto out = d.run({random_f32({1, 4, 4, 16}, 1), random_f32({8}, 2), random_f32({16}, 3)});  // 8, not 16
+    ASSERT_FALSE(out.is_ok());
+    EXPECT_NE(out.status().message().find("scale and shift must be a vector along"), std::string::npos)
+        << out.status().message();
+    EXPECT_NE(out.status().message().find("'node'"), std::string::npos) << out.status().message();
+    out = d.run({random_f32({1, 4, 4, 16}, 1), random_f32({16}, 2), as_dtype(random_f32({16}, 3), DType::kFloat64)});
+    ASSERT_FALSE(out.is_ok());
+    EXPECT_NE(out.status().message().find("float32"), std::string::npos) << out.status().message();
 }
 
 // ---- fully connected layers at batch 1 (fp32) -------------------------------------------------------------------

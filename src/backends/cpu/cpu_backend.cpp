@@ -16,7 +16,8 @@ public:
 
     std::string description() const override {
         return std::string("nnport CPU kernels (") + cpu::isa_name(cpu::isa()) +
-               "): float32 ScaledDotProductAttention, Transpose, LSTM, Mul/Add by a last-axis vector, Gemm at "
+               "): float32 ScaledDotProductAttention, Transpose, LSTM, Mul/Add and ScaleShift by last-axis vectors, "
+               "Gemm at "
                "batch 1; int8 depthwise convolution, QGemm at batch 1";
     }
 
@@ -24,7 +25,7 @@ public:
         if (cpu::is_attention(node)) return cpu::attention_supports(node, constant);
         if (cpu::is_transpose(node)) return cpu::transpose_supports(node, constant);
         if (cpu::is_lstm(node)) return cpu::lstm_supports(node, constant);
-        if (cpu::is_row_binary(node)) return cpu::row_binary_supports(node, constant);
+        if (cpu::is_row_affine(node)) return cpu::row_affine_supports(node, constant);
         if (cpu::is_gemv(node)) return cpu::gemv_supports(node, constant);
         if (cpu::is_qdwconv(node)) return cpu::qdwconv_supports(node, constant);
         if (cpu::is_qgemv(node)) return cpu::qgemv_supports(node, constant);
@@ -35,7 +36,7 @@ public:
         if (cpu::is_attention(node)) return cpu::attention_prepare(node, ctx);
         if (cpu::is_transpose(node)) return cpu::transpose_prepare(node, ctx);
         if (cpu::is_lstm(node)) return cpu::lstm_prepare(node, ctx);
-        if (cpu::is_row_binary(node)) return cpu::row_binary_prepare(node, ctx);
+        if (cpu::is_row_affine(node)) return cpu::row_affine_prepare(node, ctx);
         if (cpu::is_gemv(node)) return cpu::gemv_prepare(node, ctx);
         if (cpu::is_qdwconv(node)) return cpu::qdwconv_prepare(node, ctx);
         if (cpu::is_qgemv(node)) return cpu::qgemv_prepare(node, ctx);

@@ -6,6 +6,7 @@
 #include <atomic>
 #include <cmath>
 #include <cstring>
+#include <limits>
 
 namespace nnport::cpu {
 
@@ -114,14 +115,20 @@ void transpose_portable(const float* in, int64_t ldi, float* out, int64_t ldo, i
 
 }  // namespace
 
-void row_binary_portable(const float* x, const float* v, float* y, int64_t rows, int64_t c, int op) {
+void row_affine_portable(const float* x, const float* s, const float* b, float* y, int64_t rows, int64_t c, float lo,
+                         float hi) {
+    const bool clamp = lo > -std::numeric_limits<float>::infinity() || hi < std::numeric_limits<float>::infinity();
     for (int64_t r = 0; r < rows; ++r) {
         const float* xr = x + r * c;
         float* yr = y + r * c;
-        if (op == kRowMul) {
-            for (int64_t j = 0; j < c; ++j) yr[j] = xr[j] * v[j];
-        } else {
-            for (int64_t j = 0; j < c; ++j) yr[j] = xr[j] + v[j];
+        for (int64_t j = 0; j < c; ++j) {
+            float v = s && b ? std::fma(xr[j], s[j], b[j]) : (s ? xr[j] * s[j] : (b ? xr[j] + b[j] : xr[j]));
+            // max(lo, v) then min(hi, v) as the vector builds: NaN passes through.
+            if (clamp) {
+                v = v < lo ? lo : v;
+                v = v > hi ? hi : v;
+            }
+            yr[j] = v;
         }
     }
 }
@@ -231,7 +238,7 @@ const char* isa_name(Isa i) {
 
 const Kernels& kernels_portable() {
     static const Kernels k{Isa::kPortable,   gemm_portable,  softmax_portable,    transpose_portable, lstm_cell_exact,
-                           qdw_row_portable, qgemv_portable, row_binary_portable, gemv_portable};
+                           qdw_row_portable, qgemv_portable, row_affine_portable, gemv_portable};
     return k;
 }
 

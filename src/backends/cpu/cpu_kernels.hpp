@@ -44,9 +44,12 @@ struct Kernels {
     /// The caller guarantees |acc + bias| < 2^31.
     void (*qgemv)(const uint8_t* a, const int8_t* w, const int32_t* bias, const float* scale, int64_t kp, int64_t n0,
                   int64_t n1, float lo, float hi, float* y);
-    /// y[r * c + j] = x[r * c + j] * v[j] (RowOp::kMul) or x[r * c + j] + v[j] (kAdd) for r < rows, j < c: one
-    /// rounding per element, so every build gives the reference's result. y may be x.
-    void (*row_binary)(const float* x, const float* v, float* y, int64_t rows, int64_t c, int op);
+    /// y[r * c + j] = clamp(x[r * c + j] * s[j] + b[j], lo, hi) for r < rows, j < c, with s null meaning 1 and b
+    /// null meaning 0: one rounding per element (a fused multiply-add when both are given), so every build gives
+    /// the same result, and the reference's for Mul or Add alone. The clamp is max(lo, .) then min(hi, .) and keeps
+    /// NaN (as Relu and Clip do); lo = -inf, hi = +inf leave values as they are. y may be x.
+    void (*row_affine)(const float* x, const float* s, const float* b, float* y, int64_t rows, int64_t c, float lo,
+                       float hi);
     /// A matrix-vector product for m <= 4 rows of A (row stride lda), output columns [64 g0, min(64 g1, n)):
     /// y[i * ldy + j] = bias[j] (0 without bias) + sum over p < k of a[i * lda + p] * w[((j / 64) * k + p) * 64 +
     /// j % 64] (B packed in 64-column panels, zero past n). Sums run over p in order, one rounding per step.
@@ -55,8 +58,6 @@ struct Kernels {
 };
 /// Columns of the panels of Kernels::gemv.
 constexpr int64_t kGemvPanel = 64;
-/// The operations of Kernels::row_binary.
-enum RowOp : int { kRowMul = 0, kRowAdd = 1 };
 
 /// One output row of an int8 depthwise convolution (kernel kh x kw, channels-last). Padded input column p (p <
 /// cols) is input column p - pad of rows[i] (i < kh), and x_zero_point outside [0, w); rows of the vertical padding
@@ -79,8 +80,9 @@ struct QDwRow {
     void* out = nullptr;               ///< ow * ch int8 or uint8 values (the clamp keeps them in the type's range)
 };
 
-/// The portable row_binary and gemv.
-void row_binary_portable(const float* x, const float* v, float* y, int64_t rows, int64_t c, int op);
+/// The portable row_affine and gemv.
+void row_affine_portable(const float* x, const float* s, const float* b, float* y, int64_t rows, int64_t c, float lo,
+                         float hi);
 void gemv_portable(const float* a, int64_t lda, int64_t m, const float* w, int64_t k, int64_t g0, int64_t g1,
                    const float* bias, int64_t n, float* y, int64_t ldy);
 /// The portable qdw_row and qgemv (the AVX-512 builds' results are identical).

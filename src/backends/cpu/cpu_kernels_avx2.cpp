@@ -11,6 +11,7 @@
 
 #include <cmath>
 #include <cstdint>
+#include <limits>
 
 namespace nnport::cpu {
 
@@ -252,15 +253,25 @@ void lstm_cell(const float* g, float* c, float* h_out, int64_t h) {
     }
 }
 
-template <bool kMul>
-void row_binary_op(const float* x, const float* v, float* y, int64_t rows, int64_t c) {
+template <bool kS, bool kB, bool kClamp>
+void row_affine_op(const float* x, const float* s, const float* b, float* y, int64_t rows, int64_t c, float lo,
+                   float hi) {
+    const __m256 vlo = _mm256_set1_ps(lo), vhi = _mm256_set1_ps(hi);
     for (int64_t r = 0; r < rows; ++r) {
         const float* xr = x + r * c;
         float* yr = y + r * c;
         for (int64_t j = 0; j < c; j += 8) {
             const __m256i t = lanes(c - j);
-            const __m256 a = _mm256_maskload_ps(xr + j, t), b = _mm256_maskload_ps(v + j, t);
-            _mm256_maskstore_ps(yr + j, t, kMul ? _mm256_mul_ps(a, b) : _mm256_add_ps(a, b));
+            __m256 v = _mm256_maskload_ps(xr + j, t);
+            if constexpr (kS && kB) {
+                v = _mm256_fmadd_ps(v, _mm256_maskload_ps(s + j, t), _mm256_maskload_ps(b + j, t));
+            } else if constexpr (kS) {
+                v = _mm256_mul_ps(v, _mm256_maskload_ps(s + j, t));
+            } else if constexpr (kB) {
+                v = _mm256_add_ps(v, _mm256_maskload_ps(b + j, t));
+            }
+            if constexpr (kClamp) v = _mm256_min_ps(vhi, _mm256_max_ps(vlo, v));  // NaN (second operand) passes
+            _mm256_maskstore_ps(yr + j, t, v);
         }
     }
 }
@@ -291,11 +302,15 @@ void gemv(const float* a, int64_t lda, int64_t m, const float* w, int64_t k, int
     }
 }
 
-void row_binary(const float* x, const float* v, float* y, int64_t rows, int64_t c, int op) {
-    if (op == kRowMul)
-        row_binary_op<true>(x, v, y, rows, c);
-    else
-        row_binary_op<false>(x, v, y, rows, c);
+void row_affine(const float* x, const float* s, const float* b, float* y, int64_t rows, int64_t c, float lo, float hi) {
+    const bool clamp = lo > -std::numeric_limits<float>::infinity() || hi < std::numeric_limits<float>::infinity();
+    const int kind = (s ? 4 : 0) | (b ? 2 : 0) | (clamp ? 1 : 0);
+    using Fn = void (*)(const float*, const float*, const float*, float*, int64_t, int64_t, float, float);
+    static constexpr Fn kFns[8] = {row_affine_op<false, false, false>, row_affine_op<false, false, true>,
+                                   row_affine_op<false, true, false>,  row_affine_op<false, true, true>,
+                                   row_affine_op<true, false, false>,  row_affine_op<true, false, true>,
+                                   row_affine_op<true, true, false>,   row_affine_op<true, true, true>};
+    kFns[kind](x, s, b, y, rows, c, lo, hi);
 }
 
 #pragma GCC pop_options
@@ -305,7 +320,7 @@ void row_binary(const float* x, const float* v, float* y, int64_t rows, int64_t 
 const Kernels& kernels_avx2() {
     // The int8 kernels have no AVX2 build: the cpu backend only takes them on AVX-512 VNNI + VBMI CPUs.
     static const Kernels k{Isa::kAvx2,       gemm,           softmax,    transpose, lstm_cell,
-                           qdw_row_portable, qgemv_portable, row_binary, gemv};
+                           qdw_row_portable, qgemv_portable, row_affine, gemv};
     return k;
 }
 

@@ -14,6 +14,7 @@
 #include <cmath>
 #include <cstdint>
 #include <cstring>
+#include <limits>
 
 namespace nnport::cpu {
 
@@ -480,20 +481,35 @@ void qgemv(const uint8_t* a, const int8_t* w, const int32_t* bias, const float* 
 
 // ---- per-row broadcast binary ----------------------------------------------------------------------------------
 
-template <bool kMul>
-void row_binary_op(const float* x, const float* v, float* y, int64_t rows, int64_t c) {
+template <bool kS, bool kB, bool kClamp>
+inline __m512 affine16(__m512 v, const float* s, const float* b, __mmask16 m, __m512 vlo, __m512 vhi) {
+    if constexpr (kS && kB) {
+        v = _mm512_fmadd_ps(v, _mm512_maskz_loadu_ps(m, s), _mm512_maskz_loadu_ps(m, b));
+    } else if constexpr (kS) {
+        v = _mm512_mul_ps(v, _mm512_maskz_loadu_ps(m, s));
+    } else if constexpr (kB) {
+        v = _mm512_add_ps(v, _mm512_maskz_loadu_ps(m, b));
+    }
+    if constexpr (kClamp) v = _mm512_min_ps(vhi, _mm512_max_ps(vlo, v));  // NaN (the second operand) passes
+    return v;
+}
+
+template <bool kS, bool kB, bool kClamp>
+void row_affine_op(const float* x, const float* s, const float* b, float* y, int64_t rows, int64_t c, float lo,
+                   float hi) {
+    const __m512 vlo = _mm512_set1_ps(lo), vhi = _mm512_set1_ps(hi);
     for (int64_t r = 0; r < rows; ++r) {
         const float* xr = x + r * c;
         float* yr = y + r * c;
         int64_t j = 0;
         for (; j + 16 <= c; j += 16) {
-            const __m512 a = _mm512_loadu_ps(xr + j), b = _mm512_loadu_ps(v + j);
-            _mm512_storeu_ps(yr + j, kMul ? _mm512_mul_ps(a, b) : _mm512_add_ps(a, b));
+            const __m512 v = _mm512_loadu_ps(xr + j);
+            _mm512_storeu_ps(yr + j, affine16<kS, kB, kClamp>(v, kS ? s + j : s, kB ? b + j : b, 0xFFFF, vlo, vhi));
         }
         if (j < c) {
             const __mmask16 m = lanes(c - j);
-            const __m512 a = _mm512_maskz_loadu_ps(m, xr + j), b = _mm512_maskz_loadu_ps(m, v + j);
-            _mm512_mask_storeu_ps(yr + j, m, kMul ? _mm512_mul_ps(a, b) : _mm512_add_ps(a, b));
+            const __m512 v = _mm512_maskz_loadu_ps(m, xr + j);
+            _mm512_mask_storeu_ps(yr + j, m, affine16<kS, kB, kClamp>(v, kS ? s + j : s, kB ? b + j : b, m, vlo, vhi));
         }
     }
 }
@@ -556,11 +572,15 @@ void gemv(const float* a, int64_t lda, int64_t m, const float* w, int64_t k, int
     }
 }
 
-void row_binary(const float* x, const float* v, float* y, int64_t rows, int64_t c, int op) {
-    if (op == kRowMul)
-        row_binary_op<true>(x, v, y, rows, c);
-    else
-        row_binary_op<false>(x, v, y, rows, c);
+void row_affine(const float* x, const float* s, const float* b, float* y, int64_t rows, int64_t c, float lo, float hi) {
+    const bool clamp = lo > -std::numeric_limits<float>::infinity() || hi < std::numeric_limits<float>::infinity();
+    const int kind = (s ? 4 : 0) | (b ? 2 : 0) | (clamp ? 1 : 0);
+    using Fn = void (*)(const float*, const float*, const float*, float*, int64_t, int64_t, float, float);
+    static constexpr Fn kFns[8] = {row_affine_op<false, false, false>, row_affine_op<false, false, true>,
+                                   row_affine_op<false, true, false>,  row_affine_op<false, true, true>,
+                                   row_affine_op<true, false, false>,  row_affine_op<true, false, true>,
+                                   row_affine_op<true, true, false>,   row_affine_op<true, true, true>};
+    kFns[kind](x, s, b, y, rows, c, lo, hi);
 }
 
 #pragma GCC pop_options
@@ -577,7 +597,7 @@ const Kernels& kernels_avx512() {
                            lstm_cell,
                            vnni ? qdw_row : qdw_row_portable,
                            vnni ? qgemv : qgemv_portable,
-                           row_binary,
+                           row_affine,
                            gemv};
     return k;
 }
