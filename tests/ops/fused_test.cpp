@@ -1,4 +1,4 @@
-// nnport's fused ops (com.nnport FusedConv, FusedGemm, FusedMatMul, ScaledDotProductAttention and the
+// nnport's fused ops (com.nnport FusedConv, FusedGemm, FusedMatMul, ScaleShift, ScaledDotProductAttention and the
 // LayerNormalization / Gelu copies) against the unfused graphs they replace, and rejections.
 #include "passes/fusion_test_util.hpp"
 
@@ -273,6 +273,55 @@ onnx::GraphProto bad_conv(const std::string& act, const std::vector<float>& para
     add_fused(&g, "FusedConv", {"x", "w", "", "z"}, {act, params});
     add_output(&g, "y");
     return g;
+}
+
+/// ScaleShift(x, s, b) with activation `a` against Mul -> Add -> activation; s and b given as inputs of `sb`.
+void scale_shift_pair(const std::vector<int64_t>& x, const std::vector<int64_t>& sb, const ActCase& a) {
+    onnx::GraphProto f, r;
+    for (onnx::GraphProto* g : {&f, &r}) {
+        add_input(g, "x", onnx::TensorProto::FLOAT, x);
+        add_input(g, "s", onnx::TensorProto::FLOAT, sb);
+        add_input(g, "b", onnx::TensorProto::FLOAT, sb);
+    }
+    add_node(&r, "Mul", {"x", "s"}, {"m"});
+    add_node(&r, "Add", {"m", "b"}, {"a"});
+    add_activation(&r, a, "a", "y");
+    add_fused(&f, "ScaleShift", {"x", "s", "b"}, a);
+    add_output(&f, "y");
+    add_output(&r, "y");
+    expect_same(nnport_model(f), make_model(r, kOpset));
+}
+
+TEST(ScaleShift, MatchesMulAddActivationForEveryActivationAndBroadcast) {
+    for (const ActCase& a : all_acts()) {
+        SCOPED_TRACE(a.name);
+        scale_shift_pair({2, 5, 7, 19}, {19}, a);      // along the last axis
+        scale_shift_pair({2, 6, 5, 5}, {6, 1, 1}, a);  // NCHW channels
+        scale_shift_pair({3, 4, 33}, {3, 4, 33}, a);   // full size
+        scale_shift_pair({1, 300, 70}, {1, 1, 1}, a);  // a scalar, threaded rows
+    }
+}
+
+TEST(ScaleShift, RejectsOperandsThatWouldBroadcastX) {
+    for (const std::vector<int64_t>& sb : std::vector<std::vector<int64_t>>{{2, 1, 8}, {5}, {3, 1, 1, 8}}) {
+        onnx::GraphProto g;
+        add_input(&g, "x", onnx::TensorProto::FLOAT, {1, 4, 8});
+        add_init_f32(&g, "s", sb);
+        add_init_f32(&g, "b", {8});
+        add_fused(&g, "ScaleShift", {"x", "s", "b"}, {"Relu", {}});
+        add_output(&g, "y");
+        auto out = run_model(nnport_model(g), random_feeds(nnport_model(g), 3), 1);
+        ASSERT_FALSE(out.is_ok());
+        EXPECT_NE(out.status().message().find("must broadcast to X's shape"), std::string::npos)
+            << out.status().message();
+    }
+    onnx::GraphProto g;
+    add_input(&g, "x", onnx::TensorProto::FLOAT, {1, 4, 8});
+    add_init_f32(&g, "s", {8});
+    add_init_f32(&g, "b", {8});
+    add_fused(&g, "ScaleShift", {"x", "s", "b"}, {"Clip", {1.0f}});
+    add_output(&g, "y");
+    EXPECT_NE(load_status(g).message().find("takes 2 activation_params, got 1"), std::string::npos);
 }
 
 TEST(FusedOps, RejectsUnknownActivationWrongParamCountAndMismatchedResidual) {
