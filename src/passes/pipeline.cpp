@@ -3,6 +3,7 @@
 //   200-299  exact algebra: BatchNorm / Mul / Add folded into Conv, ConvTranspose, Gemm, MatMul    (level 1)
 //   300-399  pattern fusion: MatMul+Add -> Gemm, LayerNorm, GELU, attention                        (level 2)
 //            and, at 350, FC <-> 1x1 Conv by backend preference (level 3), before activations fuse into either
+//            and, at 360, channel Concat -> 1x1 Conv split into summed Convs (level 3), so the sums fuse as residuals
 //   400-499  activation and residual fusion into Conv / Gemm / MatMul, per-channel affine + clamp   (level 2)
 //   500-599  layout: Transpose sinking                                                             (level 3)
 //   900-999  final clean-up (dead code, unused initializers)                                       (level 1)
