@@ -9,6 +9,7 @@
 #include "ops/fused_util.hpp"
 #include "ops/gemm_kernel.hpp"
 #include "ops/nn_util.hpp"
+#include "ops/tensor_util.hpp"
 
 namespace nnport {
 
@@ -296,6 +297,104 @@ Status scale_shift_kernel(KernelContext& ctx) {
     return Status::ok();
 }
 
+// ---- FusedConcat --------------------------------------------------------------------------------------------------
+
+/// The data inputs of a FusedConcat: all but the trailing scale and shift.
+size_t concat_parts(size_t inputs) { return inputs >= 2 ? inputs - 2 : 0; }
+
+Status fused_concat_infer(InferContext& ctx) {
+    NNPORT_RETURN_IF_ERROR(fused::parse_activation(ctx).status());
+    const size_t k = concat_parts(ctx.num_inputs());
+    if (k == 0) return ctx.error("needs at least one input before scale and shift");
+    const ir::ValueType& t0 = ctx.input_type(0);
+    if (!t0.has_shape) {
+        ctx.set_output(0, ir::ValueType::tensor(t0.dtype));
+        return Status::ok();
+    }
+    const int64_t r = t0.rank();
+    if (r == 0) return ctx.error("cannot concatenate scalars");
+    NNPORT_ASSIGN_OR_RETURN(const int64_t axis, load_axis(ctx, ctx.attr_int("axis"), r));
+    if (axis != r - 1) return ctx.error("only the last axis is supported");
+    std::vector<ir::Dim> out = t0.dims;
+    int64_t sum = 0;
+    bool known = true;
+    for (size_t i = 0; i < k; ++i) {
+        const ir::ValueType& t = ctx.input_type(i);
+        if (!t.has_shape) {
+            known = false;
+            continue;
+        }
+        if (t.rank() != r) return ctx.error("inputs have different ranks");
+        const ir::Dim& last = t.dims.back();
+        if (last.is_static()) {
+            sum += last.value;
+        } else {
+            known = false;
+        }
+    }
+    out.back() = known ? ir::Dim(sum) : ctx.new_dim();
+    ctx.set_output(0, ir::ValueType::tensor(t0.dtype, out));
+    return Status::ok();
+}
+
+Status fused_concat_kernel(KernelContext& ctx) {
+    NNPORT_ASSIGN_OR_RETURN(fused::Activation act, fused::parse_activation(ctx));
+    const size_t k = concat_parts(ctx.num_inputs());
+    if (k == 0) return ctx.error("needs at least one input before scale and shift");
+    for (size_t i = 0; i < k + 2; ++i) {
+        NNPORT_RETURN_IF_ERROR(ctx.require_tensor(i));
+        if (ctx.input(i).dtype() != DType::kFloat32) return ctx.input_error("inputs must be float32");
+    }
+    const Tensor& x0 = ctx.input(0);
+    const int64_t r = x0.rank();
+    if (r == 0) return ctx.input_error("cannot concatenate scalars");
+    NNPORT_ASSIGN_OR_RETURN(const int64_t axis, run_axis(ctx, ctx.attr_int("axis"), r));
+    if (axis != r - 1) return ctx.input_error("only the last axis is supported");
+    Shape out_shape = x0.shape();
+    out_shape.back() = 0;
+    for (size_t i = 0; i < k; ++i) {
+        const Tensor& t = ctx.input(i);
+        if (t.rank() != r) return ctx.input_error("inputs have different ranks");
+        for (int64_t d = 0; d + 1 < r; ++d) {
+            if (t.dim(d) != x0.dim(d)) {
+                return ctx.input_error("input " + std::to_string(i) + " shape " + shape_to_string(t.shape()) +
+                                       " does not match " + shape_to_string(x0.shape()));
+            }
+        }
+        out_shape.back() += t.shape().back();
+    }
+    const int64_t c = out_shape.back();
+    for (size_t i = k; i < k + 2; ++i) {
+        const Shape& v = ctx.input(i).shape();
+        bool ok = !v.empty() && static_cast<int64_t>(v.size()) <= r && v.back() == c;
+        for (size_t d = 0; ok && d + 1 < v.size(); ++d) ok = v[d] == 1;
+        if (!ok) {
+            return ctx.input_error(std::string(i == k ? "scale " : "shift ") + shape_to_string(v) +
+                                   " must be a vector of the output's " + std::to_string(c) + " channels");
+        }
+    }
+    NNPORT_ASSIGN_OR_RETURN(Tensor * y, ctx.output(0, DType::kFloat32, out_shape));
+    if (y->numel() == 0) return Status::ok();
+    const int64_t rows = y->numel() / c;
+    const float* ps = ctx.input(k).data<float>();
+    const float* pb = ctx.input(k + 1).data<float>();
+    float* py = y->data<float>();
+    parallel_rows(ctx, rows, c * 2, [&](int64_t b, int64_t e) {
+        for (int64_t row = b; row < e; ++row) {
+            float* yr = py + row * c;
+            int64_t off = 0;
+            for (size_t i = 0; i < k; ++i) {
+                const int64_t ci = ctx.input(i).shape().back();
+                const float* xr = ctx.input(i).data<float>() + row * ci;
+                for (int64_t j = 0; j < ci; ++j) yr[off + j] = std::fma(xr[j], ps[off + j], pb[off + j]);
+                off += ci;
+            }
+            fused::apply_activation(act, yr, c);
+        }
+    });
+    return Status::ok();
+}
+
 OpDef fused_def(const char* name, int min_in, int max_in, std::vector<AttrSpec> attrs, InferFn infer, KernelFn kernel,
                 const char* doc) {
     OpDef o;
@@ -349,6 +448,21 @@ const OpDef& op_def_ScaleShift() {
                             "scale and shift broadcast to X's shape (a per-channel affine such as an inference "
                             "BatchNormalization in a channels-last region); activations as FusedConv. Written by the "
                             "fuse_scale_shift pass.");
+        o.input0_types = {DType::kFloat32};
+        return o;
+    }();
+    return d;
+}
+
+const OpDef& op_def_FusedConcat() {
+    static const OpDef d = [] {
+        OpDef o = fused_def("FusedConcat", 3, -1, {AttrSpec::none("axis", ir::AttrType::kInt, true)},
+                            fused_concat_infer, fused_concat_kernel,
+                            "nnport fused op: activation(Concat(X1, ..., Xk) * scale + shift) along the last axis (the "
+                            "only one supported): inputs X1..Xk, then scale and shift, vectors of the output's "
+                            "channels ([C] or [1, ..., 1, C]); one rounding (a fused multiply-add); activations as "
+                            "FusedConv. Written by the fuse_scale_shift pass for a channels-last Concat read only by "
+                            "a per-channel affine (DenseNet's Concat -> BatchNorm -> ReLU): one pass instead of two.");
         o.input0_types = {DType::kFloat32};
         return o;
     }();

@@ -18,7 +18,7 @@ constexpr size_t kOpCount = 0
 #include "ops/op_list.inc"
 #undef NNPORT_OP
     ;
-static_assert(kOpCount == 210,
+static_assert(kOpCount == 211,
               "op list changed: update kOpCount's expected value and docs/OPS.md (scripts/gen_docs.sh)");
 
 const std::vector<const OpDef*>& all_ops() {

@@ -3,7 +3,10 @@
 // with that activation: one pass over x instead of two or three. The pattern is an inference BatchNormalization
 // (+ ReLU) that follows no convolution once the partitioner has made the region channels-last (DenseNet's norm1 in
 // front of every layer), or an exported per-channel affine over the last axis. ScaleShift rounds once (a fused
-// multiply-add) where Mul and Add rounded twice: results move by at most one rounding of the product.
+// multiply-add) where Mul and Add rounded twice: results move by at most one rounding of the product. When x is a
+// Concat along the last axis read only by the Mul, the Concat joins in: com.nnport FusedConcat(inputs..., s, b)
+// writes each input's rows, transformed, into their channel slice, so the concatenation is written once, not twice
+// (DenseNet: Concat -> norm1 -> relu1 in front of every layer).
 #include <limits>
 
 #include "passes/fusion_util.hpp"
@@ -25,6 +28,18 @@ bool vector_along_last(const ir::Value* c, const ir::Value* x) {
     if (!last.is_static() || t->shape().back() != last.value) return false;
     for (int64_t i = 0; i + 1 < t->rank(); ++i) {
         if (t->dim(i) != 1) return false;
+    }
+    return true;
+}
+
+/// Whether `n` is a Concat of two or more float32 inputs along their last axis (rank known).
+bool last_axis_concat(const ir::Node* n) {
+    if (!is_op(n, "Concat") || n->inputs().size() < 2 || n->outputs().size() != 1) return false;
+    const int64_t rank = rank_of(n->output(0));
+    const int64_t axis = attrs_of(*n).attr_int("axis");
+    if (rank < 1 || (axis != -1 && axis != rank - 1)) return false;
+    for (const ir::Value* v : n->inputs()) {
+        if (!v || v->type.dtype != DType::kFloat32 || rank_of(v) != rank) return false;
     }
     return true;
 }
@@ -52,7 +67,8 @@ class FuseScaleShift : public Pass {
 public:
     const char* name() const override { return "fuse_scale_shift"; }
     const char* description() const override {
-        return "x * s + b (+ Relu/Clip) with constant vectors along x's last axis -> com.nnport ScaleShift.";
+        return "x * s + b (+ Relu/Clip) with constant vectors along x's last axis -> com.nnport ScaleShift "
+               "(FusedConcat when x is a Concat along that axis).";
     }
 
     Result<bool> run(ir::Graph& g, PassContext& ctx) override {
@@ -95,8 +111,19 @@ private:
             out = c->output(0);
         }
         if (out->is_captured()) return false;
-        NNPORT_ASSIGN_OR_RETURN(
-            ir::Node * f, make_node(g, ctx, "ScaleShift", kNnportDomain, mul->name() + "_scale_shift", {x, s, b}));
+        // A Concat along the last axis read only here: its inputs go through the affine straight into their slice.
+        ir::Node* cat = x->producer();
+        if (!last_axis_concat(cat) || x->is_graph_output() || x->is_captured() || !single_use(x)) cat = nullptr;
+        std::vector<ir::Value*> ins = {x, s, b};
+        if (cat) {
+            ins.assign(cat->inputs().begin(), cat->inputs().end());
+            ins.push_back(s);
+            ins.push_back(b);
+            chain.insert(chain.begin(), cat);
+        }
+        NNPORT_ASSIGN_OR_RETURN(ir::Node * f, make_node(g, ctx, cat ? "FusedConcat" : "ScaleShift", kNnportDomain,
+                                                        mul->name() + (cat ? "_concat" : "_scale_shift"), ins));
+        if (cat) f->attrs["axis"] = ir::Attribute::make_int(-1);
         f->attrs["activation"] = ir::Attribute::make_string(act);
         if (!params.empty()) f->attrs["activation_params"] = ir::Attribute::make_floats(params);
         f->output(0)->type = out->type;
@@ -104,7 +131,7 @@ private:
             g.remove_node(f);
             return false;
         }
-        std::string what = mul->describe();
+        std::string what = chain[0]->describe();
         for (size_t i = 1; i < chain.size(); ++i) what += " + " + chain[i]->op_type();
         ctx.record(what);
         remove_dead(g, chain);

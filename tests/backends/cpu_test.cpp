@@ -593,7 +593,27 @@ TEST(CpuRowAffine, KernelsAgainstPlainLoops) {
                 const float* pb = mask & 2 ? b.data<float>() : nullptr;
                 const float lo = mask & 1 ? 0.0f : -kInf, hi = mask & 1 ? 0.5f : kInf;
                 std::vector<float> y(static_cast<size_t>(3 * c + 1), 5.0f);
-                k.row_affine(x.data<float>(), ps, pb, y.data(), 3, c, lo, hi);
+                k.row_affine(x.data<float>(), c, ps, pb, y.data(), c, 3, c, lo, hi);
+                // Strided: rows 2 of x (first c of its 2c) into rows of 3c (FusedConcat's channel slices).
+                std::vector<float> ys(static_cast<size_t>(3 * c + 1), 7.0f);
+                k.row_affine(x.data<float>(), c + c / 2, ps, pb, ys.data() + 1, c + 1, 2, c - c / 2, lo, hi);
+                for (int64_t r = 0; r < 2; ++r) {
+                    for (int64_t j = 0; j < c - c / 2; ++j) {
+                        const float xi = x.data<float>()[r * (c + c / 2) + j];
+                        float w2 = ps && pb ? std::fma(xi, s.data<float>()[j], b.data<float>()[j])
+                                   : ps     ? xi * s.data<float>()[j]
+                                   : pb     ? xi + b.data<float>()[j]
+                                            : xi;
+                        w2 = w2 < lo ? lo : (w2 > hi ? hi : w2);
+                        const float got = ys[size_t(1 + r * (c + 1) + j)];
+                        if (std::isnan(w2)) {
+                            ASSERT_TRUE(std::isnan(got)) << "strided, c " << c;
+                        } else {
+                            ASSERT_EQ(got, w2) << "strided, c " << c << " mask " << mask << " row " << r << " at " << j;
+                        }
+                    }
+                }
+                ASSERT_EQ(ys[0], 7.0f) << "strided: wrote before the start";
                 for (int64_t i = 0; i < 3 * c; ++i) {
                     const float xi = x.data<float>()[i], si = s.data<float>()[i % c], bi = b.data<float>()[i % c];
                     float want = ps && pb ? std::fma(xi, si, bi) : ps ? xi * si : pb ? xi + bi : xi;
@@ -696,6 +716,67 @@ TEST(CpuScaleShift, Declines) {
     expect_backend_declines(scale_shift({4, 16}, {4, 16}, 2), "cpu", reason);              // not a vector
     expect_backend_declines(scale_shift({4, 16}, {1, 1, 16}, 3), "cpu", reason);           // raises the rank
     expect_backend_declines(scale_shift({4, 16}, {16}, 4, "Sigmoid"), "cpu", "only the Identity, Relu and Clip");
+}
+
+// ---- com.nnport FusedConcat -------------------------------------------------------------------------------------
+
+OpRun fused_concat(const std::vector<Shape>& xs, uint32_t seed, const std::string& activation = "Relu",
+                   int64_t axis = -1) {
+    OpRun r;
+    r.op_type = "FusedConcat";
+    r.domain = "com.nnport";
+    int64_t c = 0;
+    for (const Shape& x : xs) {
+        r.inputs.push_back(random_f32(x, seed++));
+        r.as_initializer.push_back(false);
+        c += x.back();
+    }
+    r.inputs.push_back(random_f32({c}, seed++));
+    r.inputs.push_back(random_f32({1, c}, seed++));
+    r.as_initializer.push_back(true);
+    r.as_initializer.push_back(true);
+    r.attrs["axis"] = Attribute::make_int(axis);
+    r.attrs["activation"] = Attribute::make_string(activation);
+    return r;
+}
+
+TEST(CpuFusedConcat, MatchesTheReferenceExactlyAtEveryIsa) {
+    for_each_isa([] {
+        uint32_t seed = 1;
+        for (const char* act : {"Identity", "Relu"}) {
+            SCOPED_TRACE(act);
+            expect_backend_matches_ref(fused_concat({{1, 5, 7, 64}, {1, 5, 7, 32}}, seed += 5, act), "cpu", 0.0, 0.0);
+            expect_backend_matches_ref(fused_concat({{1, 3, 3, 7}, {1, 3, 3, 17}, {1, 3, 3, 1}}, seed += 5, act), "cpu",
+                                       0.0, 0.0);
+            expect_backend_matches_ref(fused_concat({{4, 16}, {4, 16}}, seed += 5, act, 1), "cpu", 0.0, 0.0);
+        }
+    });
+}
+
+TEST(CpuFusedConcat, ThreadedRowsMatchTheReference) {
+    for_each_isa([] {
+        const OpRun r = fused_concat({{1, 28, 28, 64}, {1, 28, 28, 32}}, 3);
+        const Direct d = Direct::make(r, 2);
+        d.expect_matches_ref(r.inputs, 0.0, 0.0);
+    });
+}
+
+TEST(CpuFusedConcat, DeclinesAndBadInput) {
+    // (Other axes are rejected by the op itself: tests/ops/fused_test.cpp.)
+    expect_backend_declines(fused_concat({{1, 4, 16}, {1, 4, 16}}, 1, "Tanh"), "cpu",
+                            "only the Identity, Relu and Clip");
+    OpRun r = fused_concat({{1, 4, 16}, {1, 4, 16}}, 1);
+    r.as_initializer = {false, false, false, false};
+    const Direct d = Direct::make(r, 1);
+    ASSERT_TRUE(d.kernel);
+    auto out = d.run({random_f32({1, 4, 16}, 1), random_f32({1, 5, 16}, 2), random_f32({32}, 3), random_f32({32}, 4)});
+    ASSERT_FALSE(out.is_ok());
+    EXPECT_NE(out.status().message().find("does not match"), std::string::npos) << out.status().message();
+    EXPECT_NE(out.status().message().find("'node'"), std::string::npos) << out.status().message();
+    out = d.run({random_f32({1, 4, 16}, 1), random_f32({1, 4, 16}, 2), random_f32({16}, 3), random_f32({32}, 4)});
+    ASSERT_FALSE(out.is_ok());
+    EXPECT_NE(out.status().message().find("vectors of the output's 32 channels"), std::string::npos)
+        << out.status().message();
 }
 
 TEST(CpuScaleShift, BadInputIsAnErrorNamingTheNode) {

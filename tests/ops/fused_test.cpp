@@ -1,5 +1,5 @@
-// nnport's fused ops (com.nnport FusedConv, FusedGemm, FusedMatMul, ScaleShift, ScaledDotProductAttention and the
-// LayerNormalization / Gelu copies) against the unfused graphs they replace, and rejections.
+// nnport's fused ops (com.nnport FusedConv, FusedGemm, FusedMatMul, ScaleShift, FusedConcat, ScaledDotProductAttention
+// and the LayerNormalization / Gelu copies) against the unfused graphs they replace, and rejections.
 #include "passes/fusion_test_util.hpp"
 
 namespace nnport::testing {
@@ -322,6 +322,63 @@ TEST(ScaleShift, RejectsOperandsThatWouldBroadcastX) {
     add_fused(&g, "ScaleShift", {"x", "s", "b"}, {"Clip", {1.0f}});
     add_output(&g, "y");
     EXPECT_NE(load_status(g).message().find("takes 2 activation_params, got 1"), std::string::npos);
+}
+
+/// FusedConcat(x0, x1, s, b) with activation `a` against Concat -> Mul -> Add -> activation (last axis).
+void fused_concat_pair(const std::vector<std::vector<int64_t>>& xs, const ActCase& a) {
+    onnx::GraphProto f, r;
+    std::vector<std::string> names;
+    int64_t c = 0;
+    for (size_t i = 0; i < xs.size(); ++i) {
+        names.push_back("x" + std::to_string(i));
+        c += xs[i].back();
+    }
+    for (onnx::GraphProto* g : {&f, &r}) {
+        for (size_t i = 0; i < xs.size(); ++i) add_input(g, names[i], onnx::TensorProto::FLOAT, xs[i]);
+        add_init_f32(g, "s", {c});
+        add_init_f32(g, "b", {1, c});
+    }
+    attr_int(add_node(&r, "Concat", names, {"cat"}), "axis", -1);
+    add_node(&r, "Mul", {"cat", "s"}, {"m"});
+    add_node(&r, "Add", {"m", "b"}, {"a"});
+    add_activation(&r, a, "a", "y");
+    std::vector<std::string> ins = names;
+    ins.push_back("s");
+    ins.push_back("b");
+    attr_int(add_fused(&f, "FusedConcat", ins, a), "axis", -1);
+    add_output(&f, "y");
+    add_output(&r, "y");
+    expect_same(nnport_model(f), make_model(r, kOpset));
+}
+
+TEST(FusedConcat, MatchesConcatMulAddActivation) {
+    for (const ActCase& a : all_acts()) {
+        SCOPED_TRACE(a.name);
+        fused_concat_pair({{1, 5, 6, 16}, {1, 5, 6, 7}}, a);
+        fused_concat_pair({{2, 40, 9}, {2, 40, 33}, {2, 40, 1}}, a);
+    }
+}
+
+TEST(FusedConcat, RejectsOtherAxesAndMismatchedParameters) {
+    onnx::GraphProto g;
+    add_input(&g, "x0", onnx::TensorProto::FLOAT, {1, 4, 8});
+    add_input(&g, "x1", onnx::TensorProto::FLOAT, {1, 4, 8});
+    add_init_f32(&g, "s", {8});
+    add_init_f32(&g, "b", {8});
+    attr_int(add_fused(&g, "FusedConcat", {"x0", "x1", "s", "b"}, {"Relu", {}}), "axis", 1);
+    add_output(&g, "y");
+    EXPECT_NE(load_status(g).message().find("only the last axis"), std::string::npos) << load_status(g).message();
+    onnx::GraphProto h;
+    add_input(&h, "x0", onnx::TensorProto::FLOAT, {1, 4, 8});
+    add_input(&h, "x1", onnx::TensorProto::FLOAT, {1, 4, 8});
+    add_init_f32(&h, "s", {8});  // 16 output channels
+    add_init_f32(&h, "b", {16});
+    attr_int(add_fused(&h, "FusedConcat", {"x0", "x1", "s", "b"}, {"Relu", {}}), "axis", -1);
+    add_output(&h, "y");
+    auto out = run_model(nnport_model(h), random_feeds(nnport_model(h), 3), 1);
+    ASSERT_FALSE(out.is_ok());
+    EXPECT_NE(out.status().message().find("must be a vector of the output's 16 channels"), std::string::npos)
+        << out.status().message();
 }
 
 TEST(FusedOps, RejectsUnknownActivationWrongParamCountAndMismatchedResidual) {

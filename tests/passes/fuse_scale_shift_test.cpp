@@ -101,5 +101,44 @@ TEST(FuseScaleShift, ReluReadByOthersStaysOutside) {
     EXPECT_EQ(find_node(*m, "ScaleShift")->attr("activation")->s, "Identity");
 }
 
+/// Concat(a, b) along the last axis -> Mul -> Add -> Relu; the Concat also a graph output when `shared`.
+onnx::GraphProto concat_affine(bool shared, int64_t axis = -1) {
+    onnx::GraphProto g;
+    add_input(&g, "a", onnx::TensorProto::FLOAT, {1, 4, 5, 16});
+    add_input(&g, "b", onnx::TensorProto::FLOAT, {1, 4, 5, 16});
+    attr_int(add_node(&g, "Concat", {"a", "b"}, {"x"}), "axis", axis);
+    std::vector<float> sv(32), bv(32);
+    for (int i = 0; i < 32; ++i) {
+        sv[size_t(i)] = 0.5f + 0.03f * float(i);
+        bv[size_t(i)] = -0.2f + 0.01f * float(i);
+    }
+    add_init_f32(&g, "s", {32}, sv);
+    add_init_f32(&g, "sh", {32}, bv);
+    add_node(&g, "Mul", {"x", "s"}, {"m"});
+    add_node(&g, "Add", {"m", "sh"}, {"p"});
+    add_node(&g, "Relu", {"p"}, {"y"});
+    add_output(&g, "y");
+    if (shared) add_output(&g, "x");
+    return g;
+}
+
+TEST(FuseScaleShift, ALastAxisConcatJoinsAsFusedConcat) {
+    for (int64_t axis : {-1, 3}) {
+        auto m = check_pass(make_model(concat_affine(false, axis), 17), "fuse_scale_shift");
+        ASSERT_NE(m, nullptr);
+        ASSERT_EQ(m->graph->nodes().size(), 1u);
+        const ir::Node* n = find_node(*m, "FusedConcat");
+        ASSERT_NE(n, nullptr);
+        EXPECT_EQ(n->inputs().size(), 4u);
+        EXPECT_EQ(n->attr("activation")->s, "Relu");
+    }
+    // The Concat is read elsewhere too: it stays, the affine becomes a ScaleShift.
+    auto m = check_pass(make_model(concat_affine(true), 17), "fuse_scale_shift");
+    ASSERT_NE(m, nullptr);
+    EXPECT_EQ(count_op(*m, "Concat"), 1);
+    EXPECT_EQ(count_op(*m, "ScaleShift"), 1);
+    EXPECT_EQ(count_op(*m, "FusedConcat"), 0);
+}
+
 }  // namespace
 }  // namespace nnport::testing

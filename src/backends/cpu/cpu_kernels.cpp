@@ -115,12 +115,12 @@ void transpose_portable(const float* in, int64_t ldi, float* out, int64_t ldo, i
 
 }  // namespace
 
-void row_affine_portable(const float* x, const float* s, const float* b, float* y, int64_t rows, int64_t c, float lo,
-                         float hi) {
+void row_affine_portable(const float* x, int64_t ldx, const float* s, const float* b, float* y, int64_t ldy,
+                         int64_t rows, int64_t c, float lo, float hi) {
     const bool clamp = lo > -std::numeric_limits<float>::infinity() || hi < std::numeric_limits<float>::infinity();
     for (int64_t r = 0; r < rows; ++r) {
-        const float* xr = x + r * c;
-        float* yr = y + r * c;
+        const float* xr = x + r * ldx;
+        float* yr = y + r * ldy;
         for (int64_t j = 0; j < c; ++j) {
             float v = s && b ? std::fma(xr[j], s[j], b[j]) : (s ? xr[j] * s[j] : (b ? xr[j] + b[j] : xr[j]));
             // max(lo, v) then min(hi, v) as the vector builds: NaN passes through.

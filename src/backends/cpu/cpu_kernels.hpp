@@ -44,12 +44,12 @@ struct Kernels {
     /// The caller guarantees |acc + bias| < 2^31.
     void (*qgemv)(const uint8_t* a, const int8_t* w, const int32_t* bias, const float* scale, int64_t kp, int64_t n0,
                   int64_t n1, float lo, float hi, float* y);
-    /// y[r * c + j] = clamp(x[r * c + j] * s[j] + b[j], lo, hi) for r < rows, j < c, with s null meaning 1 and b
-    /// null meaning 0: one rounding per element (a fused multiply-add when both are given), so every build gives
+    /// y[r * ldy + j] = clamp(x[r * ldx + j] * s[j] + b[j], lo, hi) for r < rows, j < c, with s null meaning 1 and
+    /// b null meaning 0: one rounding per element (a fused multiply-add when both are given), so every build gives
     /// the same result, and the reference's for Mul or Add alone. The clamp is max(lo, .) then min(hi, .) and keeps
-    /// NaN (as Relu and Clip do); lo = -inf, hi = +inf leave values as they are. y may be x.
-    void (*row_affine)(const float* x, const float* s, const float* b, float* y, int64_t rows, int64_t c, float lo,
-                       float hi);
+    /// NaN (as Relu and Clip do); lo = -inf, hi = +inf leave values as they are. y may be x (with ldy = ldx).
+    void (*row_affine)(const float* x, int64_t ldx, const float* s, const float* b, float* y, int64_t ldy, int64_t rows,
+                       int64_t c, float lo, float hi);
     /// y[i] = x[i] * sigmoid(alpha * x[i]) for i < n (Swish; SiLU at alpha 1), with sigmoid from e^-|z| so nothing
     /// overflows: within a few float32 roundings of the reference's x / (1 + e^-z). y may be x.
     void (*swish)(const float* x, float* y, int64_t n, float alpha);
@@ -85,8 +85,8 @@ struct QDwRow {
 
 /// The portable row_affine, swish and gemv.
 void swish_portable(const float* x, float* y, int64_t n, float alpha);
-void row_affine_portable(const float* x, const float* s, const float* b, float* y, int64_t rows, int64_t c, float lo,
-                         float hi);
+void row_affine_portable(const float* x, int64_t ldx, const float* s, const float* b, float* y, int64_t ldy,
+                         int64_t rows, int64_t c, float lo, float hi);
 void gemv_portable(const float* a, int64_t lda, int64_t m, const float* w, int64_t k, int64_t g0, int64_t g1,
                    const float* bias, int64_t n, float* y, int64_t ldy);
 /// The portable qdw_row and qgemv (the AVX-512 builds' results are identical).

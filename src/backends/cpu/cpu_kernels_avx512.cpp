@@ -495,12 +495,12 @@ inline __m512 affine16(__m512 v, const float* s, const float* b, __mmask16 m, __
 }
 
 template <bool kS, bool kB, bool kClamp>
-void row_affine_op(const float* x, const float* s, const float* b, float* y, int64_t rows, int64_t c, float lo,
-                   float hi) {
+void row_affine_op(const float* x, int64_t ldx, const float* s, const float* b, float* y, int64_t ldy, int64_t rows,
+                   int64_t c, float lo, float hi) {
     const __m512 vlo = _mm512_set1_ps(lo), vhi = _mm512_set1_ps(hi);
     for (int64_t r = 0; r < rows; ++r) {
-        const float* xr = x + r * c;
-        float* yr = y + r * c;
+        const float* xr = x + r * ldx;
+        float* yr = y + r * ldy;
         int64_t j = 0;
         for (; j + 16 <= c; j += 16) {
             const __m512 v = _mm512_loadu_ps(xr + j);
@@ -617,15 +617,17 @@ void gemv(const float* a, int64_t lda, int64_t m, const float* w, int64_t k, int
     }
 }
 
-void row_affine(const float* x, const float* s, const float* b, float* y, int64_t rows, int64_t c, float lo, float hi) {
+void row_affine(const float* x, int64_t ldx, const float* s, const float* b, float* y, int64_t ldy, int64_t rows,
+                int64_t c, float lo, float hi) {
     const bool clamp = lo > -std::numeric_limits<float>::infinity() || hi < std::numeric_limits<float>::infinity();
     const int kind = (s ? 4 : 0) | (b ? 2 : 0) | (clamp ? 1 : 0);
-    using Fn = void (*)(const float*, const float*, const float*, float*, int64_t, int64_t, float, float);
+    using Fn =
+        void (*)(const float*, int64_t, const float*, const float*, float*, int64_t, int64_t, int64_t, float, float);
     static constexpr Fn kFns[8] = {row_affine_op<false, false, false>, row_affine_op<false, false, true>,
                                    row_affine_op<false, true, false>,  row_affine_op<false, true, true>,
                                    row_affine_op<true, false, false>,  row_affine_op<true, false, true>,
                                    row_affine_op<true, true, false>,   row_affine_op<true, true, true>};
-    kFns[kind](x, s, b, y, rows, c, lo, hi);
+    kFns[kind](x, ldx, s, b, y, ldy, rows, c, lo, hi);
 }
 
 #pragma GCC pop_options

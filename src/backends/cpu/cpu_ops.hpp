@@ -35,8 +35,8 @@ bool is_lstm(const ir::Node& node);
 Support lstm_supports(const ir::Node& node, const ConstantFn& constant);
 Result<KernelPtr> lstm_prepare(const ir::Node& node, const PrepareContext& ctx);
 
-/// Mul / Add of a float32 tensor and a vector along its last axis, and com.nnport ScaleShift with vectors along the
-/// last axis (cpu_rowaffine.cpp).
+/// Mul / Add of a float32 tensor and a vector along its last axis, com.nnport ScaleShift with vectors along the last
+/// axis and FusedConcat along the last axis (cpu_rowaffine.cpp).
 bool is_row_affine(const ir::Node& node);
 Support row_affine_supports(const ir::Node& node, const ConstantFn& constant);
 Result<KernelPtr> row_affine_prepare(const ir::Node& node, const PrepareContext& ctx);

@@ -7,6 +7,8 @@
 //  - com.nnport ScaleShift (X * scale + shift, then Identity, Relu or Clip) with scale and shift vectors along the
 //    last axis: an inference BatchNormalization + ReLU that follows no convolution (DenseNet's, in front of each
 //    layer) in a channels-last region, where Mul, Add and Relu would each make a pass.
+//  - com.nnport FusedConcat (the same on a Concat along the last axis): each input's rows go through the affine
+//    straight into their channel slice of the output, so the concatenated tensor is never written unnormalised.
 #include <algorithm>
 #include <limits>
 
@@ -89,7 +91,7 @@ public:
         run_parts(ctx, parts, [&](int64_t p0, int64_t p1) {
             for (int64_t p = p0; p < p1; ++p) {
                 const int64_t r0 = rows * p / parts, r1 = rows * (p + 1) / parts;
-                k.row_affine(px + r0 * c, ps, pb, py + r0 * c, r1 - r0, c, lo_, hi_);
+                k.row_affine(px + r0 * c, c, ps, pb, py + r0 * c, c, r1 - r0, c, lo_, hi_);
             }
         });
         return Status::ok();
@@ -131,14 +133,95 @@ Support scale_shift_supports(const ir::Node& node) {
     return Support::yes();
 }
 
+class FusedConcatKernel final : public BackendKernel {
+public:
+    FusedConcatKernel(float lo, float hi) : lo_(lo), hi_(hi) {}
+
+    Status run(KernelContext& ctx) override {
+        const size_t k = ctx.num_inputs() - 2;
+        for (size_t i = 0; i < k + 2; ++i) {
+            NNPORT_RETURN_IF_ERROR(ctx.require_tensor(i));
+            if (ctx.input(i).dtype() != DType::kFloat32) return ctx.input_error("inputs must be float32");
+        }
+        const Tensor& x0 = ctx.input(0);
+        if (x0.rank() == 0) return ctx.input_error("cannot concatenate scalars");
+        Shape out_shape = x0.shape();
+        out_shape.back() = 0;
+        for (size_t i = 0; i < k; ++i) {
+            const Tensor& t = ctx.input(i);
+            if (t.rank() != x0.rank() || !std::equal(x0.shape().begin(), x0.shape().end() - 1, t.shape().begin())) {
+                return ctx.input_error("input " + std::to_string(i) + " shape " + shape_to_string(t.shape()) +
+                                       " does not match " + shape_to_string(x0.shape()) + " but in the last dim");
+            }
+            out_shape.back() += t.shape().back();
+        }
+        const int64_t c = out_shape.back();
+        for (size_t i = k; i < k + 2; ++i) {
+            if (!vector_along_last(out_shape.size(), c, ctx.input(i).shape())) {
+                return ctx.input_error("scale and shift must be vectors of the output's " + std::to_string(c) +
+                                       " channels");
+            }
+        }
+        NNPORT_ASSIGN_OR_RETURN(Tensor * y, ctx.output(0, DType::kFloat32, out_shape));
+        if (y->numel() == 0) return Status::ok();
+        const int64_t rows = y->numel() / c;
+        const float* ps = ctx.input(k).data<float>();
+        const float* pb = ctx.input(k + 1).data<float>();
+        float* py = y->data<float>();
+        const Kernels& kn = kernels();
+        const int threads = ctx.pool() ? ctx.pool()->num_threads() : 1;
+        const int64_t parts = parts_for(static_cast<double>(y->numel()), kElemsPerPart, rows, threads);
+        run_parts(ctx, parts, [&](int64_t p0, int64_t p1) {
+            for (int64_t p = p0; p < p1; ++p) {
+                const int64_t r0 = rows * p / parts, r1 = rows * (p + 1) / parts;
+                int64_t off = 0;
+                for (size_t i = 0; i < k; ++i) {
+                    const int64_t ci = ctx.input(i).shape().back();
+                    kn.row_affine(ctx.input(i).data<float>() + r0 * ci, ci, ps + off, pb + off, py + r0 * c + off, c,
+                                  r1 - r0, ci, lo_, hi_);
+                    off += ci;
+                }
+            }
+        });
+        return Status::ok();
+    }
+
+private:
+    float lo_, hi_;
+};
+
+Support fused_concat_supports(const ir::Node& node) {
+    const size_t n = node.inputs().size();
+    if (n < 3 || node.outputs().size() != 1) return Support::no("at least one input, scale and shift expected");
+    for (size_t i = 0; i < n; ++i) {
+        if (!is_f32(node.input(i))) return Support::no("only float32 inputs");
+    }
+    const ir::Value* y = node.output(0);
+    const int64_t rank = rank_of(y);
+    if (rank < 1 || !y->type.dims.back().is_static()) return Support::no("the output's channel count is not static");
+    if (!node.def) return Support::no("unknown op");
+    AttrAccess a(node, *node.def);
+    const int64_t axis = a.attr_int("axis");
+    if (axis != -1 && axis != rank - 1) return Support::no("only the last axis");
+    if (!static_vector_along_last(node.input(n - 2)->type, y) ||
+        !static_vector_along_last(node.input(n - 1)->type, y)) {
+        return Support::no("scale and shift are not vectors along the output's last axis");
+    }
+    auto clamp = clamp_of(node);
+    if (!clamp.is_ok()) return Support::no(clamp.status().message());
+    return Support::yes();
+}
+
 }  // namespace
 
 bool is_row_affine(const ir::Node& node) {
-    return is_op(node, "", "Mul") || is_op(node, "", "Add") || is_op(node, "com.nnport", "ScaleShift");
+    return is_op(node, "", "Mul") || is_op(node, "", "Add") || is_op(node, "com.nnport", "ScaleShift") ||
+           is_op(node, "com.nnport", "FusedConcat");
 }
 
 Support row_affine_supports(const ir::Node& node, const ConstantFn&) {
     if (is_op(node, "com.nnport", "ScaleShift")) return scale_shift_supports(node);
+    if (is_op(node, "com.nnport", "FusedConcat")) return fused_concat_supports(node);
     if (node.inputs().size() != 2 || !is_f32(node.input(0)) || !is_f32(node.input(1))) {
         return Support::no("only two float32 inputs");
     }
@@ -164,6 +247,10 @@ Result<KernelPtr> row_affine_prepare(const ir::Node& node, const PrepareContext&
     if (is_op(node, "com.nnport", "ScaleShift")) {
         NNPORT_ASSIGN_OR_RETURN(auto clamp, clamp_of(node));
         return KernelPtr(std::make_unique<RowAffineKernel>(Kind::kScaleShift, clamp.first, clamp.second));
+    }
+    if (is_op(node, "com.nnport", "FusedConcat")) {
+        NNPORT_ASSIGN_OR_RETURN(auto clamp, clamp_of(node));
+        return KernelPtr(std::make_unique<FusedConcatKernel>(clamp.first, clamp.second));
     }
     constexpr float kInf = std::numeric_limits<float>::infinity();
     return KernelPtr(std::make_unique<RowAffineKernel>(is_op(node, "", "Mul") ? Kind::kMul : Kind::kAdd, -kInf, kInf));
