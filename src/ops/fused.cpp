@@ -339,40 +339,12 @@ Status fused_concat_infer(InferContext& ctx) {
 
 Status fused_concat_kernel(KernelContext& ctx) {
     NNPORT_ASSIGN_OR_RETURN(fused::Activation act, fused::parse_activation(ctx));
+    NNPORT_ASSIGN_OR_RETURN(const Shape out_shape, fused::fused_concat_shape(ctx));
+    const int64_t rank = static_cast<int64_t>(out_shape.size());
+    NNPORT_ASSIGN_OR_RETURN(const int64_t axis, run_axis(ctx, ctx.attr_int("axis"), rank));
+    if (axis != rank - 1) return ctx.input_error("only the last axis is supported");
     const size_t k = concat_parts(ctx.num_inputs());
-    if (k == 0) return ctx.error("needs at least one input before scale and shift");
-    for (size_t i = 0; i < k + 2; ++i) {
-        NNPORT_RETURN_IF_ERROR(ctx.require_tensor(i));
-        if (ctx.input(i).dtype() != DType::kFloat32) return ctx.input_error("inputs must be float32");
-    }
-    const Tensor& x0 = ctx.input(0);
-    const int64_t r = x0.rank();
-    if (r == 0) return ctx.input_error("cannot concatenate scalars");
-    NNPORT_ASSIGN_OR_RETURN(const int64_t axis, run_axis(ctx, ctx.attr_int("axis"), r));
-    if (axis != r - 1) return ctx.input_error("only the last axis is supported");
-    Shape out_shape = x0.shape();
-    out_shape.back() = 0;
-    for (size_t i = 0; i < k; ++i) {
-        const Tensor& t = ctx.input(i);
-        if (t.rank() != r) return ctx.input_error("inputs have different ranks");
-        for (int64_t d = 0; d + 1 < r; ++d) {
-            if (t.dim(d) != x0.dim(d)) {
-                return ctx.input_error("input " + std::to_string(i) + " shape " + shape_to_string(t.shape()) +
-                                       " does not match " + shape_to_string(x0.shape()));
-            }
-        }
-        out_shape.back() += t.shape().back();
-    }
     const int64_t c = out_shape.back();
-    for (size_t i = k; i < k + 2; ++i) {
-        const Shape& v = ctx.input(i).shape();
-        bool ok = !v.empty() && static_cast<int64_t>(v.size()) <= r && v.back() == c;
-        for (size_t d = 0; ok && d + 1 < v.size(); ++d) ok = v[d] == 1;
-        if (!ok) {
-            return ctx.input_error(std::string(i == k ? "scale " : "shift ") + shape_to_string(v) +
-                                   " must be a vector of the output's " + std::to_string(c) + " channels");
-        }
-    }
     NNPORT_ASSIGN_OR_RETURN(Tensor * y, ctx.output(0, DType::kFloat32, out_shape));
     if (y->numel() == 0) return Status::ok();
     const int64_t rows = y->numel() / c;
@@ -453,6 +425,43 @@ const OpDef& op_def_ScaleShift() {
     }();
     return d;
 }
+
+namespace fused {
+
+Result<Shape> fused_concat_shape(KernelContext& ctx) {
+    const size_t k = concat_parts(ctx.num_inputs());
+    if (k == 0) return ctx.error("needs at least one input before scale and shift");
+    for (size_t i = 0; i < k + 2; ++i) {
+        NNPORT_RETURN_IF_ERROR(ctx.require_tensor(i));
+        if (ctx.input(i).dtype() != DType::kFloat32) return ctx.input_error("inputs must be float32");
+    }
+    const Tensor& x0 = ctx.input(0);
+    const int64_t r = x0.rank();
+    if (r == 0) return ctx.input_error("cannot concatenate scalars");
+    Shape out = x0.shape();
+    out.back() = 0;
+    for (size_t i = 0; i < k; ++i) {
+        const Tensor& t = ctx.input(i);
+        if (t.rank() != r || !std::equal(x0.shape().begin(), x0.shape().end() - 1, t.shape().begin())) {
+            return ctx.input_error("input " + std::to_string(i) + " shape " + shape_to_string(t.shape()) +
+                                   " does not match " + shape_to_string(x0.shape()) + " but in the last dim");
+        }
+        out.back() += t.shape().back();
+    }
+    const int64_t c = out.back();
+    for (size_t i = k; i < k + 2; ++i) {
+        const Shape& v = ctx.input(i).shape();
+        bool ok = !v.empty() && static_cast<int64_t>(v.size()) <= r && v.back() == c;
+        for (size_t d = 0; ok && d + 1 < v.size(); ++d) ok = v[d] == 1;
+        if (!ok) {
+            return ctx.input_error(std::string(i == k ? "scale " : "shift ") + shape_to_string(v) +
+                                   " must be a vector of the output's " + std::to_string(c) + " channels");
+        }
+    }
+    return out;
+}
+
+}  // namespace fused
 
 const OpDef& op_def_FusedConcat() {
     static const OpDef d = [] {

@@ -41,6 +41,11 @@ const std::vector<std::string>& activation_names();
 /// exactly as many as the activation takes. Errors name the node.
 Result<Activation> parse_activation(const AttrAccess& a);
 
+/// The output shape of a FusedConcat run (inputs X1..Xk, scale, shift; along the last axis), after checking what
+/// its kernels rely on: k >= 1 float32 tensors of one rank >= 1 that agree but in the last dim, and scale and shift
+/// float32 vectors of the output's channels ([C] or [1, ..., 1, C]). Errors name the node. Defined in fused.cpp.
+Result<Shape> fused_concat_shape(KernelContext& ctx);
+
 /// The common attributes of the fused ops.
 inline std::vector<AttrSpec> activation_attrs() {
     return {AttrSpec::s("activation", "Identity"), AttrSpec::floats("activation_params")};

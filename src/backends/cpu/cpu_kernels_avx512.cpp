@@ -84,12 +84,9 @@ void gemm(int64_t m, int64_t n, int64_t k, float alpha, const float* a, int64_t 
 
 // ---- softmax ----------------------------------------------------------------------------------------------------
 
-/// e^x for x <= 0 (or NaN, which stays NaN): x is clamped at -104 (e^-104 is 0 in float32), reduced by ln 2 in two
-/// parts, a degree-6 Cephes polynomial on |r| <= ln2/2, and 2^n applied by scalef (exact, denormals included).
-inline __m512 exp_nonpos(__m512 x) {
-    x = _mm512_max_ps(_mm512_set1_ps(-104.0f), x);  // the second operand is returned for NaN
-    const __m512 n = _mm512_roundscale_ps(_mm512_mul_ps(x, _mm512_set1_ps(1.44269504088896341f)),
-                                          _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+/// e^(x - n ln 2) for n = round(x / ln 2): x reduced by ln 2 in two parts, then the degree-6 Cephes polynomial on
+/// |r| <= ln2/2.
+inline __m512 exp_reduced(__m512 x, __m512 n) {
     __m512 r = _mm512_fnmadd_ps(n, _mm512_set1_ps(0.693359375f), x);
     r = _mm512_fnmadd_ps(n, _mm512_set1_ps(-2.12194440e-4f), r);
     __m512 p = _mm512_set1_ps(1.9875691500e-4f);
@@ -98,8 +95,16 @@ inline __m512 exp_nonpos(__m512 x) {
     p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(4.1665795894e-2f));
     p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.6666665459e-1f));
     p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(5.0000001201e-1f));
-    p = _mm512_fmadd_ps(p, _mm512_mul_ps(r, r), _mm512_add_ps(r, _mm512_set1_ps(1.0f)));
-    return _mm512_scalef_ps(p, n);
+    return _mm512_fmadd_ps(p, _mm512_mul_ps(r, r), _mm512_add_ps(r, _mm512_set1_ps(1.0f)));
+}
+
+/// e^x for x <= 0 (or NaN, which stays NaN): x is clamped at -104 (e^-104 is 0 in float32), reduced by ln 2 in two
+/// parts, a degree-6 Cephes polynomial on |r| <= ln2/2, and 2^n applied by scalef (exact, denormals included).
+inline __m512 exp_nonpos(__m512 x) {
+    x = _mm512_max_ps(_mm512_set1_ps(-104.0f), x);  // the second operand is returned for NaN
+    const __m512 n = _mm512_roundscale_ps(_mm512_mul_ps(x, _mm512_set1_ps(1.44269504088896341f)),
+                                          _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+    return _mm512_scalef_ps(exp_reduced(x, n), n);
 }
 
 void softmax(float* s, int64_t n, const float* mask, int64_t mask_step) {
@@ -528,16 +533,7 @@ inline __m512 swish16(__m512 x, __m512 neg_alpha) {
         _mm512_min_ps(_mm512_set1_ps(88.3f), _mm512_max_ps(_mm512_set1_ps(-87.3f), _mm512_mul_ps(neg_alpha, x)));
     const __m512 shifter = _mm512_set1_ps(12583039.0f);  // 1.5 * 2^23 + 127: v's low bits are n + 127
     const __m512 v = _mm512_fmadd_ps(t, _mm512_set1_ps(1.44269504088896341f), shifter);
-    const __m512 n = _mm512_sub_ps(v, shifter);
-    __m512 r = _mm512_fnmadd_ps(n, _mm512_set1_ps(0.693359375f), t);
-    r = _mm512_fnmadd_ps(n, _mm512_set1_ps(-2.12194440e-4f), r);
-    __m512 p = _mm512_set1_ps(1.9875691500e-4f);
-    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.3981999507e-3f));
-    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(8.3334519073e-3f));
-    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(4.1665795894e-2f));
-    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.6666665459e-1f));
-    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(5.0000001201e-1f));
-    p = _mm512_fmadd_ps(p, _mm512_mul_ps(r, r), _mm512_add_ps(r, one));
+    const __m512 p = exp_reduced(t, _mm512_sub_ps(v, shifter));
     const __m512 two_n = _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_castps_si512(v), 23));
     const __m512 d = _mm512_fmadd_ps(p, two_n, one);
     __m512 q = _mm512_rcp14_ps(d);

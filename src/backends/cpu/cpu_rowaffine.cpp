@@ -138,30 +138,9 @@ public:
     FusedConcatKernel(float lo, float hi) : lo_(lo), hi_(hi) {}
 
     Status run(KernelContext& ctx) override {
+        NNPORT_ASSIGN_OR_RETURN(const Shape out_shape, fused::fused_concat_shape(ctx));
         const size_t k = ctx.num_inputs() - 2;
-        for (size_t i = 0; i < k + 2; ++i) {
-            NNPORT_RETURN_IF_ERROR(ctx.require_tensor(i));
-            if (ctx.input(i).dtype() != DType::kFloat32) return ctx.input_error("inputs must be float32");
-        }
-        const Tensor& x0 = ctx.input(0);
-        if (x0.rank() == 0) return ctx.input_error("cannot concatenate scalars");
-        Shape out_shape = x0.shape();
-        out_shape.back() = 0;
-        for (size_t i = 0; i < k; ++i) {
-            const Tensor& t = ctx.input(i);
-            if (t.rank() != x0.rank() || !std::equal(x0.shape().begin(), x0.shape().end() - 1, t.shape().begin())) {
-                return ctx.input_error("input " + std::to_string(i) + " shape " + shape_to_string(t.shape()) +
-                                       " does not match " + shape_to_string(x0.shape()) + " but in the last dim");
-            }
-            out_shape.back() += t.shape().back();
-        }
         const int64_t c = out_shape.back();
-        for (size_t i = k; i < k + 2; ++i) {
-            if (!vector_along_last(out_shape.size(), c, ctx.input(i).shape())) {
-                return ctx.input_error("scale and shift must be vectors of the output's " + std::to_string(c) +
-                                       " channels");
-            }
-        }
         NNPORT_ASSIGN_OR_RETURN(Tensor * y, ctx.output(0, DType::kFloat32, out_shape));
         if (y->numel() == 0) return Status::ok();
         const int64_t rows = y->numel() / c;
