@@ -633,45 +633,6 @@ TEST(CpuRowAffine, KernelsAgainstPlainLoops) {
     });
 }
 
-// ---- Swish ------------------------------------------------------------------------------------------------------
-
-TEST(CpuSwish, KernelsAgainstTheFormula) {
-    // Tails around the vector widths, values across the whole range (the clamps at |alpha x| ~ 88 included), and
-    // in place. Relative error against x / (1 + e^-z) in double, where the result is above 1e-30.
-    for_each_isa([] {
-        const cpu::Kernels& k = cpu::kernels();
-        for (int64_t n : {1, 7, 15, 16, 17, 31, 33, 100, 1000}) {
-            for (float alpha : {1.0f, 1.7f, 0.25f}) {
-                std::vector<float> x(static_cast<size_t>(n)), y(static_cast<size_t>(n) + 1, 5.0f);
-                for (int64_t i = 0; i < n; ++i) x[size_t(i)] = -100.0f + 200.0f * static_cast<float>(i) / float(n);
-                if (n > 2) x[1] = 0.0f;
-                if (n > 3) x[2] = -3.0e-3f;
-                k.swish(x.data(), y.data(), n, alpha);
-                for (int64_t i = 0; i < n; ++i) {
-                    const double xi = x[size_t(i)];
-                    // alpha x rounded to float32 as every build (and the reference) computes it: in the negative
-                    // tail the relative error of e^z is |z| times that rounding.
-                    const double z = static_cast<float>(alpha * x[size_t(i)]);
-                    const double want = xi / (1.0 + std::exp(-z));
-                    const double got = y[size_t(i)];
-                    if (std::fabs(want) < 1e-30) {
-                        ASSERT_LT(std::fabs(got), 1e-30) << "n " << n << " x " << xi;
-                    } else {
-                        ASSERT_LT(std::fabs(got - want) / std::fabs(want), 1e-6) << "n " << n << " x " << xi;
-                    }
-                }
-                ASSERT_EQ(y.back(), 5.0f) << "wrote past the end, n " << n;
-                std::vector<float> z = x;
-                k.swish(z.data(), z.data(), n, alpha);
-                for (int64_t i = 0; i < n; ++i) ASSERT_EQ(z[size_t(i)], y[size_t(i)]) << "in place, n " << n;
-            }
-        }
-        float nan = std::numeric_limits<float>::quiet_NaN(), out = 0.0f;
-        k.swish(&nan, &out, 1, 1.0f);
-        EXPECT_TRUE(std::isnan(out));
-    });
-}
-
 // ---- com.nnport ScaleShift --------------------------------------------------------------------------------------
 
 OpRun scale_shift(const Shape& x, const Shape& sb, uint32_t seed, const std::string& activation = "Identity",

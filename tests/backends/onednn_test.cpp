@@ -236,17 +236,18 @@ TEST(OneDnnConv, FusedActivationsWithAndWithoutResidual) {
 }
 
 TEST(OneDnnConv, SwishRunsAfterThePrimitiveOnEveryThread) {
-    // Swish is applied by nnport's kernel over the finished output (not oneDNN's post-op): a large output split
-    // across threads, with and without the residual, and the SiLU alpha of 1 as well as another one.
+    // Swish is applied by nnport's vector epilogue over the finished output (not oneDNN's post-op): an output large
+    // enough to be split across threads (73728 values, over the epilogue's 2 x 32768), with and without the residual,
+    // and the SiLU alpha of 1 as well as another one.
     for (bool residual : {false, true}) {
         for (float alpha : {1.0f, 0.7f}) {
             SCOPED_TRACE(std::to_string(alpha) + (residual ? " +Z" : ""));
-            auto t = nhwc_conv({1, 48, 40, 8}, 32, 1, 1, {{"activation", str("Swish")}});
+            auto t = nhwc_conv({1, 48, 48, 8}, 32, 1, 1, {{"activation", str("Swish")}});
             t.attrs["activation_params"] = Attribute::make_floats({alpha});
             t.op = "NhwcFusedConv";
             t.threads = 2;
             if (residual) {
-                t.inputs.push_back(random_f32({1, 48, 40, 32}, 98));
+                t.inputs.push_back(random_f32({1, 48, 48, 32}, 98));
                 t.constant.push_back(false);
             }
             check(t);

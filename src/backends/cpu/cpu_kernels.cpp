@@ -133,14 +133,6 @@ void row_affine_portable(const float* x, int64_t ldx, const float* s, const floa
     }
 }
 
-void swish_portable(const float* x, float* y, int64_t n, float alpha) {
-    for (int64_t i = 0; i < n; ++i) {
-        const float z = alpha * x[i];
-        const float e = std::exp(-std::fabs(z));
-        y[i] = x[i] * (z >= 0.0f ? 1.0f / (1.0f + e) : e / (1.0f + e));
-    }
-}
-
 void gemv_portable(const float* a, int64_t lda, int64_t m, const float* w, int64_t k, int64_t g0, int64_t g1,
                    const float* bias, int64_t n, float* y, int64_t ldy) {
     float acc[kGemvPanel];
@@ -246,7 +238,7 @@ const char* isa_name(Isa i) {
 
 const Kernels& kernels_portable() {
     static const Kernels k{Isa::kPortable,   gemm_portable,  softmax_portable,    transpose_portable, lstm_cell_exact,
-                           qdw_row_portable, qgemv_portable, row_affine_portable, swish_portable,     gemv_portable};
+                           qdw_row_portable, qgemv_portable, row_affine_portable, gemv_portable};
     return k;
 }
 

@@ -50,9 +50,6 @@ struct Kernels {
     /// NaN (as Relu and Clip do); lo = -inf, hi = +inf leave values as they are. y may be x (with ldy = ldx).
     void (*row_affine)(const float* x, int64_t ldx, const float* s, const float* b, float* y, int64_t ldy, int64_t rows,
                        int64_t c, float lo, float hi);
-    /// y[i] = x[i] * sigmoid(alpha * x[i]) for i < n (Swish; SiLU at alpha 1), with sigmoid from e^-|z| so nothing
-    /// overflows: within a few float32 roundings of the reference's x / (1 + e^-z). y may be x.
-    void (*swish)(const float* x, float* y, int64_t n, float alpha);
     /// A matrix-vector product for m <= 4 rows of A (row stride lda), output columns [64 g0, min(64 g1, n)):
     /// y[i * ldy + j] = bias[j] (0 without bias) + sum over p < k of a[i * lda + p] * w[((j / 64) * k + p) * 64 +
     /// j % 64] (B packed in 64-column panels, zero past n). Sums run over p in order, one rounding per step.
@@ -83,8 +80,7 @@ struct QDwRow {
     void* out = nullptr;               ///< ow * ch int8 or uint8 values (the clamp keeps them in the type's range)
 };
 
-/// The portable row_affine, swish and gemv.
-void swish_portable(const float* x, float* y, int64_t n, float alpha);
+/// The portable row_affine and gemv.
 void row_affine_portable(const float* x, int64_t ldx, const float* s, const float* b, float* y, int64_t ldy,
                          int64_t rows, int64_t c, float lo, float hi);
 void gemv_portable(const float* a, int64_t lda, int64_t m, const float* w, int64_t k, int64_t g0, int64_t g1,

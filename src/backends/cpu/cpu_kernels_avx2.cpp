@@ -276,15 +276,6 @@ void row_affine_op(const float* x, int64_t ldx, const float* s, const float* b, 
     }
 }
 
-void swish(const float* x, float* y, int64_t n, float alpha) {
-    const __m256 va = _mm256_set1_ps(alpha);
-    for (int64_t j = 0; j < n; j += 8) {
-        const __m256i t = lanes(n - j);
-        const __m256 v = _mm256_maskload_ps(x + j, t);
-        _mm256_maskstore_ps(y + j, t, _mm256_mul_ps(v, sigmoid8(_mm256_mul_ps(va, v))));
-    }
-}
-
 void gemv(const float* a, int64_t lda, int64_t m, const float* w, int64_t k, int64_t g0, int64_t g1, const float* bias,
           int64_t n, float* y, int64_t ldy) {
     // One row at a time: 8 accumulators of 8 columns cover a panel.
@@ -331,7 +322,7 @@ void row_affine(const float* x, int64_t ldx, const float* s, const float* b, flo
 const Kernels& kernels_avx2() {
     // The int8 kernels have no AVX2 build: the cpu backend only takes them on AVX-512 VNNI + VBMI CPUs.
     static const Kernels k{Isa::kAvx2,       gemm,           softmax,    transpose, lstm_cell,
-                           qdw_row_portable, qgemv_portable, row_affine, swish,     gemv};
+                           qdw_row_portable, qgemv_portable, row_affine, gemv};
     return k;
 }
 

@@ -84,9 +84,12 @@ void gemm(int64_t m, int64_t n, int64_t k, float alpha, const float* a, int64_t 
 
 // ---- softmax ----------------------------------------------------------------------------------------------------
 
-/// e^(x - n ln 2) for n = round(x / ln 2): x reduced by ln 2 in two parts, then the degree-6 Cephes polynomial on
-/// |r| <= ln2/2.
-inline __m512 exp_reduced(__m512 x, __m512 n) {
+/// e^x for x <= 0 (or NaN, which stays NaN): x is clamped at -104 (e^-104 is 0 in float32), reduced by ln 2 in two
+/// parts, a degree-6 Cephes polynomial on |r| <= ln2/2, and 2^n applied by scalef (exact, denormals included).
+inline __m512 exp_nonpos(__m512 x) {
+    x = _mm512_max_ps(_mm512_set1_ps(-104.0f), x);  // the second operand is returned for NaN
+    const __m512 n = _mm512_roundscale_ps(_mm512_mul_ps(x, _mm512_set1_ps(1.44269504088896341f)),
+                                          _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
     __m512 r = _mm512_fnmadd_ps(n, _mm512_set1_ps(0.693359375f), x);
     r = _mm512_fnmadd_ps(n, _mm512_set1_ps(-2.12194440e-4f), r);
     __m512 p = _mm512_set1_ps(1.9875691500e-4f);
@@ -95,16 +98,8 @@ inline __m512 exp_reduced(__m512 x, __m512 n) {
     p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(4.1665795894e-2f));
     p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.6666665459e-1f));
     p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(5.0000001201e-1f));
-    return _mm512_fmadd_ps(p, _mm512_mul_ps(r, r), _mm512_add_ps(r, _mm512_set1_ps(1.0f)));
-}
-
-/// e^x for x <= 0 (or NaN, which stays NaN): x is clamped at -104 (e^-104 is 0 in float32), reduced by ln 2 in two
-/// parts, a degree-6 Cephes polynomial on |r| <= ln2/2, and 2^n applied by scalef (exact, denormals included).
-inline __m512 exp_nonpos(__m512 x) {
-    x = _mm512_max_ps(_mm512_set1_ps(-104.0f), x);  // the second operand is returned for NaN
-    const __m512 n = _mm512_roundscale_ps(_mm512_mul_ps(x, _mm512_set1_ps(1.44269504088896341f)),
-                                          _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
-    return _mm512_scalef_ps(exp_reduced(x, n), n);
+    p = _mm512_fmadd_ps(p, _mm512_mul_ps(r, r), _mm512_add_ps(r, _mm512_set1_ps(1.0f)));
+    return _mm512_scalef_ps(p, n);
 }
 
 void softmax(float* s, int64_t n, const float* mask, int64_t mask_step) {
@@ -519,42 +514,6 @@ void row_affine_op(const float* x, int64_t ldx, const float* s, const float* b, 
     }
 }
 
-// ---- Swish / SiLU -------------------------------------------------------------------------------------------------
-
-/// x * sigmoid(alpha x) for 16 lanes, as x / (1 + e^t) with t = -alpha x clamped to [-87.3, 88.3] (so 2^n below
-/// stays a normal number: beyond the clamp the result is 0 or x to float32 precision, or off by under 1e-36). e^t:
-/// n = round(t log2 e) by the 1.5 * 2^23 shifter (whose low bits, shifted into the exponent field, are 2^n), the
-/// Cephes reduction and degree-6 polynomial, then 1 / (1 + e^t) by a reciprocal estimate and one Newton step.
-/// Relative error under 3e-7 where the result is above 1e-30; about 10 cycles per 16 lanes (the exp_nonpos and
-/// division form took 12, oneDNN's swish post-op 16).
-inline __m512 swish16(__m512 x, __m512 neg_alpha) {
-    const __m512 one = _mm512_set1_ps(1.0f);
-    const __m512 t =
-        _mm512_min_ps(_mm512_set1_ps(88.3f), _mm512_max_ps(_mm512_set1_ps(-87.3f), _mm512_mul_ps(neg_alpha, x)));
-    const __m512 shifter = _mm512_set1_ps(12583039.0f);  // 1.5 * 2^23 + 127: v's low bits are n + 127
-    const __m512 v = _mm512_fmadd_ps(t, _mm512_set1_ps(1.44269504088896341f), shifter);
-    const __m512 p = exp_reduced(t, _mm512_sub_ps(v, shifter));
-    const __m512 two_n = _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_castps_si512(v), 23));
-    const __m512 d = _mm512_fmadd_ps(p, two_n, one);
-    __m512 q = _mm512_rcp14_ps(d);
-    q = _mm512_fmadd_ps(q, _mm512_fnmadd_ps(d, q, one), q);  // q (2 - d q)
-    return _mm512_mul_ps(x, q);
-}
-
-void swish(const float* x, float* y, int64_t n, float alpha) {
-    const __m512 va = _mm512_set1_ps(-alpha);
-    int64_t j = 0;
-    for (; j + 32 <= n; j += 32) {  // two independent vectors an iteration: the exp chains overlap
-        const __m512 v0 = _mm512_loadu_ps(x + j), v1 = _mm512_loadu_ps(x + j + 16);
-        _mm512_storeu_ps(y + j, swish16(v0, va));
-        _mm512_storeu_ps(y + j + 16, swish16(v1, va));
-    }
-    for (; j < n; j += 16) {
-        const __mmask16 t = lanes(n - j);
-        _mm512_mask_storeu_ps(y + j, t, swish16(_mm512_maskz_loadu_ps(t, x + j), va));
-    }
-}
-
 // ---- matrix-vector product (fp32, a few rows) ---------------------------------------------------------------------
 
 /// Rows [0, M) of A against one 64-column panel: M x 4 accumulators, one pass over the panel's k x 64 weights.
@@ -641,7 +600,6 @@ const Kernels& kernels_avx512() {
                            vnni ? qdw_row : qdw_row_portable,
                            vnni ? qgemv : qgemv_portable,
                            row_affine,
-                           swish,
                            gemv};
     return k;
 }

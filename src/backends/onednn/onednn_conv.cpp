@@ -4,9 +4,9 @@
 // eltwise post-ops. A primitive depends on the input's spatial size, so primitives are cached per input shape and the
 // static shape's is created at prepare time.
 
-#include "backends/cpu/cpu_kernels.hpp"
 #include "backends/onednn/onednn_common.hpp"
 #include "backends/onednn/onednn_kernels.hpp"
+#include "backends/xnnpack/xnn_common.hpp"
 #include "ops/nn_util.hpp"
 
 namespace nnport::onednn {
@@ -101,7 +101,11 @@ public:
         } catch (const dnnl::error& err) {
             return error_status(ctx.node(), "convolution", err);
         }
-        if (act_.kind == fused::Act::kSwish) apply_swish(ctx, *y, e->threads);
+        // Swish / SiLU over the finished output by nnport's vector epilogue (the XNNPACK backend's): oneDNN 2.6's
+        // swish post-op costs about 16 cycles per 16 outputs here, the epilogue about 10 even with its own pass over
+        // the output. Measured on efficientnet_b0 at one thread: the post-op took 1.44 ms of 5.6 ms per run.
+        if (act_.kind == fused::Act::kSwish)
+            xnn::apply_epilogue(act_, y->data<float>(), nullptr, y->numel(), ctx.pool());
         return Status::ok();
     }
 
@@ -110,30 +114,6 @@ public:
 
 private:
     dnnl::memory::desc bias_md() const { return dnnl::memory::desc({m_}, dt::f32, tag::x); }
-
-    /// Swish / SiLU over the finished output, in place, on `threads` threads in contiguous parts (the rows each
-    /// thread of the convolution just wrote, roughly). oneDNN 2.6's swish post-op costs about 16 cycles per 16
-    /// outputs here; nnport's vector kernel a third of that, even with its own pass over the output. Measured on
-    /// efficientnet_b0 at one thread: the post-op took 1.44 ms of 5.6 ms per run.
-    void apply_swish(KernelContext& ctx, Tensor& y, int threads) const {
-        const cpu::Kernels& k = cpu::kernels();
-        float* p = y.data<float>();
-        const int64_t n = y.numel();
-        const float alpha = act_.p0;
-        const int64_t parts = std::clamp<int64_t>(n / kSwishPerPart, 1, threads);
-        if (parts == 1) {
-            k.swish(p, p, n, alpha);
-            return;
-        }
-        ctx.parallel_for(parts, [&](int64_t p0, int64_t p1) {
-            for (int64_t i = p0; i < p1; ++i) {
-                const int64_t b = n * i / parts, e = n * (i + 1) / parts;
-                k.swish(p + b, p + b, e - b, alpha);
-            }
-        });
-    }
-    /// Outputs per thread of the Swish pass.
-    static constexpr int64_t kSwishPerPart = int64_t{1} << 14;
 
     Result<std::shared_ptr<const ConvEntry>> entry_for(const AttrAccess& a, const Shape& xs) {
         std::lock_guard<std::mutex> lock(mu_);
@@ -167,7 +147,7 @@ private:
             dnnl::primitive_attr attr = base_attr();
             dnnl::post_ops po;
             if (has_z_) po.append_sum(1.0f);
-            if (act_.kind != fused::Act::kSwish) append_activation(po, act_);  // Swish: apply_swish, after
+            if (act_.kind != fused::Act::kSwish) append_activation(po, act_);  // Swish: after, see run()
             attr.set_post_ops(po);
             e->pd = cf::primitive_desc(d, attr, engine());
             e->prim = cf(e->pd);
