@@ -49,9 +49,7 @@ Support supports(const ir::Node& node, const ConstantFn& constant) {
     }
     auto act = fused::parse_activation(at);
     if (!act.is_ok()) return Support::no(act.status().message());
-    if (act->kind != fused::Act::kIdentity && act->kind != fused::Act::kRelu && act->kind != fused::Act::kClip) {
-        return Support::no("activation must be Identity, Relu or Clip");
-    }
+    if (!fused::clamp_range(*act)) return Support::no("activation must be Identity, Relu or Clip");
     const std::vector<ir::Dim>& d = a->type.dims;
     const int64_t k = w->dim(at.attr_int("transB") ? 1 : 0);
     if (d[1].is_static() && d[1].value != k) return Support::no("A's columns differ from B's rows");

@@ -5,7 +5,10 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
+#include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "ops/op_def.hpp"
@@ -45,6 +48,22 @@ Result<Activation> parse_activation(const AttrAccess& a);
 /// its kernels rely on: k >= 1 float32 tensors of one rank >= 1 that agree but in the last dim, and scale and shift
 /// float32 vectors of the output's channels ([C] or [1, ..., 1, C]). Errors name the node. Defined in fused.cpp.
 Result<Shape> fused_concat_shape(KernelContext& ctx);
+
+/// The range [lo, hi] an activation amounts to when it is a clamp of its input: Identity (-inf, inf), Relu [0, inf),
+/// Clip [min, max]; nullopt for the others. For kernels that apply an activation as an output clamp.
+inline std::optional<std::pair<float, float>> clamp_range(const Activation& a) {
+    constexpr float kInf = std::numeric_limits<float>::infinity();
+    switch (a.kind) {
+        case Act::kIdentity:
+            return std::pair{-kInf, kInf};
+        case Act::kRelu:
+            return std::pair{0.0f, kInf};
+        case Act::kClip:
+            return std::pair{a.p0, a.p1};
+        default:
+            return std::nullopt;
+    }
+}
 
 /// The common attributes of the fused ops.
 inline std::vector<AttrSpec> activation_attrs() {

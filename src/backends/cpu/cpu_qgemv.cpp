@@ -8,6 +8,7 @@
 #include <cmath>
 #include <cstring>
 #include <limits>
+#include <tuple>
 
 #include "backends/cpu/cpu_kernels.hpp"
 #include "backends/cpu/cpu_ops.hpp"
@@ -43,13 +44,9 @@ public:
             bias_[static_cast<size_t>(n)] = (p.c ? p.c->data<int32_t>()[n] : 0) - a_zp_ * sum;
             scale_[static_cast<size_t>(n)] = p.out_scales[p.out_scales.size() == 1 ? 0 : static_cast<size_t>(n)];
         }
-        lo_ = -std::numeric_limits<float>::infinity();
-        hi_ = std::numeric_limits<float>::infinity();
-        if (p.act.kind == fused::Act::kRelu) lo_ = 0.0f;
-        if (p.act.kind == fused::Act::kClip) {
-            lo_ = p.act.p0;
-            hi_ = p.act.p1;
-        }
+        // qgemm_support takes only Identity, Relu and Clip.
+        std::tie(lo_, hi_) = fused::clamp_range(p.act).value_or(
+            std::pair{-std::numeric_limits<float>::infinity(), std::numeric_limits<float>::infinity()});
     }
 
     Status run(KernelContext& ctx) override {

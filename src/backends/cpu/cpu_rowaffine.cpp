@@ -102,22 +102,12 @@ private:
     float lo_, hi_;
 };
 
-/// The clamp [lo, hi] of a ScaleShift's activation (Identity, Relu or Clip); an error for the others.
+/// The clamp [lo, hi] of a ScaleShift's or FusedConcat's activation (Identity, Relu or Clip); an error for the others.
 Result<std::pair<float, float>> clamp_of(const ir::Node& node) {
     if (!node.def) return unsupported("unknown op");
-    AttrAccess a(node, *node.def);
-    NNPORT_ASSIGN_OR_RETURN(fused::Activation act, fused::parse_activation(a));
-    constexpr float kInf = std::numeric_limits<float>::infinity();
-    switch (act.kind) {
-        case fused::Act::kIdentity:
-            return std::pair{-kInf, kInf};
-        case fused::Act::kRelu:
-            return std::pair{0.0f, kInf};
-        case fused::Act::kClip:
-            return std::pair{act.p0, act.p1};
-        default:
-            return unsupported("only the Identity, Relu and Clip activations");
-    }
+    NNPORT_ASSIGN_OR_RETURN(fused::Activation act, fused::parse_activation(AttrAccess(node, *node.def)));
+    if (auto r = fused::clamp_range(act)) return *r;
+    return unsupported("only the Identity, Relu and Clip activations");
 }
 
 Support scale_shift_supports(const ir::Node& node) {

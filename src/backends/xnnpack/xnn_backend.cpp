@@ -15,6 +15,7 @@
 // QLinearAdd requantizes in fixed point and may differ from the reference's float arithmetic by one quantization step.
 #include <algorithm>
 #include <mutex>
+#include <tuple>
 
 #include "backends/xnnpack/xnn_common.hpp"
 #include "core/thread_pool.hpp"
@@ -84,11 +85,9 @@ std::string activation_obstacle(const ir::Node& n) {
 
 ActSplit split_activation(const fused::Activation& a) {
     ActSplit s;
-    if (a.kind == fused::Act::kRelu) {
-        s.min = 0.0f;
-    } else if (a.kind == fused::Act::kClip && a.p0 < a.p1) {
-        s.min = a.p0;
-        s.max = a.p1;
+    const auto r = fused::clamp_range(a);
+    if (r && (a.kind != fused::Act::kClip || a.p0 < a.p1)) {  // XNNPACK needs min < max
+        std::tie(s.min, s.max) = *r;
     } else {
         s.post = a;
     }

@@ -185,9 +185,7 @@ std::string qadd_obstacle(const ir::Node& n, const ConstantFn& constant, AddPara
     }
     auto act = fused::parse_activation(attrs_of(n));
     if (!act.is_ok()) return act.status().message();
-    if (act->kind != fused::Act::kIdentity && act->kind != fused::Act::kRelu && act->kind != fused::Act::kClip) {
-        return "activation must be Identity, Relu or Clip";
-    }
+    if (!fused::clamp_range(*act)) return "activation must be Identity, Relu or Clip";
     // The reference kernel's bounds: Relu clamps at the zero point, Clip at its quantized bounds.
     quant::activation_bounds(*act, p->cs, p->cz, p->type, p->lo, p->hi);
     if (p->lo >= p->hi) return "the activation's quantized range is empty or one value (XNNPACK needs min < max)";
