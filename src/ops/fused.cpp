@@ -2,7 +2,8 @@
 // residual Z + activation), FusedGemm (Gemm + activation) and FusedMatMul (MatMul + bias + activation). They run the
 // Conv / Gemm / MatMul kernels and apply bias, residual and activation in the GEMM epilogue, block by block while the
 // output is in cache, so a fused node never costs more than the ops it replaces. ScaleShift (X * scale + shift +
-// activation, from the fuse_scale_shift pass) makes one pass over X where Mul, Add and the activation made three.
+// activation, from the fuse_scale_shift pass) makes one pass over X where Mul, Add and the activation made three;
+// FusedConcat does the same on a last-axis Concat, writing each input's part of the result once.
 #include <limits>
 
 #include "ops/elementwise_util.hpp"

@@ -11,6 +11,7 @@
 //    straight into their channel slice of the output, so the concatenated tensor is never written unnormalised.
 #include <algorithm>
 #include <limits>
+#include <vector>
 
 #include "backends/cpu/cpu_kernels.hpp"
 #include "backends/cpu/cpu_ops.hpp"
@@ -43,6 +44,32 @@ bool static_vector_along_last(const ir::ValueType& vt, const ir::Value* big) {
     if (!vt.is_static() || rank < 1) return false;
     const ir::Dim& last = big->type.dims.back();
     return last.is_static() && vector_along_last(static_cast<size_t>(rank), last.value, vt.static_shape());
+}
+
+/// One input of affine_rows: `rows` rows of `c` values, contiguous.
+struct Slice {
+    const float* x;
+    int64_t c;
+};
+
+/// Rows [0, rows) of y (row stride ldy) = clamp(x * s + b, lo, hi), the slices side by side (slice i in the
+/// channels after slice i-1's; s and b cover them all), split by rows across the session's threads.
+void affine_rows(KernelContext& ctx, const std::vector<Slice>& xs, const float* s, const float* b, float* y,
+                 int64_t rows, int64_t ldy, float lo, float hi) {
+    const Kernels& k = kernels();
+    const int threads = ctx.pool() ? ctx.pool()->num_threads() : 1;
+    const int64_t parts = parts_for(static_cast<double>(rows * ldy), kElemsPerPart, rows, threads);
+    run_parts(ctx, parts, [&](int64_t p0, int64_t p1) {
+        for (int64_t p = p0; p < p1; ++p) {
+            const int64_t r0 = rows * p / parts, r1 = rows * (p + 1) / parts;
+            int64_t off = 0;
+            for (const Slice& sl : xs) {
+                k.row_affine(sl.x + r0 * sl.c, sl.c, s ? s + off : nullptr, b ? b + off : nullptr, y + r0 * ldy + off,
+                             ldy, r1 - r0, sl.c, lo, hi);
+                off += sl.c;
+            }
+        }
+    });
 }
 
 enum class Kind { kMul, kAdd, kScaleShift };
@@ -80,20 +107,8 @@ public:
         NNPORT_ASSIGN_OR_RETURN(Tensor * y, ctx.output(0, DType::kFloat32, x->shape()));
         const int64_t c = x->shape().back();
         if (y->numel() == 0 || c == 0) return Status::ok();
-        const int64_t rows = y->numel() / c;
-        const float* px = x->data<float>();
-        const float* ps = s ? s->data<float>() : nullptr;
-        const float* pb = b ? b->data<float>() : nullptr;
-        float* py = y->data<float>();
-        const Kernels& k = kernels();
-        const int threads = ctx.pool() ? ctx.pool()->num_threads() : 1;
-        const int64_t parts = parts_for(static_cast<double>(y->numel()), kElemsPerPart, rows, threads);
-        run_parts(ctx, parts, [&](int64_t p0, int64_t p1) {
-            for (int64_t p = p0; p < p1; ++p) {
-                const int64_t r0 = rows * p / parts, r1 = rows * (p + 1) / parts;
-                k.row_affine(px + r0 * c, c, ps, pb, py + r0 * c, c, r1 - r0, c, lo_, hi_);
-            }
-        });
+        affine_rows(ctx, {{x->data<float>(), c}}, s ? s->data<float>() : nullptr, b ? b->data<float>() : nullptr,
+                    y->data<float>(), y->numel() / c, c, lo_, hi_);
         return Status::ok();
     }
 
@@ -133,25 +148,10 @@ public:
         const int64_t c = out_shape.back();
         NNPORT_ASSIGN_OR_RETURN(Tensor * y, ctx.output(0, DType::kFloat32, out_shape));
         if (y->numel() == 0) return Status::ok();
-        const int64_t rows = y->numel() / c;
-        const float* ps = ctx.input(k).data<float>();
-        const float* pb = ctx.input(k + 1).data<float>();
-        float* py = y->data<float>();
-        const Kernels& kn = kernels();
-        const int threads = ctx.pool() ? ctx.pool()->num_threads() : 1;
-        const int64_t parts = parts_for(static_cast<double>(y->numel()), kElemsPerPart, rows, threads);
-        run_parts(ctx, parts, [&](int64_t p0, int64_t p1) {
-            for (int64_t p = p0; p < p1; ++p) {
-                const int64_t r0 = rows * p / parts, r1 = rows * (p + 1) / parts;
-                int64_t off = 0;
-                for (size_t i = 0; i < k; ++i) {
-                    const int64_t ci = ctx.input(i).shape().back();
-                    kn.row_affine(ctx.input(i).data<float>() + r0 * ci, ci, ps + off, pb + off, py + r0 * c + off, c,
-                                  r1 - r0, ci, lo_, hi_);
-                    off += ci;
-                }
-            }
-        });
+        std::vector<Slice> xs;
+        for (size_t i = 0; i < k; ++i) xs.push_back({ctx.input(i).data<float>(), ctx.input(i).shape().back()});
+        affine_rows(ctx, xs, ctx.input(k).data<float>(), ctx.input(k + 1).data<float>(), y->data<float>(),
+                    y->numel() / c, c, lo_, hi_);
         return Status::ok();
     }
 
