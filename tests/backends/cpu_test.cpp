@@ -823,42 +823,136 @@ TEST(CpuGemv, BadInputIsAnErrorNamingTheNode) {
     }
 }
 
-TEST(CpuGemv, KernelAgainstPlainLoops) {
-    for_each_isa([] {
-        const cpu::Kernels& k = cpu::kernels();
-        for (int64_t m : {1, 2, 3, 4, 5}) {
-            for (int64_t kk : {1, 3, 64}) {
-                for (int64_t n : {1, 15, 64, 65, 130}) {
-                    const int64_t panels = (n + cpu::kGemvPanel - 1) / cpu::kGemvPanel, lda = kk + 1, ldy = n + 3;
-                    const Tensor a = random_f32({m, lda}, 1), b = random_f32({kk, n}, 2), bias = random_f32({n}, 3);
-                    std::vector<float> w(static_cast<size_t>(panels * kk * cpu::kGemvPanel), 0.0f);
-                    for (int64_t p = 0; p < kk; ++p) {
-                        for (int64_t j = 0; j < n; ++j) {
-                            w[static_cast<size_t>(((j / 64) * kk + p) * 64 + j % 64)] = b.data<float>()[p * n + j];
-                        }
-                    }
-                    for (bool with_bias : {false, true}) {
-                        std::vector<float> y(static_cast<size_t>(m * ldy), 7.0f);
-                        // Panels split as two threads would: [0, 1) and [1, panels).
-                        k.gemv(a.data<float>(), lda, m, w.data(), kk, 0, 1, with_bias ? bias.data<float>() : nullptr, n,
-                               y.data(), ldy);
-                        k.gemv(a.data<float>(), lda, m, w.data(), kk, 1, panels,
-                               with_bias ? bias.data<float>() : nullptr, n, y.data(), ldy);
-                        for (int64_t i = 0; i < m; ++i) {
-                            for (int64_t j = 0; j < ldy; ++j) {
-                                double want = 7.0;
-                                if (j < n) {
-                                    want = with_bias ? bias.data<float>()[j] : 0.0;
-                                    for (int64_t p = 0; p < kk; ++p) {
-                                        want += double(a.data<float>()[i * lda + p]) * b.data<float>()[p * n + j];
-                                    }
-                                }
-                                ASSERT_NEAR(y[static_cast<size_t>(i * ldy + j)], want, 1e-4)
-                                    << "m " << m << " k " << kk << " n " << n << " at " << i << "," << j;
-                            }
-                        }
-                    }
+/// B [k x n] packed into the 64-column panels of Kernels::panel_gemm.
+std::vector<float> pack_panels(const Tensor& b, int64_t k, int64_t n) {
+    const int64_t panels = (n + cpu::kPanel - 1) / cpu::kPanel;
+    std::vector<float> w(static_cast<size_t>(panels * k * cpu::kPanel), 0.0f);
+    for (int64_t p = 0; p < k; ++p) {
+        for (int64_t j = 0; j < n; ++j) {
+            w[static_cast<size_t>(((j / 64) * k + p) * 64 + j % 64)] = b.data<float>()[p * n + j];
+        }
+    }
+    return w;
+}
+
+/// One panel_gemm case: rows of A through offsets (or a leading dimension), the panels split as two threads would
+/// ([0, 1) and [1, panels)), against sums in double. Returns y (m x ldy).
+std::vector<float> check_panel_gemm(int64_t m, int64_t kk, int64_t n, bool offsets, bool with_bias, int z_mode,
+                                    float lo, float hi) {
+    const int64_t panels = (n + cpu::kPanel - 1) / cpu::kPanel, lda = kk + 1, ldy = n + 3;
+    const Tensor a = random_f32({2 * m + 1, lda}, 1), b = random_f32({kk, n}, 2), bias = random_f32({n}, 3);
+    const Tensor zt = random_f32({m, ldy}, 4);
+    const std::vector<float> w = pack_panels(b, kk, n);
+    // Offsets pick rows 2i + (i % 2) of `a` (uneven steps, as a strided convolution's pixels), else row i.
+    std::vector<int64_t> off(static_cast<size_t>(m));
+    for (int64_t i = 0; i < m; ++i) off[static_cast<size_t>(i)] = (offsets ? 2 * i + i % 2 : i) * lda;
+    std::vector<float> y(static_cast<size_t>(m * ldy), 7.0f);
+    if (z_mode == 2) std::copy(zt.data<float>(), zt.data<float>() + m * ldy, y.begin());  // z is y (in place)
+    cpu::PanelGemm g;
+    g.a = a.data<float>();
+    g.a_off = offsets ? off.data() : nullptr;
+    g.lda = lda;
+    g.m = m;
+    g.k = kk;
+    g.w = w.data();
+    g.n = n;
+    g.bias = with_bias ? bias.data<float>() : nullptr;
+    g.z = z_mode == 1 ? zt.data<float>() : z_mode == 2 ? y.data() : nullptr;
+    g.ldz = ldy;
+    g.y = y.data();
+    g.ldy = ldy;
+    g.lo = lo;
+    g.hi = hi;
+    g.g0 = 0;
+    g.g1 = 1;
+    cpu::kernels().panel_gemm(g);
+    g.g0 = 1;
+    g.g1 = panels;
+    cpu::kernels().panel_gemm(g);
+    for (int64_t i = 0; i < m; ++i) {
+        for (int64_t j = 0; j < ldy; ++j) {
+            double want = z_mode == 2 ? zt.data<float>()[i * ldy + j] : 7.0;
+            if (j < n) {
+                want = 0.0;
+                for (int64_t p = 0; p < kk; ++p) {
+                    want += double(a.data<float>()[off[static_cast<size_t>(i)] + p]) * b.data<float>()[p * n + j];
                 }
+                if (with_bias) want += bias.data<float>()[j];
+                if (z_mode) want += zt.data<float>()[i * ldy + j];
+                want = std::min<double>(hi, std::max<double>(lo, want));
+            }
+            const float got = y[static_cast<size_t>(i * ldy + j)];
+            EXPECT_NEAR(got, want, 2e-5 * (1.0 + kk)) << "m " << m << " k " << kk << " n " << n << " at " << i << ","
+                                                      << j << " offsets " << offsets << " z " << z_mode;
+            if (std::abs(got - want) > 2e-5 * (1.0 + kk)) return y;
+        }
+    }
+    return y;
+}
+
+TEST(CpuPanelGemm, AgainstPlainLoops) {
+    constexpr float kInf = std::numeric_limits<float>::infinity();
+    for_each_isa([&] {
+        // Rows across tile sizes (1 to 6, then balanced tiles: 7 = 4 + 3, 13, 49 = 4 x 6 + 5 x 5), k with and without
+        // tails, columns within a panel, at a panel's edge and across panels (the prefetch of the next panel).
+        for (int64_t m : {1, 2, 3, 4, 5, 6, 7, 13, 49}) {
+            for (int64_t kk : {1, 3, 64, 300}) {
+                for (int64_t n : {1, 15, 64, 65, 200}) {
+                    check_panel_gemm(m, kk, n, false, true, 0, -kInf, kInf);
+                }
+            }
+        }
+        // Epilogues: no bias, a residual beside or in the output, Relu and Clip as clamps; rows through offsets.
+        for (int64_t m : {3, 8, 49}) {
+            for (bool offsets : {false, true}) {
+                for (int z_mode : {0, 1, 2}) {
+                    check_panel_gemm(m, 40, 130, offsets, z_mode != 1, z_mode, 0.0f, kInf);
+                    check_panel_gemm(m, 40, 130, offsets, true, z_mode, -0.5f, 0.75f);
+                }
+            }
+        }
+    });
+}
+
+TEST(CpuPanelGemm, VectorBuildsAgreeExactly) {
+    // AVX2 and AVX-512 both sum over k in order with a fused multiply-add, then add the bias and the residual.
+    if (cpu::best_isa() != cpu::Isa::kAvx512) GTEST_SKIP() << "needs AVX-512 and AVX2";
+    for (int64_t m : {5, 19}) {
+        const int before = cpu::limit_isa(1);
+        const std::vector<float> avx2 = check_panel_gemm(m, 77, 150, true, true, 1, 0.0f, 6.0f);
+        cpu::limit_isa(2);
+        const std::vector<float> avx512 = check_panel_gemm(m, 77, 150, true, true, 1, 0.0f, 6.0f);
+        cpu::limit_isa(before);
+        ASSERT_EQ(avx2.size(), avx512.size());
+        for (size_t i = 0; i < avx2.size(); ++i) ASSERT_EQ(avx2[i], avx512[i]) << "m " << m << " at " << i;
+    }
+}
+
+TEST(CpuPanelGemm, ClampKeepsNaN) {
+    for_each_isa([] {
+        const int64_t kk = 4, n = 20;
+        Tensor b = random_f32({kk, n}, 5);
+        b.data<float>()[3] = std::numeric_limits<float>::quiet_NaN();  // column 3
+        const std::vector<float> w = pack_panels(b, kk, n);
+        std::vector<float> a(static_cast<size_t>(kk), 1.0f), y(static_cast<size_t>(n), 0.0f);
+        cpu::PanelGemm g;
+        g.a = a.data();
+        g.lda = kk;
+        g.m = 1;
+        g.k = kk;
+        g.w = w.data();
+        g.g0 = 0;
+        g.g1 = 1;
+        g.n = n;
+        g.y = y.data();
+        g.ldy = n;
+        g.lo = 0.0f;
+        g.hi = 6.0f;
+        cpu::kernels().panel_gemm(g);
+        EXPECT_TRUE(std::isnan(y[3]));
+        for (int64_t j = 0; j < n; ++j) {
+            if (j != 3) {
+                EXPECT_TRUE(y[static_cast<size_t>(j)] >= 0.0f && y[static_cast<size_t>(j)] <= 6.0f) << j;
             }
         }
     });
@@ -875,6 +969,114 @@ TEST(CpuGemv, Declines) {
     OpRun rb = gemv_op(1, 256, 256, false, 1.0f, 1.0f, Shape{256}, 5);
     rb.as_initializer = {false, false, true};
     expect_backend_declines(rb, "cpu", "B is not a constant");
+}
+
+// ---- 1x1 convolutions with large weights (fp32) -------------------------------------------------------------------
+
+/// A 1x1 Conv (activation null) or com.nnport FusedConv over x [n, c, h, w] with m output channels; `nhwc` builds
+/// the NhwcConv / NhwcFusedConv form over x [n, h, w, c] instead (for Direct). The residual Z has the output's shape.
+OpRun conv1x1_op(Shape x, int64_t m, int64_t stride, bool bias, const char* activation, bool residual, uint32_t seed,
+                 bool nhwc = false) {
+    OpRun r;
+    const bool fused = activation || residual;
+    r.op_type = std::string(nhwc ? "Nhwc" : "") + (fused ? "FusedConv" : "Conv");
+    if (fused || nhwc) {
+        r.domain = "com.nnport";
+        r.opset = 1;
+    }
+    if (activation) r.attrs["activation"] = Attribute::make_string(activation);
+    if (std::string(activation ? activation : "") == "Clip") {
+        r.attrs["activation_params"] = Attribute::make_floats({-0.25f, 0.5f});
+    }
+    r.attrs["strides"] = Attribute::make_ints({stride, stride});
+    const int64_t c = x[nhwc ? 3 : 1];
+    r.inputs = {random_f32(x, seed), random_f32({m, c, 1, 1}, seed + 1, -0.1f, 0.1f)};
+    r.as_initializer = {false, true};
+    if (bias || residual) {
+        r.inputs.push_back(bias ? random_f32({m}, seed + 2) : Tensor());
+        r.as_initializer.push_back(true);
+    }
+    if (residual) {
+        const int64_t h = x[nhwc ? 1 : 2], w = x[nhwc ? 2 : 3];
+        const int64_t oh = (h - 1) / stride + 1, ow = (w - 1) / stride + 1;
+        r.inputs.push_back(random_f32(nhwc ? Shape{x[0], oh, ow, m} : Shape{x[0], m, oh, ow}, seed + 3));
+        r.as_initializer.push_back(false);
+    }
+    return r;
+}
+
+TEST(CpuConv1x1, MatchesTheReference) {
+    if (cpu::isa() != cpu::Isa::kAvx512) GTEST_SKIP() << "taken only on AVX-512";
+    uint32_t seed = 1;
+    // 512 x 1024 weights (2 MB): stride 1 and 2 (odd sizes: the last row and column), a batch of 2, every epilogue.
+    for (int64_t stride : {1, 2}) {
+        SCOPED_TRACE("stride " + std::to_string(stride));
+        expect_backend_matches_ref(conv1x1_op({1, 512, 7, 7}, 1024, stride, true, nullptr, false, seed++), "cpu", 1e-4,
+                                   1e-5);
+        expect_backend_matches_ref(conv1x1_op({2, 512, 5, 9}, 1024, stride, false, nullptr, false, seed++), "cpu", 1e-4,
+                                   1e-5);
+        for (const char* act : {"Identity", "Relu", "Clip"}) {
+            for (bool residual : {false, true}) {
+                expect_backend_matches_ref(conv1x1_op({1, 512, 7, 6}, 1024, stride, true, act, residual, seed++), "cpu",
+                                           1e-4, 1e-5);
+            }
+        }
+    }
+    // Output channels not a multiple of the 64-column panels, and a single panel (pixels split across threads).
+    expect_backend_matches_ref(conv1x1_op({1, 2048, 3, 3}, 300, 1, true, "Relu", true, seed++), "cpu", 1e-4, 1e-5);
+    expect_backend_matches_ref(conv1x1_op({1, 8192, 4, 4}, 64, 1, true, nullptr, false, seed++), "cpu", 1e-4, 1e-5);
+}
+
+TEST(CpuConv1x1, ThreadedAgainstTheReference) {
+    if (cpu::isa() != cpu::Isa::kAvx512) GTEST_SKIP() << "taken only on AVX-512";
+    // Panels split across 2 and 3 threads (16 panels; 5 panels), and pixels when there are fewer panels than threads.
+    for (int threads : {2, 3}) {
+        for (auto [c, m] : std::vector<std::pair<int64_t, int64_t>>{{512, 1024}, {2048, 300}, {8192, 64}}) {
+            for (int64_t stride : {1, 2}) {
+                SCOPED_TRACE(std::to_string(threads) + " threads, " + std::to_string(c) + " -> " + std::to_string(m) +
+                             ", stride " + std::to_string(stride));
+                const OpRun r = conv1x1_op({1, 7, 9, c}, m, stride, true, "Relu", true, 7, true);
+                Direct::make(r, threads).expect_matches_ref(r.inputs, 1e-4, 1e-5);
+            }
+        }
+    }
+}
+
+TEST(CpuConv1x1, Declines) {
+    if (cpu::isa() != cpu::Isa::kAvx512) GTEST_SKIP() << "taken only on AVX-512";
+    OpRun k3 = conv1x1_op({1, 512, 7, 7}, 1024, 1, true, nullptr, false, 1);
+    k3.inputs[1] = random_f32({1024, 512, 3, 3}, 2, -0.1f, 0.1f);
+    k3.attrs["pads"] = Attribute::make_ints({1, 1, 1, 1});
+    expect_backend_declines(k3, "cpu", "only 1x1 convolutions");
+    expect_backend_declines(conv1x1_op({1, 256, 7, 7}, 1024, 1, true, nullptr, false, 3), "cpu", "weights under 2 MB");
+    OpRun pads = conv1x1_op({1, 512, 7, 7}, 1024, 1, true, nullptr, false, 4);
+    pads.attrs["pads"] = Attribute::make_ints({1, 0, 0, 0});
+    expect_backend_declines(pads, "cpu", "only pads 0");
+    OpRun grouped = conv1x1_op({1, 1024, 7, 7}, 1024, 1, true, nullptr, false, 5);
+    grouped.inputs[1] = random_f32({1024, 512, 1, 1}, 6);
+    grouped.attrs["group"] = Attribute::make_int(2);
+    expect_backend_declines(grouped, "cpu", "only group 1");
+    expect_backend_declines(conv1x1_op({1, 512, 7, 7}, 1024, 1, true, "Sigmoid", false, 7), "cpu",
+                            "only Relu / Clip activations");
+    const int before = cpu::limit_isa(1);
+    expect_backend_declines(conv1x1_op({1, 512, 7, 7}, 1024, 1, true, nullptr, false, 8), "cpu", "only with AVX-512");
+    cpu::limit_isa(before);
+}
+
+TEST(CpuConv1x1, BadInputNamesTheNode) {
+    if (cpu::isa() != cpu::Isa::kAvx512) GTEST_SKIP() << "taken only on AVX-512";
+    const OpRun r = conv1x1_op({1, 7, 7, 512}, 1024, 1, true, "Relu", true, 1, true);
+    const Direct d = Direct::make(r, 2);
+    ASSERT_TRUE(d.kernel);
+    auto bad_x = d.run({random_f32({1, 7, 7, 500}, 2), r.inputs[1], r.inputs[2], r.inputs[3]});
+    ASSERT_FALSE(bad_x.is_ok());
+    EXPECT_NE(bad_x.status().message().find("X must be a float32 [N, H, W, 512]"), std::string::npos)
+        << bad_x.status().message();
+    EXPECT_NE(bad_x.status().message().find("'node'"), std::string::npos) << bad_x.status().message();
+    auto bad_z = d.run({r.inputs[0], r.inputs[1], r.inputs[2], random_f32({1, 7, 6, 1024}, 3)});
+    ASSERT_FALSE(bad_z.is_ok());
+    EXPECT_NE(bad_z.status().message().find("must be float32 with the output's shape"), std::string::npos)
+        << bad_z.status().message();
 }
 
 // ---- LSTM -------------------------------------------------------------------------------------------------------

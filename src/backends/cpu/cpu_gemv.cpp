@@ -6,6 +6,8 @@
 // The bias (beta * C, a constant row or scalar) and the activation are applied as the reference applies them.
 #include <algorithm>
 #include <cstring>
+#include <optional>
+#include <tuple>
 #include <vector>
 
 #include "backends/cpu/cpu_kernels.hpp"
@@ -37,16 +39,16 @@ class GemvKernel final : public BackendKernel {
 public:
     GemvKernel(const Tensor& b, bool trans_b, float alpha, const Tensor* c, float beta, fused::Activation act,
                int threads)
-        : threads_(threads), act_(act) {
+        : threads_(threads), act_(act), clamp_(fused::clamp_range(act)) {
         k_ = trans_b ? b.dim(1) : b.dim(0);
         n_ = trans_b ? b.dim(0) : b.dim(1);
-        panels_ = (n_ + kGemvPanel - 1) / kGemvPanel;
-        w_.assign(static_cast<size_t>(panels_ * k_ * kGemvPanel), 0.0f);
+        panels_ = (n_ + kPanel - 1) / kPanel;
+        w_.assign(static_cast<size_t>(panels_ * k_ * kPanel), 0.0f);
         const float* pb = b.data<float>();
         for (int64_t p = 0; p < k_; ++p) {
             for (int64_t j = 0; j < n_; ++j) {
                 const float v = trans_b ? pb[j * k_ + p] : pb[p * n_ + j];
-                w_[static_cast<size_t>(((j / kGemvPanel) * k_ + p) * kGemvPanel + j % kGemvPanel)] = alpha * v;
+                w_[static_cast<size_t>(((j / kPanel) * k_ + p) * kPanel + j % kPanel)] = alpha * v;
             }
         }
         if (c && beta != 0.0f) {
@@ -75,15 +77,29 @@ public:
             const int64_t g0 = panels_ * b / parts, g1 = panels_ * e / parts;
             if (k_ == 0) {  // an empty sum: the bias alone
                 for (int64_t i = 0; i < m; ++i) {
-                    for (int64_t j = g0 * kGemvPanel; j < std::min(n_, g1 * kGemvPanel); ++j) {
+                    for (int64_t j = g0 * kPanel; j < std::min(n_, g1 * kPanel); ++j) {
                         py[i * n_ + j] = bias_.empty() ? 0.0f : bias_[static_cast<size_t>(j)];
                     }
                 }
             } else {
-                kn.gemv(pa, k_, m, w_.data(), k_, g0, g1, bias_.empty() ? nullptr : bias_.data(), n_, py, n_);
+                PanelGemm pg;
+                pg.a = pa;
+                pg.lda = k_;
+                pg.m = m;
+                pg.k = k_;
+                pg.w = w_.data();
+                pg.g0 = g0;
+                pg.g1 = g1;
+                pg.n = n_;
+                pg.bias = bias_.empty() ? nullptr : bias_.data();
+                pg.y = py;
+                pg.ldy = n_;
+                if (clamp_) std::tie(pg.lo, pg.hi) = *clamp_;
+                kn.panel_gemm(pg);
             }
-            const int64_t c0 = g0 * kGemvPanel, c1 = std::min(n_, g1 * kGemvPanel);
-            if (act_.kind != fused::Act::kIdentity && c1 > c0) {
+            const int64_t c0 = g0 * kPanel, c1 = std::min(n_, g1 * kPanel);
+            // Other activations (and any, after an empty sum) run over the finished rows.
+            if (act_.kind != fused::Act::kIdentity && (k_ == 0 || !clamp_) && c1 > c0) {
                 for (int64_t i = 0; i < m; ++i) fused::apply_activation(act_, py + i * n_ + c0, c1 - c0);
             }
         });
@@ -93,6 +109,7 @@ public:
 private:
     int threads_;
     fused::Activation act_;
+    std::optional<std::pair<float, float>> clamp_;  ///< the activation as the kernel's output clamp, if it is one
     int64_t k_ = 0, n_ = 0, panels_ = 0;
     std::vector<float> w_, bias_;
 };

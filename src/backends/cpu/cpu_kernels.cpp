@@ -133,20 +133,25 @@ void row_affine_portable(const float* x, int64_t ldx, const float* s, const floa
     }
 }
 
-void gemv_portable(const float* a, int64_t lda, int64_t m, const float* w, int64_t k, int64_t g0, int64_t g1,
-                   const float* bias, int64_t n, float* y, int64_t ldy) {
-    float acc[kGemvPanel];
-    for (int64_t i = 0; i < m; ++i) {
-        for (int64_t g = g0; g < g1; ++g) {
-            const float* wg = w + g * k * kGemvPanel;
-            for (int64_t j = 0; j < kGemvPanel; ++j) acc[j] = 0.0f;
-            for (int64_t p = 0; p < k; ++p) {
-                const float av = a[i * lda + p];
-                for (int64_t j = 0; j < kGemvPanel; ++j) acc[j] += av * wg[p * kGemvPanel + j];
+void panel_gemm_portable(const PanelGemm& g) {
+    float acc[kPanel];
+    for (int64_t i = 0; i < g.m; ++i) {
+        const float* ai = g.a + (g.a_off ? g.a_off[i] : i * g.lda);
+        for (int64_t pg = g.g0; pg < g.g1; ++pg) {
+            const float* wg = g.w + pg * g.k * kPanel;
+            for (int64_t j = 0; j < kPanel; ++j) acc[j] = 0.0f;
+            for (int64_t p = 0; p < g.k; ++p) {
+                const float av = ai[p];
+                for (int64_t j = 0; j < kPanel; ++j) acc[j] += av * wg[p * kPanel + j];
             }
-            const int64_t j1 = std::min(kGemvPanel, n - g * kGemvPanel);
+            const int64_t c0 = pg * kPanel, j1 = std::min(kPanel, g.n - c0);
             for (int64_t j = 0; j < j1; ++j) {
-                y[i * ldy + g * kGemvPanel + j] = acc[j] + (bias ? bias[g * kGemvPanel + j] : 0.0f);
+                float v = acc[j];
+                if (g.bias) v += g.bias[c0 + j];
+                if (g.z) v += g.z[i * g.ldz + c0 + j];
+                v = v < g.lo ? g.lo : v;  // max(lo, v) then min(hi, v) as the vector builds: NaN passes through
+                v = v > g.hi ? g.hi : v;
+                g.y[i * g.ldy + c0 + j] = v;
             }
         }
     }
@@ -238,7 +243,7 @@ const char* isa_name(Isa i) {
 
 const Kernels& kernels_portable() {
     static const Kernels k{Isa::kPortable,   gemm_portable,  softmax_portable,    transpose_portable, lstm_cell_exact,
-                           qdw_row_portable, qgemv_portable, row_affine_portable, gemv_portable};
+                           qdw_row_portable, qgemv_portable, row_affine_portable, panel_gemm_portable};
     return k;
 }
 

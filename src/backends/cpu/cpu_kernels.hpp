@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <limits>
 
 namespace nnport::cpu {
 
@@ -22,6 +23,7 @@ const char* isa_name(Isa i);
 int limit_isa(int level);
 
 struct QDwRow;
+struct PanelGemm;
 
 struct Kernels {
     Isa isa;
@@ -50,14 +52,36 @@ struct Kernels {
     /// NaN (as Relu and Clip do); lo = -inf, hi = +inf leave values as they are. y may be x (with ldy = ldx).
     void (*row_affine)(const float* x, int64_t ldx, const float* s, const float* b, float* y, int64_t ldy, int64_t rows,
                        int64_t c, float lo, float hi);
-    /// A matrix-vector product for m <= 4 rows of A (row stride lda), output columns [64 g0, min(64 g1, n)):
-    /// y[i * ldy + j] = bias[j] (0 without bias) + sum over p < k of a[i * lda + p] * w[((j / 64) * k + p) * 64 +
-    /// j % 64] (B packed in 64-column panels, zero past n). Sums run over p in order, one rounding per step.
-    void (*gemv)(const float* a, int64_t lda, int64_t m, const float* w, int64_t k, int64_t g0, int64_t g1,
-                 const float* bias, int64_t n, float* y, int64_t ldy);
+    /// Rows of A against panels of a packed B, with bias, residual and clamp (PanelGemm): fully connected layers and
+    /// 1x1 convolutions.
+    void (*panel_gemm)(const PanelGemm& g);
 };
-/// Columns of the panels of Kernels::gemv.
-constexpr int64_t kGemvPanel = 64;
+/// Columns of the panels of Kernels::panel_gemm.
+constexpr int64_t kPanel = 64;
+
+/// Kernels::panel_gemm: for rows i < m and the columns j < n of panels [g0, g1),
+///   y[i * ldy + j] = clamp(((sum over p < k of A(i, p) * w[((j / 64) * k + p) * 64 + j % 64]) + bias[j]) + z[i * ldz +
+///   j],
+///                          lo, hi)
+/// with A(i, p) = a[a_off[i] + p] (a_off null: a[i * lda + p]), bias null meaning 0 and z null meaning no residual.
+/// B is packed in 64-column panels (zero past n). The sum runs over p in order from 0 (the vector builds round once per
+/// step, a fused multiply-add); the clamp is max(lo, .) then min(hi, .) and keeps NaN. z may be y (ldz = ldy): each
+/// element is read before it is written. The AVX-512 build tiles the rows by up to 6 and, while one panel is used
+/// by several tiles, prefetches the next panel a slice per tile, so weights that come from memory arrive while the
+/// current panel is computed.
+struct PanelGemm {
+    const float* a = nullptr;
+    const int64_t* a_off = nullptr;
+    int64_t lda = 0, m = 0, k = 0;
+    const float* w = nullptr;
+    int64_t g0 = 0, g1 = 0, n = 0;
+    const float* bias = nullptr;
+    const float* z = nullptr;
+    int64_t ldz = 0;
+    float* y = nullptr;
+    int64_t ldy = 0;
+    float lo = -std::numeric_limits<float>::infinity(), hi = std::numeric_limits<float>::infinity();
+};
 
 /// One output row of an int8 depthwise convolution (kernel kh x kw, channels-last). Padded input column p (p <
 /// cols) is input column p - pad of rows[i] (i < kh), and x_zero_point outside [0, w); rows of the vertical padding
@@ -80,11 +104,10 @@ struct QDwRow {
     void* out = nullptr;               ///< ow * ch int8 or uint8 values (the clamp keeps them in the type's range)
 };
 
-/// The portable row_affine and gemv.
+/// The portable row_affine and panel_gemm.
 void row_affine_portable(const float* x, int64_t ldx, const float* s, const float* b, float* y, int64_t ldy,
                          int64_t rows, int64_t c, float lo, float hi);
-void gemv_portable(const float* a, int64_t lda, int64_t m, const float* w, int64_t k, int64_t g0, int64_t g1,
-                   const float* bias, int64_t n, float* y, int64_t ldy);
+void panel_gemm_portable(const PanelGemm& g);
 /// The portable qdw_row and qgemv (the AVX-512 builds' results are identical).
 void qdw_row_portable(const QDwRow& r);
 void qgemv_portable(const uint8_t* a, const int8_t* w, const int32_t* bias, const float* scale, int64_t kp, int64_t n0,

@@ -276,27 +276,31 @@ void row_affine_op(const float* x, int64_t ldx, const float* s, const float* b, 
     }
 }
 
-void gemv(const float* a, int64_t lda, int64_t m, const float* w, int64_t k, int64_t g0, int64_t g1, const float* bias,
-          int64_t n, float* y, int64_t ldy) {
+void panel_gemm(const PanelGemm& g) {
     // One row at a time: 8 accumulators of 8 columns cover a panel.
-    for (int64_t i = 0; i < m; ++i) {
-        for (int64_t g = g0; g < g1; ++g) {
-            const float* wg = w + g * k * kGemvPanel;
+    const __m256 vlo = _mm256_set1_ps(g.lo), vhi = _mm256_set1_ps(g.hi);
+    for (int64_t i = 0; i < g.m; ++i) {
+        const float* ai = g.a + (g.a_off ? g.a_off[i] : i * g.lda);
+        for (int64_t pg = g.g0; pg < g.g1; ++pg) {
+            const float* wg = g.w + pg * g.k * kPanel;
             __m256 acc[8];
             for (int v = 0; v < 8; ++v) acc[v] = _mm256_setzero_ps();
-            for (int64_t p = 0; p < k; ++p) {
-                const __m256 av = _mm256_set1_ps(a[i * lda + p]);
+            for (int64_t p = 0; p < g.k; ++p) {
+                const __m256 av = _mm256_set1_ps(ai[p]);
                 for (int v = 0; v < 8; ++v) {
-                    acc[v] = _mm256_fmadd_ps(av, _mm256_loadu_ps(wg + p * kGemvPanel + v * 8), acc[v]);
+                    acc[v] = _mm256_fmadd_ps(av, _mm256_loadu_ps(wg + p * kPanel + v * 8), acc[v]);
                 }
             }
-            const int64_t c0 = g * kGemvPanel;
+            const int64_t c0 = pg * kPanel;
             for (int v = 0; v < 8; ++v) {
                 const int64_t c = c0 + v * 8;
-                if (c >= n) break;
-                const __m256i t = lanes(n - c);
-                const __m256 b = bias ? _mm256_maskload_ps(bias + c, t) : _mm256_setzero_ps();
-                _mm256_maskstore_ps(y + i * ldy + c, t, _mm256_add_ps(acc[v], b));
+                if (c >= g.n) break;
+                const __m256i t = lanes(g.n - c);
+                __m256 r = acc[v];
+                if (g.bias) r = _mm256_add_ps(r, _mm256_maskload_ps(g.bias + c, t));
+                if (g.z) r = _mm256_add_ps(r, _mm256_maskload_ps(g.z + i * g.ldz + c, t));
+                r = _mm256_min_ps(vhi, _mm256_max_ps(vlo, r));  // NaN (the second operand) passes
+                _mm256_maskstore_ps(g.y + i * g.ldy + c, t, r);
             }
         }
     }
@@ -322,7 +326,7 @@ void row_affine(const float* x, int64_t ldx, const float* s, const float* b, flo
 const Kernels& kernels_avx2() {
     // The int8 kernels have no AVX2 build: the cpu backend only takes them on AVX-512 VNNI + VBMI CPUs.
     static const Kernels k{Isa::kAvx2,       gemm,           softmax,    transpose, lstm_cell,
-                           qdw_row_portable, qgemv_portable, row_affine, gemv};
+                           qdw_row_portable, qgemv_portable, row_affine, panel_gemm};
     return k;
 }
 

@@ -514,60 +514,74 @@ void row_affine_op(const float* x, int64_t ldx, const float* s, const float* b, 
     }
 }
 
-// ---- matrix-vector product (fp32, a few rows) ---------------------------------------------------------------------
+// ---- rows of A against packed panels of B (fully connected layers, 1x1 convolutions)
+// ---------------------------------
 
-/// Rows [0, M) of A against one 64-column panel: M x 4 accumulators, one pass over the panel's k x 64 weights.
-template <int M>
-void gemv_panel(const float* a, int64_t lda, const float* wg, int64_t k, const float* bias, int64_t c0, int64_t n,
-                float* y, int64_t ldy) {
-    __m512 acc[M][4];
-#pragma GCC unroll 4
-    for (int i = 0; i < M; ++i) acc[i][0] = acc[i][1] = acc[i][2] = acc[i][3] = _mm512_setzero_ps();
+/// Rows of the largest tile: 6 x 4 accumulators, 4 registers of B and a broadcast of A fit the 32 registers.
+constexpr int64_t kTileRows = 6;
+
+/// Rows ai[0, MR) of A against one 64-column panel `wg` (k x 64), columns [c0, c0 + 64) of the output. While it runs,
+/// `pf_lines` cache lines from `pf` are prefetched (about one per step of k), for the tile that reads them next.
+template <int MR>
+void panel_tile(const float* const* ai, const float* wg, int64_t k, const PanelGemm& g, int64_t row0, int64_t c0,
+                const char* pf, int64_t pf_lines) {
+    __m512 acc[MR][4];
+#pragma GCC unroll 6
+    for (int i = 0; i < MR; ++i) acc[i][0] = acc[i][1] = acc[i][2] = acc[i][3] = _mm512_setzero_ps();
+    const int64_t pf_step = pf_lines > 0 ? (pf_lines + k - 1) / k : 0;  // lines per step of k
+    int64_t pf_next = 0;
     for (int64_t p = 0; p < k; ++p) {
-        const float* wp = wg + p * kGemvPanel;
+        const float* wp = wg + p * kPanel;
         const __m512 w0 = _mm512_loadu_ps(wp), w1 = _mm512_loadu_ps(wp + 16), w2 = _mm512_loadu_ps(wp + 32),
                      w3 = _mm512_loadu_ps(wp + 48);
-#pragma GCC unroll 4
-        for (int i = 0; i < M; ++i) {
-            const __m512 av = _mm512_set1_ps(a[i * lda + p]);
+        for (int64_t q = 0; q < pf_step && pf_next < pf_lines; ++q, ++pf_next) {
+            _mm_prefetch(pf + pf_next * 64, _MM_HINT_T1);
+        }
+#pragma GCC unroll 6
+        for (int i = 0; i < MR; ++i) {
+            const __m512 av = _mm512_set1_ps(ai[i][p]);
             acc[i][0] = _mm512_fmadd_ps(av, w0, acc[i][0]);
             acc[i][1] = _mm512_fmadd_ps(av, w1, acc[i][1]);
             acc[i][2] = _mm512_fmadd_ps(av, w2, acc[i][2]);
             acc[i][3] = _mm512_fmadd_ps(av, w3, acc[i][3]);
         }
     }
+    const __m512 vlo = _mm512_set1_ps(g.lo), vhi = _mm512_set1_ps(g.hi);
     for (int v = 0; v < 4; ++v) {
         const int64_t c = c0 + v * 16;
-        if (c >= n) break;
-        const __mmask16 msk = lanes(n - c);
-        const __m512 b = bias ? _mm512_maskz_loadu_ps(msk, bias + c) : _mm512_setzero_ps();
-#pragma GCC unroll 4
-        for (int i = 0; i < M; ++i) _mm512_mask_storeu_ps(y + i * ldy + c, msk, _mm512_add_ps(acc[i][v], b));
+        if (c >= g.n) break;
+        const __mmask16 msk = lanes(g.n - c);
+        const __m512 b = g.bias ? _mm512_maskz_loadu_ps(msk, g.bias + c) : _mm512_setzero_ps();
+#pragma GCC unroll 6
+        for (int i = 0; i < MR; ++i) {
+            __m512 r = g.bias ? _mm512_add_ps(acc[i][v], b) : acc[i][v];
+            if (g.z) r = _mm512_add_ps(r, _mm512_maskz_loadu_ps(msk, g.z + (row0 + i) * g.ldz + c));
+            r = _mm512_min_ps(vhi, _mm512_max_ps(vlo, r));  // NaN (the second operand) passes
+            _mm512_mask_storeu_ps(g.y + (row0 + i) * g.ldy + c, msk, r);
+        }
     }
 }
 
-void gemv(const float* a, int64_t lda, int64_t m, const float* w, int64_t k, int64_t g0, int64_t g1, const float* bias,
-          int64_t n, float* y, int64_t ldy) {
-    for (int64_t g = g0; g < g1; ++g) {
-        const float* wg = w + g * k * kGemvPanel;
-        const int64_t c0 = g * kGemvPanel;
-        for (int64_t i = 0; i < m; i += 4) {
-            const float* ai = a + i * lda;
-            float* yi = y + i * ldy;
-            switch (std::min<int64_t>(m - i, 4)) {
-                case 1:
-                    gemv_panel<1>(ai, lda, wg, k, bias, c0, n, yi, ldy);
-                    break;
-                case 2:
-                    gemv_panel<2>(ai, lda, wg, k, bias, c0, n, yi, ldy);
-                    break;
-                case 3:
-                    gemv_panel<3>(ai, lda, wg, k, bias, c0, n, yi, ldy);
-                    break;
-                default:
-                    gemv_panel<4>(ai, lda, wg, k, bias, c0, n, yi, ldy);
-                    break;
-            }
+using PanelTileFn = void (*)(const float* const*, const float*, int64_t, const PanelGemm&, int64_t, int64_t,
+                             const char*, int64_t);
+
+void panel_gemm(const PanelGemm& g) {
+    static constexpr PanelTileFn kTiles[kTileRows + 1] = {nullptr,       panel_tile<1>, panel_tile<2>, panel_tile<3>,
+                                                          panel_tile<4>, panel_tile<5>, panel_tile<6>};
+    // Tiles of balanced sizes (differing by one row at most): 49 rows are 4 x 6 + 5 x 5, not 8 x 6 + 1.
+    const int64_t tiles = (g.m + kTileRows - 1) / kTileRows;
+    const int64_t panel_lines = g.k * kPanel * int64_t{sizeof(float)} / 64;
+    const int64_t pf_per_tile = tiles > 1 ? (panel_lines + tiles - 1) / tiles : 0;
+    for (int64_t pg = g.g0; pg < g.g1; ++pg) {
+        const float* wg = g.w + pg * g.k * kPanel;
+        const char* next = pg + 1 < g.g1 ? reinterpret_cast<const char*>(wg + g.k * kPanel) : nullptr;
+        for (int64_t t = 0; t < tiles; ++t) {
+            const int64_t r0 = g.m * t / tiles, r1 = g.m * (t + 1) / tiles;
+            const float* rows[kTileRows];
+            for (int64_t i = r0; i < r1; ++i) rows[i - r0] = g.a + (g.a_off ? g.a_off[i] : i * g.lda);
+            const int64_t first = t * pf_per_tile;
+            const int64_t lines = next ? std::max<int64_t>(0, std::min(pf_per_tile, panel_lines - first)) : 0;
+            kTiles[r1 - r0](rows, wg, g.k, g, r0, pg * kPanel, next ? next + first * 64 : nullptr, lines);
         }
     }
 }
@@ -600,7 +614,7 @@ const Kernels& kernels_avx512() {
                            vnni ? qdw_row : qdw_row_portable,
                            vnni ? qgemv : qgemv_portable,
                            row_affine,
-                           gemv};
+                           panel_gemm};
     return k;
 }
 
