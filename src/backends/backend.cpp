@@ -6,6 +6,12 @@
 
 namespace nnport {
 
+bool is_f32(const ir::Value* v) {
+    return v && v->type.kind == ir::ValueType::Kind::kTensor && v->type.dtype == DType::kFloat32;
+}
+
+int64_t rank_of(const ir::Value* v) { return v && v->type.has_shape ? static_cast<int64_t>(v->type.dims.size()) : -1; }
+
 #define NNPORT_BACKEND(name) const Backend& backend_##name();
 #include "backends/backend_list.inc"
 #undef NNPORT_BACKEND

@@ -80,6 +80,11 @@ public:
     virtual Result<std::unique_ptr<BackendKernel>> prepare(const ir::Node& node, const PrepareContext& ctx) const = 0;
 };
 
+/// A float32 tensor value (support checks over inferred types).
+bool is_f32(const ir::Value* v);
+/// Rank of a value's type when its shape is known, else -1.
+int64_t rank_of(const ir::Value* v);
+
 /// Every compiled-in backend in the default preference order (the reference backend last).
 const std::vector<const Backend*>& all_backends();
 /// A backend by name (compiled-in or registered), or nullptr.

@@ -168,14 +168,6 @@ private:
 
 }  // namespace
 
-bool is_f32(const ir::Value* v) {
-    return v && v->type.kind == ir::ValueType::Kind::kTensor && v->type.dtype == DType::kFloat32;
-}
-
-int64_t rank_of(const ir::Value* v) {
-    return v && v->type.has_shape ? static_cast<int64_t>(v->type.dims.size()) : -1;
-}
-
 bool is_attention(const ir::Node& node) { return is_op(node, "com.nnport", "ScaledDotProductAttention"); }
 
 Support attention_supports(const ir::Node& node, const ConstantFn&) {

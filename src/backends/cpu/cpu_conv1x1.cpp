@@ -17,6 +17,7 @@
 #include <tuple>
 #include <vector>
 
+#include "backends/conv_support.hpp"
 #include "backends/cpu/cpu_kernels.hpp"
 #include "backends/cpu/cpu_ops.hpp"
 #include "ops/fused_util.hpp"
@@ -32,13 +33,10 @@ constexpr int64_t kMinWeights = int64_t{1} << 19;
 /// Multiply-adds per part of the parallel split.
 constexpr double kMacsPerPart = double(int64_t{1} << 20);
 
-bool is_nhwc(const ir::Node& n) { return n.domain() == "com.nnport" && n.op_type().rfind("Nhwc", 0) == 0; }
-bool is_fused(const ir::Node& n) { return n.op_type() == "FusedConv" || n.op_type() == "NhwcFusedConv"; }
-
 class Conv1x1Kernel final : public BackendKernel {
 public:
     Conv1x1Kernel(const ir::Node& node, const Tensor& w, const Tensor* bias, std::pair<float, float> clamp, int threads)
-        : has_z_(is_fused(node) && node.input(3) != nullptr), threads_(threads), clamp_(clamp) {
+        : has_z_(fconv::is_fused(node) && node.input(3) != nullptr), threads_(threads), clamp_(clamp) {
         n_ = w.dim(0);
         k_ = w.dim(1);
         panels_ = (n_ + kPanel - 1) / kPanel;
@@ -147,49 +145,19 @@ private:
 
 }  // namespace
 
-bool is_conv1x1(const ir::Node& node) {
-    return is_op(node, "", "Conv") ||
-           (node.domain() == "com.nnport" &&
-            (node.op_type() == "FusedConv" || node.op_type() == "NhwcConv" || node.op_type() == "NhwcFusedConv"));
-}
+bool is_conv1x1(const ir::Node& node) { return fconv::is_conv(node); }
 
 Support conv1x1_supports(const ir::Node& node, const ConstantFn& constant) {
-    if (!node.def) return Support::no("unknown op");
     if (isa() != Isa::kAvx512) return Support::no("1x1 convolutions only with AVX-512 (measured there)");
-    const bool nhwc = is_nhwc(node);
-    const ir::Value* x = node.input(0);
-    if (!is_f32(x)) return Support::no("only float32 input");
-    if (rank_of(x) != 4) return Support::no("only 2-D convolution (rank-4 input of known rank)");
-    if (node.outputs().size() != 1) return Support::no("one output expected");
+    const Support s = fconv::supports(node, constant);
+    if (!s.ok) return s;
     const Tensor* w = constant(node.input(1));
-    if (!w || w->dtype() != DType::kFloat32 || w->rank() != 4) return Support::no("weights are not constant float32");
     if (w->dim(2) != 1 || w->dim(3) != 1) return Support::no("only 1x1 convolutions");
-    if (node.input(2)) {
-        const Tensor* b = constant(node.input(2));
-        if (!b || b->dtype() != DType::kFloat32 || b->rank() != 1 || b->dim(0) != w->dim(0)) {
-            return Support::no("bias is not a constant float32 [M]");
-        }
-    }
     AttrAccess a(node, *node.def);
     if (a.attr_int("group") != 1) return Support::no("only group 1");
-    if (is_fused(node)) {
-        auto act = fused::parse_activation(a);
-        if (!act.is_ok()) return Support::no(act.status().message());
-        if (!fused::clamp_range(act.value())) return Support::no("only Relu / Clip activations (a clamp)");
-        const ir::Value* z = node.input(3);
-        if (z && (!is_f32(z) || (rank_of(z) != -1 && rank_of(z) != 4))) return Support::no("Z must be float32 rank 4");
-    }
-    if (a.has_attr("kernel_shape") && a.attr_ints("kernel_shape") != std::vector<int64_t>{1, 1}) {
-        return Support::no("kernel_shape differs from the weights");
-    }
-    const std::vector<ir::Dim>& d = x->type.dims;
-    const size_t ci = nhwc ? 3 : 1;
-    if (d[ci].is_static() && d[ci].value != w->dim(1)) return Support::no("input channels differ from the weights");
-    std::vector<int64_t> hw;
-    for (size_t i : nhwc ? std::vector<size_t>{1, 2} : std::vector<size_t>{2, 3}) {
-        hw.push_back(d[i].is_static() ? d[i].value : -1);
-    }
-    auto g = nn::window_geometry(a, hw, {1, 1}, false);
+    auto act = fconv::activation(node);
+    if (!act.is_ok() || !fused::clamp_range(act.value())) return Support::no("only Relu / Clip activations (a clamp)");
+    auto g = nn::window_geometry(a, fconv::input_hw(node), {1, 1}, false);
     if (!g.is_ok()) return Support::no(g.status().message());
     for (size_t i = 0; i < 2; ++i) {
         if (g.value().pads_begin[i] != 0 || g.value().pads_end[i] != 0) return Support::no("only pads 0");
@@ -197,18 +165,14 @@ Support conv1x1_supports(const ir::Node& node, const ConstantFn& constant) {
     if (w->dim(0) * w->dim(1) < kMinWeights) {
         return Support::no("weights under 2 MB (oneDNN's kernels are as fast there)");
     }
-    return Support::yes(Layout::kNHWC);
+    return s;
 }
 
 Result<KernelPtr> conv1x1_prepare(const ir::Node& node, const PrepareContext& ctx) {
     const Support s = conv1x1_supports(node, ctx.constant);
     if (!s.ok) return unsupported("cpu: " + node.describe() + ": " + s.reason);
-    if (!is_nhwc(node)) return unsupported("cpu: " + node.describe() + ": runs channels-last only");
-    fused::Activation act;
-    if (is_fused(node)) {
-        AttrAccess a(node, *node.def);
-        NNPORT_ASSIGN_OR_RETURN(act, fused::parse_activation(a));
-    }
+    if (!fconv::is_nhwc(node)) return unsupported("cpu: " + node.describe() + ": runs channels-last only");
+    NNPORT_ASSIGN_OR_RETURN(fused::Activation act, fconv::activation(node));
     const Tensor* w = ctx.constant(node.input(1));
     const Tensor* b = node.input(2) ? ctx.constant(node.input(2)) : nullptr;
     return KernelPtr(std::make_unique<Conv1x1Kernel>(node, *w, b, *fused::clamp_range(act), ctx.threads));

@@ -15,10 +15,6 @@ using KernelPtr = std::unique_ptr<BackendKernel>;
 inline bool is_op(const ir::Node& node, const char* domain, const char* op) {
     return node.op_type() == op && node.domain() == domain;
 }
-/// A float32 tensor value.
-bool is_f32(const ir::Value* v);
-/// Rank when the shape is known, else -1.
-int64_t rank_of(const ir::Value* v);
 
 /// com.nnport ScaledDotProductAttention.
 bool is_attention(const ir::Node& node);

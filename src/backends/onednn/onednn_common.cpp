@@ -93,14 +93,6 @@ Status error_status(const ir::Node& node, const std::string& what, const dnnl::e
     return internal_error("oneDNN: " + what + " for " + node.describe() + ": " + e.what());
 }
 
-bool is_f32(const ir::Value* v) {
-    return v && v->type.kind == ir::ValueType::Kind::kTensor && v->type.dtype == DType::kFloat32;
-}
-
-int64_t rank_of(const ir::Value* v) {
-    return v && v->type.has_shape ? static_cast<int64_t>(v->type.dims.size()) : -1;
-}
-
 std::vector<int64_t> static_dims(const ir::Value* v) {
     std::vector<int64_t> d;
     if (!v || !v->type.has_shape) return d;

@@ -64,10 +64,7 @@ void append_activation(dnnl::post_ops& po, const fused::Activation& a);
 /// "oneDNN: <what> for <node>: <message>" as an internal error (library failures, not bad input).
 Status error_status(const ir::Node& node, const std::string& what, const dnnl::error& e);
 
-/// Support helpers over inferred types.
-bool is_f32(const ir::Value* v);
-/// Rank when the shape is known, else -1.
-int64_t rank_of(const ir::Value* v);
+/// Support helpers over inferred types (is_f32 and rank_of: backends/backend.hpp).
 /// Dims when all are static, else empty.
 std::vector<int64_t> static_dims(const ir::Value* v);
 

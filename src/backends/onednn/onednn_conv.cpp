@@ -4,6 +4,7 @@
 // eltwise post-ops. A primitive depends on the input's spatial size, so primitives are cached per input shape and the
 // static shape's is created at prepare time.
 
+#include "backends/conv_support.hpp"
 #include "backends/onednn/onednn_common.hpp"
 #include "backends/onednn/onednn_kernels.hpp"
 #include "backends/xnnpack/xnn_common.hpp"
@@ -13,16 +14,8 @@ namespace nnport::onednn {
 
 namespace {
 
-bool is_nhwc(const ir::Node& n) { return n.domain() == "com.nnport" && n.op_type().rfind("Nhwc", 0) == 0; }
-bool is_fused(const ir::Node& n) { return n.op_type() == "FusedConv" || n.op_type() == "NhwcFusedConv"; }
-
-/// Channels and spatial sizes of a rank-4 activation type in the node's layout (-1 where unknown).
-void split_dims(const ir::Value* v, bool nhwc, int64_t& c, std::vector<int64_t>& hw) {
-    const std::vector<ir::Dim>& d = v->type.dims;
-    auto get = [&](size_t i) { return d[i].is_static() ? d[i].value : int64_t{-1}; };
-    c = get(nhwc ? 3 : 1);
-    hw = nhwc ? std::vector<int64_t>{get(1), get(2)} : std::vector<int64_t>{get(2), get(3)};
-}
+using fconv::is_fused;
+using fconv::is_nhwc;
 
 struct ConvEntry {
     dnnl::convolution_forward::primitive_desc pd;
@@ -176,59 +169,14 @@ private:
 
 }  // namespace
 
-bool is_conv(const ir::Node& node) {
-    return is_op(node, "", "Conv") ||
-           (node.domain() == "com.nnport" &&
-            (node.op_type() == "FusedConv" || node.op_type() == "NhwcConv" || node.op_type() == "NhwcFusedConv"));
-}
+bool is_conv(const ir::Node& node) { return fconv::is_conv(node); }
 
-Support conv_supports(const ir::Node& node, const ConstantFn& constant) {
-    if (!node.def) return Support::no("unknown op");
-    const bool nhwc = is_nhwc(node);
-    const ir::Value* x = node.input(0);
-    if (!is_f32(x)) return Support::no("only float32 input");
-    if (rank_of(x) != 4) return Support::no("only 2-D convolution (rank-4 input of known rank)");
-    if (node.outputs().size() != 1) return Support::no("one output expected");
-    const Tensor* w = constant(node.input(1));
-    if (!w) return Support::no("weights are not constant");
-    if (w->dtype() != DType::kFloat32 || w->rank() != 4) return Support::no("weights must be rank-4 float32");
-    const ir::Value* b = node.input(2);
-    if (b) {
-        const Tensor* bt = constant(b);
-        if (!bt) return Support::no("bias is not constant");
-        if (bt->dtype() != DType::kFloat32 || bt->rank() != 1 || bt->dim(0) != w->dim(0)) {
-            return Support::no("bias must be float32 [M]");
-        }
-    }
-    AttrAccess a(node, *node.def);
-    if (is_fused(node)) {
-        auto act = fused::parse_activation(a);
-        if (!act.is_ok()) return Support::no(act.status().message());
-        const ir::Value* z = node.input(3);
-        if (z && (!is_f32(z) || (rank_of(z) != -1 && rank_of(z) != 4))) return Support::no("Z must be float32 rank 4");
-    }
-    const int64_t group = a.attr_int("group");
-    if (group < 1 || w->dim(0) % group != 0) return Support::no("group must be positive and divide M");
-    int64_t c;
-    std::vector<int64_t> hw;
-    split_dims(x, nhwc, c, hw);
-    if (c >= 0 && c != w->dim(1) * group) return Support::no("input channels differ from weights x group");
-    if (a.has_attr("kernel_shape") && a.attr_ints("kernel_shape") != std::vector<int64_t>{w->dim(2), w->dim(3)}) {
-        return Support::no("kernel_shape differs from the weights");
-    }
-    auto g = nn::window_geometry(a, hw, {w->dim(2), w->dim(3)}, false);
-    if (!g.is_ok()) return Support::no(g.status().message());
-    return Support::yes(Layout::kNHWC);
-}
+Support conv_supports(const ir::Node& node, const ConstantFn& constant) { return fconv::supports(node, constant); }
 
 Result<std::unique_ptr<BackendKernel>> conv_prepare(const ir::Node& node, const PrepareContext& ctx) {
     const Support s = conv_supports(node, ctx.constant);
     if (!s.ok) return unsupported("onednn: " + node.describe() + ": " + s.reason);
-    fused::Activation act;
-    if (is_fused(node)) {
-        AttrAccess a(node, *node.def);
-        NNPORT_ASSIGN_OR_RETURN(act, fused::parse_activation(a));
-    }
+    NNPORT_ASSIGN_OR_RETURN(fused::Activation act, fconv::activation(node));
     const Tensor* w = ctx.constant(node.input(1));
     const Tensor* b = node.input(2) ? ctx.constant(node.input(2)) : nullptr;
     auto k = std::make_unique<ConvKernel>(node, ctx, *w, b ? *b : Tensor(), act);
