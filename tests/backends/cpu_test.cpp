@@ -835,96 +835,133 @@ std::vector<float> pack_panels(const Tensor& b, int64_t k, int64_t n) {
     return w;
 }
 
-/// One panel_gemm case: rows of A through offsets (or a leading dimension), the panels split as two threads would
-/// ([0, 1) and [1, panels)), against sums in double. Returns y (m x ldy).
-std::vector<float> check_panel_gemm(int64_t m, int64_t kk, int64_t n, bool offsets, bool with_bias, int z_mode,
-                                    float lo, float hi) {
-    const int64_t panels = (n + cpu::kPanel - 1) / cpu::kPanel, lda = kk + 1, ldy = n + 3;
-    const Tensor a = random_f32({2 * m + 1, lda}, 1), b = random_f32({kk, n}, 2), bias = random_f32({n}, 3);
-    const Tensor zt = random_f32({m, ldy}, 4);
-    const std::vector<float> w = pack_panels(b, kk, n);
-    // Offsets pick rows 2i + (i % 2) of `a` (uneven steps, as a strided convolution's pixels), else row i.
-    std::vector<int64_t> off(static_cast<size_t>(m));
-    for (int64_t i = 0; i < m; ++i) off[static_cast<size_t>(i)] = (offsets ? 2 * i + i % 2 : i) * lda;
+/// Options of a panel_gemm case beyond its sizes.
+struct GemmCase {
+    bool table = false;  ///< rows through a pointer table (uneven steps, as a strided convolution's pixels)
+    bool bias = true;
+    int z_mode = 0;  ///< 0 no residual, 1 beside the output, 2 in the output (in place)
+    float lo = -std::numeric_limits<float>::infinity(), hi = std::numeric_limits<float>::infinity();
+    int64_t taps = 1;
+    int64_t zero_every = 0;  ///< every zero_every-th (tap, row) is the zero row (a convolution's padding)
+};
+
+/// One panel_gemm case, the panels split as two threads would ([0, 1) and [1, panels)), against sums in double.
+/// Returns y (m x ldy).
+std::vector<float> check_panel_gemm(int64_t m, int64_t kk, int64_t n, const GemmCase& o) {
+    const int64_t panels = (n + cpu::kPanel - 1) / cpu::kPanel, lda = kk + 1, ldy = n + 3, taps = o.taps;
+    const Tensor a = random_f32({2 * taps * m + 2, lda}, 1), b = random_f32({taps * kk, n}, 2);
+    const Tensor bias = random_f32({n}, 3), zt = random_f32({m, ldy}, 4);
+    const std::vector<float> w = pack_panels(b, taps * kk, n), zero(static_cast<size_t>(kk), 0.0f);
+    // Row i of tap t: row 2 (t m + i) + (t m + i) % 2 of `a` through the table, else row i; or the zero row.
+    std::vector<const float*> rows(static_cast<size_t>(taps * m));
+    for (int64_t q = 0; q < taps * m; ++q) {
+        const bool padding = o.zero_every > 0 && q % o.zero_every == 0;
+        rows[static_cast<size_t>(q)] = padding ? zero.data() : a.data<float>() + (o.table ? 2 * q + q % 2 : q) * lda;
+    }
     std::vector<float> y(static_cast<size_t>(m * ldy), 7.0f);
-    if (z_mode == 2) std::copy(zt.data<float>(), zt.data<float>() + m * ldy, y.begin());  // z is y (in place)
+    if (o.z_mode == 2) std::copy(zt.data<float>(), zt.data<float>() + m * ldy, y.begin());  // z is y (in place)
     cpu::PanelGemm g;
+    const bool table = o.table || taps > 1 || o.zero_every > 0;
     g.a = a.data<float>();
-    g.a_off = offsets ? off.data() : nullptr;
     g.lda = lda;
+    g.rows = table ? rows.data() : nullptr;
+    g.taps = taps;
+    g.ld_rows = m;
+    g.zero = o.zero_every > 0 ? zero.data() : nullptr;
+    std::vector<float> part(static_cast<size_t>(m * cpu::kPanel), 0.0f);  // partial sums over long k (AVX-512)
+    g.part = part.data();
     g.m = m;
     g.k = kk;
     g.w = w.data();
     g.n = n;
-    g.bias = with_bias ? bias.data<float>() : nullptr;
-    g.z = z_mode == 1 ? zt.data<float>() : z_mode == 2 ? y.data() : nullptr;
+    g.bias = o.bias ? bias.data<float>() : nullptr;
+    g.z = o.z_mode == 1 ? zt.data<float>() : o.z_mode == 2 ? y.data() : nullptr;
     g.ldz = ldy;
     g.y = y.data();
     g.ldy = ldy;
-    g.lo = lo;
-    g.hi = hi;
+    g.lo = o.lo;
+    g.hi = o.hi;
     g.g0 = 0;
     g.g1 = 1;
     cpu::kernels().panel_gemm(g);
     g.g0 = 1;
     g.g1 = panels;
     cpu::kernels().panel_gemm(g);
+    const double tol = 2e-5 * (1.0 + double(taps * kk));
     for (int64_t i = 0; i < m; ++i) {
         for (int64_t j = 0; j < ldy; ++j) {
-            double want = z_mode == 2 ? zt.data<float>()[i * ldy + j] : 7.0;
+            double want = o.z_mode == 2 ? zt.data<float>()[i * ldy + j] : 7.0;
             if (j < n) {
                 want = 0.0;
-                for (int64_t p = 0; p < kk; ++p) {
-                    want += double(a.data<float>()[off[static_cast<size_t>(i)] + p]) * b.data<float>()[p * n + j];
+                for (int64_t t = 0; t < taps; ++t) {
+                    const float* row = table ? rows[static_cast<size_t>(t * m + i)] : a.data<float>() + i * lda;
+                    for (int64_t p = 0; p < kk; ++p) want += double(row[p]) * b.data<float>()[(t * kk + p) * n + j];
                 }
-                if (with_bias) want += bias.data<float>()[j];
-                if (z_mode) want += zt.data<float>()[i * ldy + j];
-                want = std::min<double>(hi, std::max<double>(lo, want));
+                if (o.bias) want += bias.data<float>()[j];
+                if (o.z_mode) want += zt.data<float>()[i * ldy + j];
+                want = std::min<double>(o.hi, std::max<double>(o.lo, want));
             }
             const float got = y[static_cast<size_t>(i * ldy + j)];
-            EXPECT_NEAR(got, want, 2e-5 * (1.0 + kk)) << "m " << m << " k " << kk << " n " << n << " at " << i << ","
-                                                      << j << " offsets " << offsets << " z " << z_mode;
-            if (std::abs(got - want) > 2e-5 * (1.0 + kk)) return y;
+            EXPECT_NEAR(got, want, tol) << "m " << m << " k " << kk << " n " << n << " taps " << taps << " at " << i
+                                        << "," << j << " table " << o.table << " z " << o.z_mode;
+            if (std::abs(got - want) > tol) return y;
         }
     }
     return y;
 }
 
 TEST(CpuPanelGemm, AgainstPlainLoops) {
-    constexpr float kInf = std::numeric_limits<float>::infinity();
     for_each_isa([&] {
         // Rows across tile sizes (1 to 6, then balanced tiles: 7 = 4 + 3, 13, 49 = 4 x 6 + 5 x 5), k with and without
         // tails, columns within a panel, at a panel's edge and across panels (the prefetch of the next panel).
         for (int64_t m : {1, 2, 3, 4, 5, 6, 7, 13, 49}) {
             for (int64_t kk : {1, 3, 64, 300}) {
-                for (int64_t n : {1, 15, 64, 65, 200}) {
-                    check_panel_gemm(m, kk, n, false, true, 0, -kInf, kInf);
+                for (int64_t n : {1, 15, 64, 65, 200}) check_panel_gemm(m, kk, n, {});
+            }
+        }
+        // Epilogues: no bias, a residual beside or in the output, Relu and Clip as clamps; rows through a table.
+        for (int64_t m : {3, 8, 49}) {
+            for (bool table : {false, true}) {
+                for (int z_mode : {0, 1, 2}) {
+                    check_panel_gemm(m, 40, 130, {.table = table, .bias = z_mode != 1, .z_mode = z_mode, .lo = 0.0f});
+                    check_panel_gemm(m, 40, 130, {.table = table, .z_mode = z_mode, .lo = -0.5f, .hi = 0.75f});
                 }
             }
         }
-        // Epilogues: no bias, a residual beside or in the output, Relu and Clip as clamps; rows through offsets.
-        for (int64_t m : {3, 8, 49}) {
-            for (bool offsets : {false, true}) {
-                for (int z_mode : {0, 1, 2}) {
-                    check_panel_gemm(m, 40, 130, offsets, z_mode != 1, z_mode, 0.0f, kInf);
-                    check_panel_gemm(m, 40, 130, offsets, true, z_mode, -0.5f, 0.75f);
-                }
+        // Taps (a window): zero rows here and there, and all of them (every 1st), so whole taps of a tile are skipped.
+        for (int64_t m : {7, 14, 49}) {
+            for (int64_t zero_every : {0, 3, 7, 1}) {
+                check_panel_gemm(m, 24, 100, {.z_mode = 1, .lo = 0.0f, .taps = 9, .zero_every = zero_every});
             }
+        }
+        // Sums longer than kPanelChunkSteps run in chunks (partial sums between them), split inside a tap or not.
+        for (auto [taps, kk] : std::vector<std::pair<int64_t, int64_t>>{{9, 300}, {1, 5000}, {4, 1024}}) {
+            check_panel_gemm(13, kk, 70, {.z_mode = 2, .lo = 0.0f, .taps = taps, .zero_every = taps > 1 ? 5 : 0});
         }
     });
 }
 
 TEST(CpuPanelGemm, VectorBuildsAgreeExactly) {
-    // AVX2 and AVX-512 both sum over k in order with a fused multiply-add, then add the bias and the residual.
+    // AVX2 and AVX-512 both sum over taps and k in order with a fused multiply-add, then add the bias and the
+    // residual; the zero rows of a window's padding add nothing in either, and AVX-512's partial sums between chunks
+    // (9 taps x 300: 2700 steps) change nothing.
     if (cpu::best_isa() != cpu::Isa::kAvx512) GTEST_SKIP() << "needs AVX-512 and AVX2";
-    for (int64_t m : {5, 19}) {
-        const int before = cpu::limit_isa(1);
-        const std::vector<float> avx2 = check_panel_gemm(m, 77, 150, true, true, 1, 0.0f, 6.0f);
-        cpu::limit_isa(2);
-        const std::vector<float> avx512 = check_panel_gemm(m, 77, 150, true, true, 1, 0.0f, 6.0f);
-        cpu::limit_isa(before);
-        ASSERT_EQ(avx2.size(), avx512.size());
-        for (size_t i = 0; i < avx2.size(); ++i) ASSERT_EQ(avx2[i], avx512[i]) << "m " << m << " at " << i;
+    const std::vector<std::pair<GemmCase, int64_t>> cases = {
+        {GemmCase{.table = true, .z_mode = 1, .lo = 0.0f, .hi = 6.0f}, 77},
+        {GemmCase{.z_mode = 1, .lo = 0.0f, .taps = 9, .zero_every = 4}, 77},
+        {GemmCase{.z_mode = 2, .taps = 9, .zero_every = 4}, 300}};
+    for (const auto& [o, kk] : cases) {
+        for (int64_t m : {5, 19}) {
+            const int before = cpu::limit_isa(1);
+            const std::vector<float> avx2 = check_panel_gemm(m, kk, 150, o);
+            cpu::limit_isa(2);
+            const std::vector<float> avx512 = check_panel_gemm(m, kk, 150, o);
+            cpu::limit_isa(before);
+            ASSERT_EQ(avx2.size(), avx512.size());
+            for (size_t i = 0; i < avx2.size(); ++i) {
+                ASSERT_EQ(avx2[i], avx512[i]) << "m " << m << " k " << kk << " at " << i;
+            }
+        }
     }
 }
 
@@ -971,12 +1008,18 @@ TEST(CpuGemv, Declines) {
     expect_backend_declines(rb, "cpu", "B is not a constant");
 }
 
-// ---- 1x1 convolutions with large weights (fp32) -------------------------------------------------------------------
+// ---- convolutions with large weights (fp32) -----------------------------------------------------------------------
 
-/// A 1x1 Conv (activation null) or com.nnport FusedConv over x [n, c, h, w] with m output channels; `nhwc` builds
-/// the NhwcConv / NhwcFusedConv form over x [n, h, w, c] instead (for Direct). The residual Z has the output's shape.
-OpRun conv1x1_op(Shape x, int64_t m, int64_t stride, bool bias, const char* activation, bool residual, uint32_t seed,
-                 bool nhwc = false) {
+/// Window options of conv_op.
+struct Win {
+    int64_t k = 1, stride = 1, pad = 0, dilation = 1;
+};
+
+/// A Conv (activation null, no residual) or com.nnport FusedConv over x [n, c, h, w] with m output channels and a
+/// k x k window; `nhwc` builds the NhwcConv / NhwcFusedConv form over x [n, h, w, c] instead (for Direct). The
+/// residual Z has the output's shape.
+OpRun conv_op(Shape x, int64_t m, Win win, bool bias, const char* activation, bool residual, uint32_t seed,
+              bool nhwc = false) {
     OpRun r;
     const bool fused = activation || residual;
     r.op_type = std::string(nhwc ? "Nhwc" : "") + (fused ? "FusedConv" : "Conv");
@@ -988,84 +1031,102 @@ OpRun conv1x1_op(Shape x, int64_t m, int64_t stride, bool bias, const char* acti
     if (std::string(activation ? activation : "") == "Clip") {
         r.attrs["activation_params"] = Attribute::make_floats({-0.25f, 0.5f});
     }
-    r.attrs["strides"] = Attribute::make_ints({stride, stride});
+    r.attrs["strides"] = Attribute::make_ints({win.stride, win.stride});
+    r.attrs["pads"] = Attribute::make_ints({win.pad, win.pad, win.pad, win.pad});
+    r.attrs["dilations"] = Attribute::make_ints({win.dilation, win.dilation});
     const int64_t c = x[nhwc ? 3 : 1];
-    r.inputs = {random_f32(x, seed), random_f32({m, c, 1, 1}, seed + 1, -0.1f, 0.1f)};
+    const float range = 1.0f / std::sqrt(float(c * win.k * win.k));
+    r.inputs = {random_f32(x, seed), random_f32({m, c, win.k, win.k}, seed + 1, -range, range)};
     r.as_initializer = {false, true};
     if (bias || residual) {
         r.inputs.push_back(bias ? random_f32({m}, seed + 2) : Tensor());
         r.as_initializer.push_back(true);
     }
     if (residual) {
-        const int64_t h = x[nhwc ? 1 : 2], w = x[nhwc ? 2 : 3];
-        const int64_t oh = (h - 1) / stride + 1, ow = (w - 1) / stride + 1;
+        const int64_t h = x[nhwc ? 1 : 2], w = x[nhwc ? 2 : 3], span = (win.k - 1) * win.dilation + 1;
+        const int64_t oh = (h + 2 * win.pad - span) / win.stride + 1, ow = (w + 2 * win.pad - span) / win.stride + 1;
         r.inputs.push_back(random_f32(nhwc ? Shape{x[0], oh, ow, m} : Shape{x[0], m, oh, ow}, seed + 3));
         r.as_initializer.push_back(false);
     }
     return r;
 }
 
-TEST(CpuConv1x1, MatchesTheReference) {
+TEST(CpuConv, MatchesTheReference) {
     if (cpu::isa() != cpu::Isa::kAvx512) GTEST_SKIP() << "taken only on AVX-512";
     uint32_t seed = 1;
-    // 512 x 1024 weights (2 MB): stride 1 and 2 (odd sizes: the last row and column), a batch of 2, every epilogue.
+    // 1x1, 512 x 1024 weights (2 MB): stride 1 and 2 (odd sizes: the last row and column), a batch of 2, every
+    // epilogue.
     for (int64_t stride : {1, 2}) {
         SCOPED_TRACE("stride " + std::to_string(stride));
-        expect_backend_matches_ref(conv1x1_op({1, 512, 7, 7}, 1024, stride, true, nullptr, false, seed++), "cpu", 1e-4,
-                                   1e-5);
-        expect_backend_matches_ref(conv1x1_op({2, 512, 5, 9}, 1024, stride, false, nullptr, false, seed++), "cpu", 1e-4,
-                                   1e-5);
+        const Win w{.stride = stride};
+        expect_backend_matches_ref(conv_op({1, 512, 7, 7}, 1024, w, true, nullptr, false, seed++), "cpu", 1e-4, 1e-5);
+        expect_backend_matches_ref(conv_op({2, 512, 5, 9}, 1024, w, false, nullptr, false, seed++), "cpu", 1e-4, 1e-5);
         for (const char* act : {"Identity", "Relu", "Clip"}) {
             for (bool residual : {false, true}) {
-                expect_backend_matches_ref(conv1x1_op({1, 512, 7, 6}, 1024, stride, true, act, residual, seed++), "cpu",
-                                           1e-4, 1e-5);
+                expect_backend_matches_ref(conv_op({1, 512, 7, 6}, 1024, w, true, act, residual, seed++), "cpu", 1e-4,
+                                           1e-5);
             }
         }
     }
     // Output channels not a multiple of the 64-column panels, and a single panel (pixels split across threads).
-    expect_backend_matches_ref(conv1x1_op({1, 2048, 3, 3}, 300, 1, true, "Relu", true, seed++), "cpu", 1e-4, 1e-5);
-    expect_backend_matches_ref(conv1x1_op({1, 8192, 4, 4}, 64, 1, true, nullptr, false, seed++), "cpu", 1e-4, 1e-5);
+    expect_backend_matches_ref(conv_op({1, 2048, 3, 3}, 300, {}, true, "Relu", true, seed++), "cpu", 1e-4, 1e-5);
+    expect_backend_matches_ref(conv_op({1, 8192, 4, 4}, 64, {}, true, nullptr, false, seed++), "cpu", 1e-4, 1e-5);
+    // Windows (4.7 MB of weights, sums of 2304 steps in chunks): 3 x 3 padded at stride 1 and 2, dilated, 2 x 2 at
+    // stride 2 (ConvNeXt's downsampling), 1x1 with padding (rows of zeros only), a batch of 2.
+    const std::vector<std::pair<Win, Shape>> windows = {{{.k = 3, .pad = 1}, {1, 256, 7, 7}},
+                                                        {{.k = 3, .stride = 2, .pad = 1}, {1, 256, 14, 13}},
+                                                        {{.k = 3, .pad = 2, .dilation = 2}, {2, 256, 6, 5}},
+                                                        {{.k = 2, .stride = 2}, {1, 1152, 8, 8}},
+                                                        {{.k = 1, .pad = 1}, {1, 512, 4, 5}}};
+    for (const auto& [w, x] : windows) {
+        SCOPED_TRACE("window " + std::to_string(w.k) + " stride " + std::to_string(w.stride));
+        expect_backend_matches_ref(conv_op(x, w.k == 1 ? 1024 : 512, w, true, "Relu", true, seed++), "cpu", 1e-4, 1e-5);
+    }
 }
 
-TEST(CpuConv1x1, ThreadedAgainstTheReference) {
+TEST(CpuConv, ThreadedAgainstTheReference) {
     if (cpu::isa() != cpu::Isa::kAvx512) GTEST_SKIP() << "taken only on AVX-512";
-    // Panels split across 2 and 3 threads (16 panels; 5 panels), and pixels when there are fewer panels than threads.
+    // Panels split across 2 and 3 threads (16 panels; 5 panels), and output rows when there are fewer panels than
+    // threads; 1x1 and 3 x 3 windows.
     for (int threads : {2, 3}) {
-        for (auto [c, m] : std::vector<std::pair<int64_t, int64_t>>{{512, 1024}, {2048, 300}, {8192, 64}}) {
+        for (auto [c, m, k] : std::vector<std::tuple<int64_t, int64_t, int64_t>>{
+                 {512, 1024, 1}, {2048, 300, 1}, {8192, 64, 1}, {512, 256, 3}, {2048, 64, 3}}) {
             for (int64_t stride : {1, 2}) {
                 SCOPED_TRACE(std::to_string(threads) + " threads, " + std::to_string(c) + " -> " + std::to_string(m) +
-                             ", stride " + std::to_string(stride));
-                const OpRun r = conv1x1_op({1, 7, 9, c}, m, stride, true, "Relu", true, 7, true);
+                             ", window " + std::to_string(k) + ", stride " + std::to_string(stride));
+                const OpRun r =
+                    conv_op({1, 7, 9, c}, m, {.k = k, .stride = stride, .pad = k / 2}, true, "Relu", true, 7, true);
                 Direct::make(r, threads).expect_matches_ref(r.inputs, 1e-4, 1e-5);
             }
         }
     }
 }
 
-TEST(CpuConv1x1, Declines) {
+TEST(CpuConv, Declines) {
     if (cpu::isa() != cpu::Isa::kAvx512) GTEST_SKIP() << "taken only on AVX-512";
-    OpRun k3 = conv1x1_op({1, 512, 7, 7}, 1024, 1, true, nullptr, false, 1);
-    k3.inputs[1] = random_f32({1024, 512, 3, 3}, 2, -0.1f, 0.1f);
-    k3.attrs["pads"] = Attribute::make_ints({1, 1, 1, 1});
-    expect_backend_declines(k3, "cpu", "only 1x1 convolutions");
-    expect_backend_declines(conv1x1_op({1, 256, 7, 7}, 1024, 1, true, nullptr, false, 3), "cpu", "weights under 2 MB");
-    OpRun pads = conv1x1_op({1, 512, 7, 7}, 1024, 1, true, nullptr, false, 4);
-    pads.attrs["pads"] = Attribute::make_ints({1, 0, 0, 0});
-    expect_backend_declines(pads, "cpu", "only pads 0");
-    OpRun grouped = conv1x1_op({1, 1024, 7, 7}, 1024, 1, true, nullptr, false, 5);
+    expect_backend_declines(conv_op({1, 256, 7, 7}, 1024, {}, true, nullptr, false, 1), "cpu",
+                            "1x1 weights under 2 MB");
+    expect_backend_declines(conv_op({1, 128, 7, 7}, 512, {.k = 3, .pad = 1}, true, nullptr, false, 2), "cpu",
+                            "weights under 4 MB");
+    expect_backend_declines(conv_op({1, 128, 12, 12}, 128, {.k = 9, .pad = 4}, true, nullptr, false, 3), "cpu",
+                            "windows of at most 64 taps");
+    OpRun grouped = conv_op({1, 1024, 7, 7}, 1024, {}, true, nullptr, false, 5);
     grouped.inputs[1] = random_f32({1024, 512, 1, 1}, 6);
     grouped.attrs["group"] = Attribute::make_int(2);
     expect_backend_declines(grouped, "cpu", "only group 1");
-    expect_backend_declines(conv1x1_op({1, 512, 7, 7}, 1024, 1, true, "Sigmoid", false, 7), "cpu",
+    expect_backend_declines(conv_op({1, 512, 7, 7}, 1024, {}, true, "Sigmoid", false, 7), "cpu",
                             "only Relu / Clip activations");
+    OpRun inf = conv_op({1, 512, 7, 7}, 1024, {}, true, nullptr, false, 8);
+    inf.inputs[1].data<float>()[5] = std::numeric_limits<float>::infinity();
+    expect_backend_declines(inf, "cpu", "weights not all finite");
     const int before = cpu::limit_isa(1);
-    expect_backend_declines(conv1x1_op({1, 512, 7, 7}, 1024, 1, true, nullptr, false, 8), "cpu", "only with AVX-512");
+    expect_backend_declines(conv_op({1, 512, 7, 7}, 1024, {}, true, nullptr, false, 9), "cpu", "only with AVX-512");
     cpu::limit_isa(before);
 }
 
-TEST(CpuConv1x1, BadInputNamesTheNode) {
+TEST(CpuConv, BadInputNamesTheNode) {
     if (cpu::isa() != cpu::Isa::kAvx512) GTEST_SKIP() << "taken only on AVX-512";
-    const OpRun r = conv1x1_op({1, 7, 7, 512}, 1024, 1, true, "Relu", true, 1, true);
+    const OpRun r = conv_op({1, 7, 7, 512}, 1024, {}, true, "Relu", true, 1, true);
     const Direct d = Direct::make(r, 2);
     ASSERT_TRUE(d.kernel);
     auto bad_x = d.run({random_f32({1, 7, 7, 500}, 2), r.inputs[1], r.inputs[2], r.inputs[3]});

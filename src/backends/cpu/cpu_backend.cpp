@@ -1,6 +1,6 @@
 // The cpu backend: nnport's own float32 kernels for the ops the libraries leave to the reference kernels or run
 // slower: com.nnport ScaledDotProductAttention, the 2-D transposes inside Transpose, LSTM, Mul/Add by a vector along
-// the last axis, float32 and int8 fully connected layers at batch 1, float32 1x1 convolutions with large weights,
+// the last axis, float32 and int8 fully connected layers at batch 1, float32 convolutions with large weights,
 // int8 depthwise convolution.
 // AVX-512, AVX2 and portable builds of each kernel, chosen at run time by CPU features (cpu_kernels.hpp).
 #include "backends/backend.hpp"
@@ -19,7 +19,7 @@ public:
         return std::string("nnport CPU kernels (") + cpu::isa_name(cpu::isa()) +
                "): float32 ScaledDotProductAttention, Transpose, LSTM, Mul/Add and ScaleShift by last-axis vectors, "
                "Gemm at "
-               "batch 1, 1x1 Conv with large weights; int8 depthwise convolution, QGemm at batch 1";
+               "batch 1, Conv with large weights; int8 depthwise convolution, QGemm at batch 1";
     }
 
     Support supports(const ir::Node& node, const ConstantFn& constant) const override {
@@ -28,7 +28,7 @@ public:
         if (cpu::is_lstm(node)) return cpu::lstm_supports(node, constant);
         if (cpu::is_row_affine(node)) return cpu::row_affine_supports(node, constant);
         if (cpu::is_gemv(node)) return cpu::gemv_supports(node, constant);
-        if (cpu::is_conv1x1(node)) return cpu::conv1x1_supports(node, constant);
+        if (cpu::is_conv(node)) return cpu::conv_supports(node, constant);
         if (cpu::is_qdwconv(node)) return cpu::qdwconv_supports(node, constant);
         if (cpu::is_qgemv(node)) return cpu::qgemv_supports(node, constant);
         return Support::no("op not implemented by this backend");
@@ -40,7 +40,7 @@ public:
         if (cpu::is_lstm(node)) return cpu::lstm_prepare(node, ctx);
         if (cpu::is_row_affine(node)) return cpu::row_affine_prepare(node, ctx);
         if (cpu::is_gemv(node)) return cpu::gemv_prepare(node, ctx);
-        if (cpu::is_conv1x1(node)) return cpu::conv1x1_prepare(node, ctx);
+        if (cpu::is_conv(node)) return cpu::conv_prepare(node, ctx);
         if (cpu::is_qdwconv(node)) return cpu::qdwconv_prepare(node, ctx);
         if (cpu::is_qgemv(node)) return cpu::qgemv_prepare(node, ctx);
         return unsupported("cpu: " + node.describe() + ": op not implemented by this backend");

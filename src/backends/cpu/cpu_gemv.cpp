@@ -95,6 +95,8 @@ public:
                 pg.y = py;
                 pg.ldy = n_;
                 if (clamp_) std::tie(pg.lo, pg.hi) = *clamp_;
+                float part[kMaxRows * kPanel];  // partial sums over a long k
+                pg.part = part;
                 kn.panel_gemm(pg);
             }
             const int64_t c0 = g0 * kPanel, c1 = std::min(n_, g1 * kPanel);

@@ -136,13 +136,17 @@ void row_affine_portable(const float* x, int64_t ldx, const float* s, const floa
 void panel_gemm_portable(const PanelGemm& g) {
     float acc[kPanel];
     for (int64_t i = 0; i < g.m; ++i) {
-        const float* ai = g.a + (g.a_off ? g.a_off[i] : i * g.lda);
         for (int64_t pg = g.g0; pg < g.g1; ++pg) {
-            const float* wg = g.w + pg * g.k * kPanel;
+            const float* wg = g.w + pg * g.taps * g.k * kPanel;
             for (int64_t j = 0; j < kPanel; ++j) acc[j] = 0.0f;
-            for (int64_t p = 0; p < g.k; ++p) {
-                const float av = ai[p];
-                for (int64_t j = 0; j < kPanel; ++j) acc[j] += av * wg[p * kPanel + j];
+            for (int64_t t = 0; t < g.taps; ++t) {
+                const float* ai = g.rows ? g.rows[t * g.ld_rows + i] : g.a + i * g.lda;
+                if (ai == g.zero) continue;
+                const float* wt = wg + t * g.k * kPanel;
+                for (int64_t p = 0; p < g.k; ++p) {
+                    const float av = ai[p];
+                    for (int64_t j = 0; j < kPanel; ++j) acc[j] += av * wt[p * kPanel + j];
+                }
             }
             const int64_t c0 = pg * kPanel, j1 = std::min(kPanel, g.n - c0);
             for (int64_t j = 0; j < j1; ++j) {

@@ -58,21 +58,33 @@ struct Kernels {
 };
 /// Columns of the panels of Kernels::panel_gemm.
 constexpr int64_t kPanel = 64;
+/// The most taps of Kernels::panel_gemm (a 7 x 7 window has 49).
+constexpr int64_t kMaxTaps = 64;
+/// Steps of the sum (taps x k) from which Kernels::panel_gemm needs PanelGemm::part: 512 KiB of a panel.
+constexpr int64_t kPanelChunkSteps = 2048;
 
-/// Kernels::panel_gemm: for rows i < m and the columns j < n of panels [g0, g1),
-///   y[i * ldy + j] = clamp(((sum over p < k of A(i, p) * w[((j / 64) * k + p) * 64 + j % 64]) + bias[j]) + z[i * ldz +
-///   j],
-///                          lo, hi)
-/// with A(i, p) = a[a_off[i] + p] (a_off null: a[i * lda + p]), bias null meaning 0 and z null meaning no residual.
-/// B is packed in 64-column panels (zero past n). The sum runs over p in order from 0 (the vector builds round once per
-/// step, a fused multiply-add); the clamp is max(lo, .) then min(hi, .) and keeps NaN. z may be y (ldz = ldy): each
-/// element is read before it is written. The AVX-512 build tiles the rows by up to 6 and, while one panel is used
-/// by several tiles, prefetches the next panel a slice per tile, so weights that come from memory arrive while the
-/// current panel is computed.
+/// Kernels::panel_gemm: for rows i < m and the columns j < n of panels [g0, g1) of a packed B,
+///   y[i * ldy + j] = clamp(((S(i, j)) + bias[j]) + z[i * ldz + j], lo, hi),
+///   S(i, j) = sum over taps t < taps, then p < k, of A_t(i, p) * B(t * k + p, j),
+/// with A_t(i, p) = rows[t * ld_rows + i][p] (rows null: one tap, a[i * lda + p]), B(q, j) = w[((j / 64) * taps * k +
+/// q) * 64 + j % 64] (64-column panels, zero past n), bias null meaning 0 and z null meaning no residual. The sums run
+/// in that order from 0 (the vector builds round once per step, a fused multiply-add). A row equal to `zero` (k zeros:
+/// a convolution's padding) contributes 0 * B; a build may skip it, or a tap whose rows in a tile are all `zero`
+/// (with a finite B the sum then differs at most in the sign of a zero). The clamp is max(lo, .) then min(hi, .) and
+/// keeps NaN. z may be y (ldz = ldy): each element is read before it is written. The AVX-512 build tiles the rows by up
+/// to 6 and, while one panel is used by several tiles, prefetches the next panel (or chunk, below) a slice per tile, so
+/// weights that come from memory arrive while the current panel is computed. Over more than kPanelChunkSteps steps of
+/// taps x k it runs the sum in chunks (so that the rows of a panel that every tile reads stay in L2) and keeps the
+/// partial sums of rows i in part[i * 64, i * 64 + 64), which the caller provides then (m x 64 floats, per thread);
+/// stored and reloaded as floats, they leave the results unchanged.
 struct PanelGemm {
     const float* a = nullptr;
-    const int64_t* a_off = nullptr;
-    int64_t lda = 0, m = 0, k = 0;
+    int64_t lda = 0;
+    const float* const* rows = nullptr;
+    int64_t taps = 1, ld_rows = 0;
+    const float* zero = nullptr;
+    float* part = nullptr;
+    int64_t m = 0, k = 0;
     const float* w = nullptr;
     int64_t g0 = 0, g1 = 0, n = 0;
     const float* bias = nullptr;

@@ -280,15 +280,19 @@ void panel_gemm(const PanelGemm& g) {
     // One row at a time: 8 accumulators of 8 columns cover a panel.
     const __m256 vlo = _mm256_set1_ps(g.lo), vhi = _mm256_set1_ps(g.hi);
     for (int64_t i = 0; i < g.m; ++i) {
-        const float* ai = g.a + (g.a_off ? g.a_off[i] : i * g.lda);
         for (int64_t pg = g.g0; pg < g.g1; ++pg) {
-            const float* wg = g.w + pg * g.k * kPanel;
+            const float* wg = g.w + pg * g.taps * g.k * kPanel;
             __m256 acc[8];
             for (int v = 0; v < 8; ++v) acc[v] = _mm256_setzero_ps();
-            for (int64_t p = 0; p < g.k; ++p) {
-                const __m256 av = _mm256_set1_ps(ai[p]);
-                for (int v = 0; v < 8; ++v) {
-                    acc[v] = _mm256_fmadd_ps(av, _mm256_loadu_ps(wg + p * kPanel + v * 8), acc[v]);
+            for (int64_t t = 0; t < g.taps; ++t) {
+                const float* ai = g.rows ? g.rows[t * g.ld_rows + i] : g.a + i * g.lda;
+                if (ai == g.zero) continue;
+                const float* wt = wg + t * g.k * kPanel;
+                for (int64_t p = 0; p < g.k; ++p) {
+                    const __m256 av = _mm256_set1_ps(ai[p]);
+                    for (int v = 0; v < 8; ++v) {
+                        acc[v] = _mm256_fmadd_ps(av, _mm256_loadu_ps(wt + p * kPanel + v * 8), acc[v]);
+                    }
                 }
             }
             const int64_t c0 = pg * kPanel;

@@ -24,6 +24,7 @@ namespace {
 #pragma GCC target("avx512f,avx512bw,avx512dq,avx512vl,avx2,fma")
 
 inline int64_t min64(int64_t a, int64_t b) { return a < b ? a : b; }
+inline int64_t max64(int64_t a, int64_t b) { return a > b ? a : b; }
 
 /// Lanes [0, n) of 16 (n in [0, 16]).
 inline __mmask16 lanes(int64_t n) {
@@ -520,31 +521,59 @@ void row_affine_op(const float* x, int64_t ldx, const float* s, const float* b, 
 /// Rows of the largest tile: 6 x 4 accumulators, 4 registers of B and a broadcast of A fit the 32 registers.
 constexpr int64_t kTileRows = 6;
 
-/// Rows ai[0, MR) of A against one 64-column panel `wg` (k x 64), columns [c0, c0 + 64) of the output. While it runs,
-/// `pf_lines` cache lines from `pf` are prefetched (about one per step of k), for the tile that reads them next.
+/// One segment of a tile's sum: MR rows (k floats from row pointers + offset) against `len` consecutive rows of a
+/// panel starting at `w`.
+struct TileSeg {
+    const float* rows[kTileRows];
+    const float* w;
+    int64_t len;
+};
+
+/// MR rows of A against one 64-column panel, over the segments `seg[0, ns)`. The sums start from 0 (`first`) or from
+/// the partial sums in part[i * 64] and end in the epilogue (`last`: bias, residual, clamp into y) or back in `part`.
+/// Output columns [c0, c0 + 64), rows row0 + i. While it runs, `pf_lines` cache lines from `pf` are prefetched (about
+/// one per step), for the tile that reads them next.
 template <int MR>
-void panel_tile(const float* const* ai, const float* wg, int64_t k, const PanelGemm& g, int64_t row0, int64_t c0,
-                const char* pf, int64_t pf_lines) {
+void panel_tile(const TileSeg* seg, int64_t ns, bool first, bool last, float* part, const PanelGemm& g, int64_t row0,
+                int64_t c0, const char* pf, int64_t pf_lines) {
     __m512 acc[MR][4];
 #pragma GCC unroll 6
-    for (int i = 0; i < MR; ++i) acc[i][0] = acc[i][1] = acc[i][2] = acc[i][3] = _mm512_setzero_ps();
-    const int64_t pf_step = pf_lines > 0 ? (pf_lines + k - 1) / k : 0;  // lines per step of k
+    for (int i = 0; i < MR; ++i) {
+        for (int v = 0; v < 4; ++v)
+            acc[i][v] = first ? _mm512_setzero_ps() : _mm512_loadu_ps(part + i * kPanel + 16 * v);
+    }
+    int64_t steps = 0;
+    for (int64_t a = 0; a < ns; ++a) steps += seg[a].len;
+    const int64_t pf_step = pf_lines > 0 && steps > 0 ? (pf_lines + steps - 1) / steps : 0;  // lines per step
     int64_t pf_next = 0;
-    for (int64_t p = 0; p < k; ++p) {
-        const float* wp = wg + p * kPanel;
-        const __m512 w0 = _mm512_loadu_ps(wp), w1 = _mm512_loadu_ps(wp + 16), w2 = _mm512_loadu_ps(wp + 32),
-                     w3 = _mm512_loadu_ps(wp + 48);
-        for (int64_t q = 0; q < pf_step && pf_next < pf_lines; ++q, ++pf_next) {
-            _mm_prefetch(pf + pf_next * 64, _MM_HINT_T1);
+    for (int64_t a = 0; a < ns; ++a) {
+        const float* ai[MR];
+#pragma GCC unroll 6
+        for (int i = 0; i < MR; ++i) ai[i] = seg[a].rows[i];
+        const float* wt = seg[a].w;
+        for (int64_t p = 0; p < seg[a].len; ++p) {
+            const float* wp = wt + p * kPanel;
+            const __m512 w0 = _mm512_loadu_ps(wp), w1 = _mm512_loadu_ps(wp + 16), w2 = _mm512_loadu_ps(wp + 32),
+                         w3 = _mm512_loadu_ps(wp + 48);
+            for (int64_t q = 0; q < pf_step && pf_next < pf_lines; ++q, ++pf_next) {
+                _mm_prefetch(pf + pf_next * 64, _MM_HINT_T1);
+            }
+#pragma GCC unroll 6
+            for (int i = 0; i < MR; ++i) {
+                const __m512 av = _mm512_set1_ps(ai[i][p]);
+                acc[i][0] = _mm512_fmadd_ps(av, w0, acc[i][0]);
+                acc[i][1] = _mm512_fmadd_ps(av, w1, acc[i][1]);
+                acc[i][2] = _mm512_fmadd_ps(av, w2, acc[i][2]);
+                acc[i][3] = _mm512_fmadd_ps(av, w3, acc[i][3]);
+            }
         }
+    }
+    if (!last) {
 #pragma GCC unroll 6
         for (int i = 0; i < MR; ++i) {
-            const __m512 av = _mm512_set1_ps(ai[i][p]);
-            acc[i][0] = _mm512_fmadd_ps(av, w0, acc[i][0]);
-            acc[i][1] = _mm512_fmadd_ps(av, w1, acc[i][1]);
-            acc[i][2] = _mm512_fmadd_ps(av, w2, acc[i][2]);
-            acc[i][3] = _mm512_fmadd_ps(av, w3, acc[i][3]);
+            for (int v = 0; v < 4; ++v) _mm512_storeu_ps(part + i * kPanel + 16 * v, acc[i][v]);
         }
+        return;
     }
     const __m512 vlo = _mm512_set1_ps(g.lo), vhi = _mm512_set1_ps(g.hi);
     for (int v = 0; v < 4; ++v) {
@@ -562,7 +591,7 @@ void panel_tile(const float* const* ai, const float* wg, int64_t k, const PanelG
     }
 }
 
-using PanelTileFn = void (*)(const float* const*, const float*, int64_t, const PanelGemm&, int64_t, int64_t,
+using PanelTileFn = void (*)(const TileSeg*, int64_t, bool, bool, float*, const PanelGemm&, int64_t, int64_t,
                              const char*, int64_t);
 
 void panel_gemm(const PanelGemm& g) {
@@ -570,18 +599,45 @@ void panel_gemm(const PanelGemm& g) {
                                                           panel_tile<4>, panel_tile<5>, panel_tile<6>};
     // Tiles of balanced sizes (differing by one row at most): 49 rows are 4 x 6 + 5 x 5, not 8 x 6 + 1.
     const int64_t tiles = (g.m + kTileRows - 1) / kTileRows;
-    const int64_t panel_lines = g.k * kPanel * int64_t{sizeof(float)} / 64;
-    const int64_t pf_per_tile = tiles > 1 ? (panel_lines + tiles - 1) / tiles : 0;
+    if (tiles == 0) return;
+    // The sum over taps x k steps runs in chunks whose rows of the panel stay in L2 while every tile passes over them
+    // (partial sums in g.part between chunks); the next chunk is prefetched a slice per tile.
+    const int64_t steps = g.taps * g.k;
+    const int64_t chunks = steps > 0 ? (steps + kPanelChunkSteps - 1) / kPanelChunkSteps : 1;
+    const int64_t panel_floats = steps * kPanel;
+    TileSeg seg[kMaxTaps];
     for (int64_t pg = g.g0; pg < g.g1; ++pg) {
-        const float* wg = g.w + pg * g.k * kPanel;
-        const char* next = pg + 1 < g.g1 ? reinterpret_cast<const char*>(wg + g.k * kPanel) : nullptr;
-        for (int64_t t = 0; t < tiles; ++t) {
-            const int64_t r0 = g.m * t / tiles, r1 = g.m * (t + 1) / tiles;
-            const float* rows[kTileRows];
-            for (int64_t i = r0; i < r1; ++i) rows[i - r0] = g.a + (g.a_off ? g.a_off[i] : i * g.lda);
-            const int64_t first = t * pf_per_tile;
-            const int64_t lines = next ? std::max<int64_t>(0, std::min(pf_per_tile, panel_lines - first)) : 0;
-            kTiles[r1 - r0](rows, wg, g.k, g, r0, pg * kPanel, next ? next + first * 64 : nullptr, lines);
+        const float* wg = g.w + pg * panel_floats;
+        for (int64_t ch = 0; ch < chunks; ++ch) {
+            const int64_t q0 = steps * ch / chunks, q1 = steps * (ch + 1) / chunks;
+            // What the tiles of this chunk prefetch: the next chunk of this panel or the first of the next panel.
+            const bool more = ch + 1 < chunks || pg + 1 < g.g1;
+            const int64_t next_steps = ch + 1 < chunks ? steps * (ch + 2) / chunks - q1 : steps / chunks;
+            const char* next = more ? reinterpret_cast<const char*>(wg + q1 * kPanel) : nullptr;
+            const int64_t next_lines = more ? next_steps * kPanel * int64_t{sizeof(float)} / 64 : 0;
+            const int64_t pf_per_tile = tiles > 1 ? (next_lines + tiles - 1) / tiles : 0;
+            for (int64_t ti = 0; ti < tiles; ++ti) {
+                const int64_t r0 = g.m * ti / tiles, r1 = g.m * (ti + 1) / tiles;
+                // The taps' segments within [q0, q1), without taps whose rows here are all padding.
+                int64_t ns = 0;
+                for (int64_t tap = g.k > 0 ? q0 / g.k : g.taps; tap < g.taps && tap * g.k < q1; ++tap) {
+                    const int64_t p0 = max64(q0 - tap * g.k, 0), p1 = min64(q1 - tap * g.k, g.k);
+                    bool padding = g.zero != nullptr;
+                    TileSeg& sg = seg[ns];
+                    for (int64_t i = r0; i < r1; ++i) {
+                        const float* row = g.rows ? g.rows[tap * g.ld_rows + i] : g.a + i * g.lda;
+                        sg.rows[i - r0] = row + p0;
+                        padding = padding && row == g.zero;
+                    }
+                    sg.w = wg + (tap * g.k + p0) * kPanel;
+                    sg.len = p1 - p0;
+                    if (!padding && sg.len > 0) ++ns;
+                }
+                const int64_t first_line = ti * pf_per_tile;
+                const int64_t lines = next ? max64(0, min64(pf_per_tile, next_lines - first_line)) : 0;
+                kTiles[r1 - r0](seg, ns, ch == 0, ch + 1 == chunks, chunks > 1 ? g.part + r0 * kPanel : nullptr, g, r0,
+                                pg * kPanel, next ? next + first_line * 64 : nullptr, lines);
+            }
         }
     }
 }

@@ -42,10 +42,10 @@ bool is_gemv(const ir::Node& node);
 Support gemv_supports(const ir::Node& node, const ConstantFn& constant);
 Result<KernelPtr> gemv_prepare(const ir::Node& node, const PrepareContext& ctx);
 
-/// float32 1x1 Conv / FusedConv with large constant weights, channels-last (cpu_conv1x1.cpp).
-bool is_conv1x1(const ir::Node& node);
-Support conv1x1_supports(const ir::Node& node, const ConstantFn& constant);
-Result<KernelPtr> conv1x1_prepare(const ir::Node& node, const PrepareContext& ctx);
+/// float32 Conv / FusedConv with large constant weights, channels-last (cpu_conv.cpp).
+bool is_conv(const ir::Node& node);
+Support conv_supports(const ir::Node& node, const ConstantFn& constant);
+Result<KernelPtr> conv_prepare(const ir::Node& node, const PrepareContext& ctx);
 
 /// How many parts to split `macs` multiply-adds into: one per `per_part`, at least 1, at most `most` and `threads`.
 inline int64_t parts_for(double macs, double per_part, int64_t most, int threads) {
