@@ -74,7 +74,17 @@ bool behind_channels_last(const ir::Node* p, const std::set<const ir::Node*>& ch
 }
 
 ConstantFn constants() {
-    return [](const ir::Value* v) { return passes::constant_of(v); };
+    return [](const ir::Value* v) {
+        // Through Identity: exporters pass shared initializers through Identity nodes (a conv's bias in torch's
+        // squeezenet and convnext exports), which only the optimizer removes; at level 0 the value is still that
+        // constant, and the backend's kernel keeps its own copy of it.
+        for (int hops = 0; v && hops < 16 && !passes::constant_of(v); ++hops) {
+            const ir::Node* p = v->producer();
+            if (!p || p->op_type() != "Identity" || !p->domain().empty() || p->inputs().size() != 1) break;
+            v = p->input(0);
+        }
+        return passes::constant_of(v);
+    };
 }
 
 ir::Attribute perm_attr(std::vector<int64_t> p) { return ir::Attribute::make_ints(std::move(p)); }

@@ -186,6 +186,36 @@ TEST(Partition, ChannelsLastRegionHasConversionsOnlyAtItsBoundary) {
     }
 }
 
+TEST(Partition, ConstantsThroughIdentityAtLevelZero) {
+    // torch exports pass shared initializers through Identity nodes; only the optimizer removes them. At level 0 the
+    // backends must still see the weights and bias as constants, or every such Conv falls back to the reference.
+    onnx::GraphProto g;
+    add_input(&g, "x", onnx::TensorProto::FLOAT, {1, 8, 10, 10});
+    add_init_f32(&g, "w", {16, 8, 3, 3});
+    add_init_f32(&g, "b", {16});
+    add_node(&g, "Identity", {"w"}, {"w_id"});
+    add_node(&g, "Identity", {"b"}, {"b_id"});
+    add_node(&g, "Identity", {"b_id"}, {"b_id2"});  // a chain
+    attr_ints(add_node(&g, "Conv", {"x", "w_id", "b_id2"}, {"y"}), "pads", {1, 1, 1, 1});
+    add_output(&g, "y");
+    const onnx::ModelProto m = make_model(g);
+    SessionOptions o;
+    o.optimization_level = 0;
+    auto s = Session::from_model(load_ir(m), o);
+    ASSERT_TRUE(s.is_ok()) << s.status().message();
+    int convs = 0;
+    for (const NodePlacement& p : (*s)->placements()) {
+        if (p.op_type.find("Conv") == std::string::npos) continue;
+        ++convs;
+        EXPECT_NE(p.backend, "ref") << p.name << " fell back: " << p.fallback_reason;
+    }
+    EXPECT_EQ(convs, 1);
+    const auto feeds = random_feeds(m, 1);
+    auto got = (*s)->run(feeds);
+    ASSERT_TRUE(got.is_ok()) << got.status().message();
+    expect_close((*got)[0], run_ir(load_ir(m), feeds)[0], 1e-4, 1e-5, "conv through Identity");
+}
+
 TEST(Partition, DefaultBackendsKeepAResidualThatIsAlsoTheConvolutionsInput) {
     // conv2 reads r1 as its input and as its residual: the memory planner must not compute it in r1's buffer (the
     // oneDNN kernel takes the residual's buffer only when nothing else reads it), with and without a memory plan.
