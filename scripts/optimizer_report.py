@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """Optimizer effect on the zoo, for docs/OPTIMIZER.md: node count before/after (the graph the runtime executes:
-level 3 with nnport's fused ops) and reference-backend latency at level 0 vs level 3, measured interleaved
-(L0 L3 L0 L3 ...) in one run on one thread; minimum and median of all timed iterations.
+level 3 with nnport's fused ops) and latency with nnport's default backends at level 0 vs level 3, measured
+interleaved (L0 L3 L0 L3 ...) in one run on one thread; minimum and median of all timed iterations.
 
     /usr/bin/python3 scripts/optimizer_report.py --nnport build/nnport [--zoo models/zoo] [--rounds 3] [--iters 5]
 """
