@@ -1082,6 +1082,10 @@ TEST(CpuConv, MatchesTheReference) {
         SCOPED_TRACE("window " + std::to_string(w.k) + " stride " + std::to_string(w.stride));
         expect_backend_matches_ref(conv_op(x, w.k == 1 ? 1024 : 512, w, true, "Relu", true, seed++), "cpu", 1e-4, 1e-5);
     }
+    // 1x1 at stride 1 padded only at the end: more output pixels than input pixels (rows from the table, not X).
+    OpRun end_pad = conv_op({1, 512, 4, 5}, 1024, {}, true, nullptr, false, seed++);
+    end_pad.attrs["pads"] = Attribute::make_ints({0, 0, 1, 2});
+    expect_backend_matches_ref(end_pad, "cpu", 1e-4, 1e-5);
 }
 
 TEST(CpuConv, ThreadedAgainstTheReference) {

@@ -107,11 +107,11 @@ public:
         pg.y = y->data<float>();
         pg.ldy = n_;
         std::tie(pg.lo, pg.hi) = clamp_;
-        // Unless the input pixels are the output pixels (1x1, stride 1), the rows come from a table: for each tap
-        // (ty, tx) and output pixel, its input pixel, or the zero row in the padding.
+        // Unless the output pixels are the input pixels (1x1, stride 1, no padding), the rows come from a table: for
+        // each tap (ty, tx) and output pixel, its input pixel, or the zero row in the padding.
         std::vector<const float*> rows;
-        const bool direct =
-            taps_ == 1 && g.strides[0] == 1 && g.strides[1] == 1 && g.pads_begin[0] == 0 && g.pads_begin[1] == 0;
+        const bool direct = taps_ == 1 && g.strides == std::vector<int64_t>{1, 1} &&
+                            g.pads_begin == std::vector<int64_t>{0, 0} && g.pads_end == std::vector<int64_t>{0, 0};
         if (!direct) {
             rows.resize(static_cast<size_t>(taps_ * m));
             for (int64_t ty = 0; ty < kh_; ++ty) {
