@@ -4,6 +4,7 @@
 // int8 depthwise convolution.
 // AVX-512, AVX2 and portable builds of each kernel, chosen at run time by CPU features (cpu_kernels.hpp).
 #include "backends/backend.hpp"
+#include "backends/conv_support.hpp"
 #include "backends/cpu/cpu_kernels.hpp"
 #include "backends/cpu/cpu_ops.hpp"
 
@@ -28,7 +29,7 @@ public:
         if (cpu::is_lstm(node)) return cpu::lstm_supports(node, constant);
         if (cpu::is_row_affine(node)) return cpu::row_affine_supports(node, constant);
         if (cpu::is_gemv(node)) return cpu::gemv_supports(node, constant);
-        if (cpu::is_conv(node)) return cpu::conv_supports(node, constant);
+        if (fconv::is_conv(node)) return cpu::conv_supports(node, constant);
         if (cpu::is_qdwconv(node)) return cpu::qdwconv_supports(node, constant);
         if (cpu::is_qgemv(node)) return cpu::qgemv_supports(node, constant);
         return Support::no("op not implemented by this backend");
@@ -40,7 +41,7 @@ public:
         if (cpu::is_lstm(node)) return cpu::lstm_prepare(node, ctx);
         if (cpu::is_row_affine(node)) return cpu::row_affine_prepare(node, ctx);
         if (cpu::is_gemv(node)) return cpu::gemv_prepare(node, ctx);
-        if (cpu::is_conv(node)) return cpu::conv_prepare(node, ctx);
+        if (fconv::is_conv(node)) return cpu::conv_prepare(node, ctx);
         if (cpu::is_qdwconv(node)) return cpu::qdwconv_prepare(node, ctx);
         if (cpu::is_qgemv(node)) return cpu::qgemv_prepare(node, ctx);
         return unsupported("cpu: " + node.describe() + ": op not implemented by this backend");

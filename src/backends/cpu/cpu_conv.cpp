@@ -53,17 +53,9 @@ public:
         kw_ = w.dim(3);
         taps_ = kh_ * kw_;
         panels_ = (n_ + kPanel - 1) / kPanel;
-        // B(t * C + c, j) = W[j][c][t] for tap t = (ty, tx) in row-major order, in 64-column panels.
-        w_.assign(static_cast<size_t>(panels_ * taps_ * k_ * kPanel), 0.0f);
+        // B(t * C + c, j) = W[j][c][t] for tap t = (ty, tx) in row-major order.
         const float* pw = w.data<float>();
-        for (int64_t j = 0; j < n_; ++j) {
-            for (int64_t c = 0; c < k_; ++c) {
-                for (int64_t t = 0; t < taps_; ++t) {
-                    w_[static_cast<size_t>(((j / kPanel) * taps_ * k_ + t * k_ + c) * kPanel + j % kPanel)] =
-                        pw[(j * k_ + c) * taps_ + t];
-                }
-            }
-        }
+        w_ = pack_panels(taps_ * k_, n_, [&](int64_t q, int64_t j) { return pw[(j * k_ + q % k_) * taps_ + q / k_]; });
         if (bias) bias_.assign(bias->data<float>(), bias->data<float>() + n_);
         zero_.assign(static_cast<size_t>(k_), 0.0f);
     }
@@ -179,8 +171,6 @@ private:
 };
 
 }  // namespace
-
-bool is_conv(const ir::Node& node) { return fconv::is_conv(node); }
 
 Support conv_supports(const ir::Node& node, const ConstantFn& constant) {
     if (isa() != Isa::kAvx512) return Support::no("convolutions only with AVX-512 (measured there)");

@@ -43,14 +43,9 @@ public:
         k_ = trans_b ? b.dim(1) : b.dim(0);
         n_ = trans_b ? b.dim(0) : b.dim(1);
         panels_ = (n_ + kPanel - 1) / kPanel;
-        w_.assign(static_cast<size_t>(panels_ * k_ * kPanel), 0.0f);
         const float* pb = b.data<float>();
-        for (int64_t p = 0; p < k_; ++p) {
-            for (int64_t j = 0; j < n_; ++j) {
-                const float v = trans_b ? pb[j * k_ + p] : pb[p * n_ + j];
-                w_[static_cast<size_t>(((j / kPanel) * k_ + p) * kPanel + j % kPanel)] = alpha * v;
-            }
-        }
+        w_ = pack_panels(k_, n_,
+                         [&](int64_t p, int64_t j) { return alpha * (trans_b ? pb[j * k_ + p] : pb[p * n_ + j]); });
         if (c && beta != 0.0f) {
             bias_.resize(static_cast<size_t>(n_));
             for (int64_t j = 0; j < n_; ++j)

@@ -53,7 +53,7 @@ struct Kernels {
     void (*row_affine)(const float* x, int64_t ldx, const float* s, const float* b, float* y, int64_t ldy, int64_t rows,
                        int64_t c, float lo, float hi);
     /// Rows of A against panels of a packed B, with bias, residual and clamp (PanelGemm): fully connected layers and
-    /// 1x1 convolutions.
+    /// convolutions.
     void (*panel_gemm)(const PanelGemm& g);
 };
 /// Columns of the panels of Kernels::panel_gemm.

@@ -515,8 +515,7 @@ void row_affine_op(const float* x, int64_t ldx, const float* s, const float* b, 
     }
 }
 
-// ---- rows of A against packed panels of B (fully connected layers, 1x1 convolutions)
-// ---------------------------------
+// ---- rows of A against packed panels of B (fully connected layers, convolutions) --------------------------------
 
 /// Rows of the largest tile: 6 x 4 accumulators, 4 registers of B and a broadcast of A fit the 32 registers.
 constexpr int64_t kTileRows = 6;

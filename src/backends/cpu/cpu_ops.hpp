@@ -4,8 +4,10 @@
 #include <algorithm>
 #include <functional>
 #include <memory>
+#include <vector>
 
 #include "backends/backend.hpp"
+#include "backends/cpu/cpu_kernels.hpp"
 
 namespace nnport::cpu {
 
@@ -42,10 +44,20 @@ bool is_gemv(const ir::Node& node);
 Support gemv_supports(const ir::Node& node, const ConstantFn& constant);
 Result<KernelPtr> gemv_prepare(const ir::Node& node, const PrepareContext& ctx);
 
-/// float32 Conv / FusedConv with large constant weights, channels-last (cpu_conv.cpp).
-bool is_conv(const ir::Node& node);
+/// float32 Conv / FusedConv (fconv::is_conv) with large constant weights, channels-last (cpu_conv.cpp).
 Support conv_supports(const ir::Node& node, const ConstantFn& constant);
 Result<KernelPtr> conv_prepare(const ir::Node& node, const PrepareContext& ctx);
+
+/// B [k x n], b(q, j) its element q, j, packed as Kernels::panel_gemm reads it: 64-column panels, zero past n.
+template <class F>
+std::vector<float> pack_panels(int64_t k, int64_t n, F b) {
+    const int64_t panels = (n + kPanel - 1) / kPanel;
+    std::vector<float> w(static_cast<size_t>(panels * k * kPanel), 0.0f);
+    for (int64_t j = 0; j < n; ++j) {
+        for (int64_t q = 0; q < k; ++q) w[static_cast<size_t>(((j / kPanel) * k + q) * kPanel + j % kPanel)] = b(q, j);
+    }
+    return w;
+}
 
 /// How many parts to split `macs` multiply-adds into: one per `per_part`, at least 1, at most `most` and `threads`.
 inline int64_t parts_for(double macs, double per_part, int64_t most, int threads) {

@@ -5,6 +5,7 @@
 #include <dnnl.hpp>
 
 #include "backends/backend.hpp"
+#include "backends/conv_support.hpp"
 #include "backends/onednn/onednn_common.hpp"
 #include "backends/onednn/onednn_kernels.hpp"
 
@@ -34,7 +35,7 @@ public:
     }
 
     Support supports(const ir::Node& node, const ConstantFn& constant) const override {
-        if (onednn::is_conv(node)) return onednn::conv_supports(node, constant);
+        if (fconv::is_conv(node)) return fconv::supports(node, constant);
         if (onednn::is_int8_conv(node)) return onednn::int8_conv_supports(node, constant);
         if (onednn::is_int8_gemm(node)) return onednn::int8_gemm_supports(node, constant);
         if (onednn::is_pool(node)) return onednn::pool_supports(node, constant);
@@ -44,7 +45,7 @@ public:
     }
 
     Result<std::unique_ptr<BackendKernel>> prepare(const ir::Node& node, const PrepareContext& ctx) const override {
-        if (onednn::is_conv(node)) return onednn::conv_prepare(node, ctx);
+        if (fconv::is_conv(node)) return onednn::conv_prepare(node, ctx);
         if (onednn::is_int8_conv(node)) return onednn::int8_conv_prepare(node, ctx);
         if (onednn::is_int8_gemm(node)) return onednn::int8_gemm_prepare(node, ctx);
         if (onednn::is_pool(node)) return onednn::pool_prepare(node, ctx);

@@ -64,8 +64,8 @@ void append_activation(dnnl::post_ops& po, const fused::Activation& a);
 /// "oneDNN: <what> for <node>: <message>" as an internal error (library failures, not bad input).
 Status error_status(const ir::Node& node, const std::string& what, const dnnl::error& e);
 
-/// Support helpers over inferred types (is_f32 and rank_of: backends/backend.hpp).
-/// Dims when all are static, else empty.
+/// Dims when all are static, else empty (a support helper over inferred types, beside backend.hpp's is_f32 and
+/// rank_of).
 std::vector<int64_t> static_dims(const ir::Value* v);
 
 /// A small least-recently-used map from input dims to a prepared entry (primitives depend on shapes). Not locked:

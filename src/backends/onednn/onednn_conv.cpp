@@ -169,12 +169,8 @@ private:
 
 }  // namespace
 
-bool is_conv(const ir::Node& node) { return fconv::is_conv(node); }
-
-Support conv_supports(const ir::Node& node, const ConstantFn& constant) { return fconv::supports(node, constant); }
-
 Result<std::unique_ptr<BackendKernel>> conv_prepare(const ir::Node& node, const PrepareContext& ctx) {
-    const Support s = conv_supports(node, ctx.constant);
+    const Support s = fconv::supports(node, ctx.constant);
     if (!s.ok) return unsupported("onednn: " + node.describe() + ": " + s.reason);
     NNPORT_ASSIGN_OR_RETURN(fused::Activation act, fconv::activation(node));
     const Tensor* w = ctx.constant(node.input(1));

@@ -12,9 +12,8 @@ inline bool is_op(const ir::Node& node, const char* domain, const char* op) {
     return node.op_type() == op && node.domain() == domain;
 }
 
-/// Conv, com.nnport FusedConv and their channels-last twins NhwcConv / NhwcFusedConv (2-D).
-bool is_conv(const ir::Node& node);
-Support conv_supports(const ir::Node& node, const ConstantFn& constant);
+/// Conv, com.nnport FusedConv and their channels-last twins NhwcConv / NhwcFusedConv (2-D): fconv::is_conv nodes that
+/// fconv::supports accepts.
 Result<std::unique_ptr<BackendKernel>> conv_prepare(const ir::Node& node, const PrepareContext& ctx);
 
 /// com.nnport QLinearFusedConv and its channels-last twin NhwcQLinearFusedConv (2-D, int8 weights).
